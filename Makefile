@@ -1,0 +1,33 @@
+# The README's two commands: `make demo` and `make test`. Both install first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint format clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/microexp demo --out runs/demo
+
+test: install
+	$(BIN)/python -m ruff check microexp tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/python -m ruff check microexp tests benchmarks
+	$(BIN)/python -m ruff format --check microexp tests benchmarks
+
+format: install
+	$(BIN)/python -m ruff format microexp tests benchmarks
+	$(BIN)/python -m ruff check --fix microexp tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info runs

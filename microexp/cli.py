@@ -1,0 +1,115 @@
+"""The ``microexp`` command: argv and paths only; every action is a library call.
+
+A user's mistake prints one line on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .errors import MicroexpError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _roots(values: Sequence[str], dataset: str | None) -> dict[str, str]:
+    """``--root DIR`` (for --dataset) or repeated ``--root name=DIR`` -> {name: DIR}."""
+    roots: dict[str, str] = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        if sep and name and "/" not in name and "\\" not in name:
+            roots[name] = path
+        elif dataset is None:
+            raise MicroexpError(f"--root {v!r}: expected NAME=DIR when --dataset is not given")
+        else:
+            roots[dataset] = v
+    return roots
+
+
+def cmd_data_summary(args: argparse.Namespace) -> int:
+    from . import datasets as ds
+
+    if args.protocol is None and args.dataset not in ds.DATASETS:
+        raise ds.unknown_name("dataset", str(args.dataset), ds.DATASETS)
+    roots = _roots(args.root, args.dataset if args.dataset in ds.DATASETS else None)
+    if args.protocol is None:
+        if args.dataset not in roots:
+            raise MicroexpError(f"no --root for dataset {args.dataset!r}")
+        result = ds.load(args.dataset, roots[args.dataset])
+        name = args.dataset
+    else:
+        proto = ds.get_protocol(args.protocol)
+        if args.dataset in (None, proto.name):
+            parts, name = None, proto.name
+        elif args.dataset in ds.DATASETS:
+            parts, name = [args.dataset], args.dataset
+        else:
+            raise ds.unknown_name("dataset", str(args.dataset), (*ds.DATASETS, proto.name))
+        result = ds.merge(ds.load_protocol(proto, roots, parts), name)
+    summary = ds.summarize(result, args.protocol)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(ds.format_summary(summary))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(
+        prog="microexp",
+        description="Micro-expression recognition: datasets, optical flow, S3D-CNN and ATSCNN.",
+    )
+    parser.add_argument("--version", action="version", version=f"microexp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    data = sub.add_parser("data", help="inspect datasets and protocols")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    summary = data_sub.add_parser(
+        "summary",
+        help="count samples, subjects and classes; list exclusions",
+        description="Read a dataset folder as its owners ship it (or a protocol's composite) "
+        "and print its samples per class, subjects and every exclusion with its reason.",
+    )
+    summary.add_argument(
+        "--dataset", help="ckplus, casme, casme2, samm, smic, or a composite protocol's name"
+    )
+    summary.add_argument(
+        "--root",
+        action="append",
+        default=[],
+        required=True,
+        metavar="DIR|NAME=DIR",
+        help="the unpacked dataset folder; for a composite repeat --root name=DIR",
+    )
+    summary.add_argument("--protocol", help="apply a protocol's label map and exclusions")
+    summary.add_argument("--json", action="store_true", help="print one JSON object")
+    summary.set_defaults(func=cmd_data_summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return int(exc.code or 0)
+    try:
+        return args.func(args)
+    except MicroexpError as exc:
+        print(f"microexp: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("microexp: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Datasets: the user's licensed folders -> typed samples, protocols and LOSO splits.
+
+``load(name, root)`` reads one dataset as its owners ship it; ``load_protocol(protocol, roots)``
+reads every dataset a protocol uses and applies its label mapping and exclusions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+from ..errors import MicroexpError, unknown_name
+from . import casme, casme2, ckplus, samm, smic
+from .base import Exclusion, LoadResult
+from .loso import Fold, loso_folds
+from .protocols import Protocol, apply_protocol, get_protocol, protocol_names
+from .sample import Sample, read_samples_csv, write_samples_csv
+from .summary import format_summary, summarize
+
+LOADERS: dict[str, Callable[..., LoadResult]] = {
+    "ckplus": ckplus.load,
+    "casme": casme.load,
+    "casme2": casme2.load,
+    "samm": samm.load,
+    "smic": smic.load,
+}
+DATASETS = tuple(LOADERS)
+
+
+def load(name: str, root: str | os.PathLike, **options: object) -> LoadResult:
+    """Read dataset ``name`` from the folder the user unpacked (``root``)."""
+    if name not in LOADERS:
+        raise unknown_name("dataset", name, DATASETS)
+    return LOADERS[name](root, **options)
+
+
+def load_protocol(
+    protocol: str | Protocol,
+    roots: Mapping[str, str | os.PathLike],
+    datasets: list[str] | None = None,
+) -> list[LoadResult]:
+    """Read each dataset ``protocol`` uses from ``roots[name]`` and apply the protocol.
+
+    ``datasets`` restricts a composite to some of its parts (e.g. only ``casme2`` of megc2019).
+    """
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    wanted = datasets or list(proto.datasets)
+    for name in wanted:
+        if name not in proto.datasets:
+            raise MicroexpError(
+                f"protocol {proto.name!r} does not use dataset {name!r}; it uses {', '.join(proto.datasets)}"
+            )
+        if name not in roots:
+            raise MicroexpError(
+                f"protocol {proto.name!r} needs a root for {name!r} (--root {name}=DIR)"
+            )
+    return [apply_protocol(load(name, roots[name]), proto) for name in wanted]
+
+
+def merge(results: list[LoadResult], name: str) -> LoadResult:
+    """One LoadResult holding every part of a composite."""
+    out = LoadResult(name, ", ".join(r.root for r in results))
+    for r in results:
+        out.samples += r.samples
+        out.excluded += r.excluded
+        out.ignored += r.ignored
+        out.notes += r.notes
+        out.synthetic = out.synthetic or r.synthetic
+    return out
+
+
+__all__ = [
+    "DATASETS",
+    "Exclusion",
+    "Fold",
+    "LoadResult",
+    "Protocol",
+    "Sample",
+    "apply_protocol",
+    "get_protocol",
+    "load",
+    "load_protocol",
+    "loso_folds",
+    "merge",
+    "protocol_names",
+    "read_samples_csv",
+    "write_samples_csv",
+    "format_summary",
+    "summarize",
+    "unknown_name",
+]

@@ -1,0 +1,268 @@
+"""Writers for the five datasets' on-disk layouts (folders, frame names, coding files).
+
+The synthetic generator and the tests both write through these, so a synthetic tree is laid out
+exactly as DATASETS.md describes the owners' releases and is read by the unchanged loaders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.base import SYNTHETIC_MARKER
+
+
+@dataclass
+class Clip:
+    """One clip to write.
+
+    ``frames`` is (T, H, W) or (T, H, W, 3) uint8 for frame numbers ``first .. first+T-1``.
+    ``apex`` may be any cell value (``"/"`` reproduces CASME II's quirk). ``annotated=False``
+    writes the folder without a coding row; ``frames=None`` writes the row without a folder.
+    """
+
+    subject: int
+    name: str
+    label: str
+    frames: np.ndarray | None
+    first: int = 1
+    onset: int | str | None = None
+    apex: int | str | None = None
+    offset: int | str | None = None
+    action_units: str = ""
+    annotated: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def numbers(self) -> range:
+        n = 0 if self.frames is None else len(self.frames)
+        return range(self.first, self.first + n)
+
+
+def save_frames(folder: Path, pattern: str, numbers: Sequence[int], frames: np.ndarray) -> None:
+    """Write ``frames[i]`` as ``folder / pattern.format(numbers[i])`` (format from the suffix)."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, img in zip(numbers, frames, strict=True):
+        path = folder / pattern.format(n)
+        if img.ndim == 3:
+            img = img[..., ::-1]  # RGB -> BGR for OpenCV
+        if not cv2.imwrite(str(path), np.ascontiguousarray(img)):
+            raise OSError(f"{path}: could not write image")
+
+
+def write_sheet(
+    path: Path,
+    sheet: str,
+    header: Sequence[str | None],
+    rows: Sequence[Sequence[object]],
+    notes: Sequence[str] = (),
+    text_columns: Sequence[int] = (),
+) -> None:
+    """An .xlsx with ``notes`` rows above ``header``; ``text_columns`` are stored as text cells
+    (ids like ``'01'`` that a spreadsheet shows with leading zeros)."""
+    from openpyxl import Workbook
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for note in notes:
+        ws.append([note])
+    ws.append(list(header))
+    for row in rows:
+        ws.append(list(row))
+        for c in text_columns:
+            cell = ws.cell(row=ws.max_row, column=c + 1)
+            cell.data_type = "s"
+            cell.number_format = "@"
+    tmp = path.with_name(f".{path.name}.tmp")
+    wb.save(tmp)
+    os.replace(tmp, path)
+
+
+def mark_synthetic(root: Path, info: dict) -> None:
+    """Leave the marker that makes every loader report ``synthetic: true``."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / SYNTHETIC_MARKER).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def _row_values(c: Clip) -> tuple[object, object, object]:
+    numbers = c.numbers()
+    onset = c.onset if c.onset is not None else numbers.start
+    offset = c.offset if c.offset is not None else numbers.stop - 1
+    apex = (
+        c.apex if c.apex is not None else (onset + offset) // 2 if isinstance(onset, int) else None
+    )
+    return onset, apex, offset
+
+
+def write_casme2(root: Path, clips: Sequence[Clip], frames_kind: str = "raw_selected") -> Path:
+    """CASME II: ``CASME2_RAW_selected/sub01/EP02_01f/img46.jpg`` (``Cropped/.../reg_img46.jpg``)
+    and ``CASME2-coding-20140508.xlsx`` (Sheet1, header on the first row, two blank columns)."""
+    folder = {"raw_selected": "CASME2_RAW_selected", "raw": "CASME2-RAW", "cropped": "Cropped"}[
+        frames_kind
+    ]
+    prefix = "reg_img" if frames_kind == "cropped" else "img"
+    rows = []
+    for c in clips:
+        if c.frames is not None:
+            save_frames(
+                root / folder / f"sub{c.subject:02d}" / c.name,
+                prefix + "{:d}.jpg",
+                c.numbers(),
+                c.frames,
+            )
+        if c.annotated:
+            onset, apex, offset = _row_values(c)
+            rows.append(
+                [
+                    f"{c.subject:02d}",
+                    c.name,
+                    None,
+                    onset,
+                    apex,
+                    offset,
+                    None,
+                    c.action_units,
+                    c.label,
+                ]
+            )
+    header = [
+        "Subject",
+        "Filename",
+        None,
+        "OnsetFrame",
+        "ApexFrame",
+        "OffsetFrame",
+        None,
+        "Action Units",
+        "Estimated Emotion",
+    ]
+    path = root / "CASME2-coding-20140508.xlsx"
+    write_sheet(path, "Sheet1", header, rows, text_columns=(0,))
+    return path
+
+
+SAMM_NOTES = (
+    "SAMM: Spontaneous Micro-Facial Movement Dataset",
+    "Micro-movements only (MICRO_ONLY)",
+    "Frame numbers refer to the image file names",
+    "Action Units follow FACS; 'or' marks uncertain codes",
+    "Estimated Emotion is the coders' estimate",
+    "Objective Classes follow Davison et al. 2018",
+    "Inducement Code identifies the stimulus video",
+    "Duration is in frames",
+    "Micro is 1 for micro-movements",
+    "Notes carries the coders' remarks",
+    "Subjects are numbered 006-037",
+    "Images are 960x650 grayscale",
+    "Recorded at 200 fps",
+)
+
+
+def write_samm(root: Path, clips: Sequence[Clip], note_rows: int = 13) -> Path:
+    """SAMM: ``SAMM/006/006_1_2/006_05562.jpg`` and ``SAMM_Micro_FACS_Codes_v2.xlsx``
+    (sheet MICRO_ONLY, ``note_rows`` note rows above the header)."""
+    rows = []
+    for c in clips:
+        if c.frames is not None:
+            save_frames(
+                root / "SAMM" / f"{c.subject:03d}" / c.name,
+                f"{c.subject:03d}_" + "{:05d}.jpg",
+                c.numbers(),
+                c.frames,
+            )
+        if c.annotated:
+            onset, apex, offset = _row_values(c)
+            duration = (
+                offset - onset + 1 if isinstance(onset, int) and isinstance(offset, int) else None
+            )
+            rows.append(
+                [
+                    f"{c.subject:03d}",
+                    c.name,
+                    c.extra.get("inducement", "1"),
+                    onset,
+                    apex,
+                    offset,
+                    duration,
+                    1,
+                    c.action_units,
+                    c.label.capitalize(),
+                    c.extra.get("objective", ""),
+                    "",
+                ]
+            )
+    header = [
+        "Subject",
+        "Filename",
+        "Inducement Code",
+        "Onset Frame",
+        "Apex Frame",
+        "Offset Frame",
+        "Duration",
+        "Micro",
+        "Action Units",
+        "Estimated Emotion",
+        "Objective Classes",
+        "Notes",
+    ]
+    path = root / "SAMM_Micro_FACS_Codes_v2.xlsx"
+    write_sheet(path, "MICRO_ONLY", header, rows, notes=SAMM_NOTES[:note_rows], text_columns=(0,))
+    return path
+
+
+def write_casme(root: Path, clips: Sequence[Clip]) -> list[Path]:
+    """CASME: ``CASME_A/Section A/sub01/EP01_5/EP01_5-1.jpg`` (subjects 1-7), ``CASME_B/Section
+    B/sub08/...`` (8-19) and one coding sheet per section (``Section A.xlsx``...)."""
+    sections: dict[str, list] = {"A": [], "B": []}
+    for c in clips:
+        sec = "A" if c.subject <= 7 else "B"
+        if c.frames is not None:
+            folder = root / f"CASME_{sec}" / f"Section {sec}" / f"sub{c.subject:02d}" / c.name
+            save_frames(folder, f"{c.name}-" + "{:d}.jpg", c.numbers(), c.frames)
+        if c.annotated:
+            onset, apex, offset = _row_values(c)
+            sections[sec].append(
+                [c.subject, c.name, onset, apex, None, offset, c.action_units, c.label]
+            )
+    header = ["Subject", "Filename", "OnsetF", "ApexF1", "ApexF2", "OffsetF", "AU", "Emotion"]
+    paths = []
+    for sec, rows in sections.items():
+        if rows:
+            path = root / f"Section {sec}.xlsx"
+            write_sheet(path, "Sheet1", header, rows)
+            paths.append(path)
+    return paths
+
+
+def write_ckplus(root: Path, clips: Sequence[Clip]) -> None:
+    """CK+: ``cohn-kanade-images/S005/001/S005_001_00000001.png`` and
+    ``Emotion/S005/001/S005_001_000000NN_emotion.txt`` (code 1-7 as ``   3.0000000e+00``).
+    ``label`` is the CK+ code as text; an unannotated clip gets no emotion file."""
+    for c in clips:
+        subj, seq = f"S{c.subject:03d}", c.name
+        stem = f"{subj}_{seq}_" + "{:08d}"
+        if c.frames is not None:
+            save_frames(
+                root / "cohn-kanade-images" / subj / seq, stem + ".png", c.numbers(), c.frames
+            )
+        if c.annotated:
+            folder = root / "Emotion" / subj / seq
+            folder.mkdir(parents=True, exist_ok=True)
+            last = c.numbers().stop - 1
+            (folder / (stem.format(last) + "_emotion.txt")).write_text(f"   {float(c.label):.7e}\n")
+
+
+def write_smic(root: Path, clips: Sequence[Clip]) -> None:
+    """SMIC-HS: ``HS/s1/micro/negative/s1_ne_01/image000001.bmp`` (label from the folder)."""
+    for c in clips:
+        if c.frames is not None:
+            folder = root / "HS" / f"s{c.subject}" / "micro" / c.label / c.name
+            save_frames(folder, "image{:06d}.bmp", c.numbers(), c.frames)

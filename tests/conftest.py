@@ -1,0 +1,24 @@
+"""Tiny dataset trees in the owners' layouts, written through microexp.synthetic.layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from microexp.synthetic.layout import Clip
+
+
+def frames(n: int, seed: int = 0, size: int = 8) -> np.ndarray:
+    """``n`` random 8x8 grayscale frames."""
+    return np.random.default_rng(seed).integers(0, 255, (n, size, size), dtype=np.uint8)
+
+
+def clip(subject: int, name: str, label: str, n: int = 5, first: int = 1, **kw) -> Clip:
+    return Clip(subject, name, label, frames(n, seed=subject * 100 + len(name)), first=first, **kw)
+
+
+@pytest.fixture
+def tmp_root(tmp_path: Path) -> Path:
+    return tmp_path / "data"

@@ -1,0 +1,426 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import clip, frames
+
+from microexp import datasets as ds
+from microexp.cli import main
+from microexp.errors import MicroexpError
+from microexp.synthetic import layout
+from microexp.synthetic.layout import Clip
+
+# ------------------------------------------------------------------------------------- CASME II
+
+
+def casme2_tree(root: Path, frames_kind: str = "raw_selected") -> Path:
+    clips = [
+        clip(1, "EP02_01f", "happiness", first=46, onset=46, apex=48, offset=50),
+        clip(1, "EP19_05f", "disgust", onset=1, apex=3, offset=5),
+        clip(2, "EP01_11f", "others", onset=1, apex=2, offset=4),
+        clip(4, "EP12_01f", "repression", onset=1, apex="/", offset=5),  # apex '/'
+        clip(7, "EP06_01", "surprise", n=36, first=56, onset=15, apex=60, offset=68),  # corrected
+        clip(3, "EP05_02", "fear", onset=1, apex=2, offset=4),
+        clip(3, "EP06_03", "disgust", onset=1, apex=2, offset=40),  # frames missing
+        clip(9, "EP02_02f", "others", annotated=False),  # folder without a row
+        Clip(5, "EP09_09", "sadness", None, onset=1, apex=2, offset=3),  # row without folder
+    ]
+    return layout.write_casme2(root, clips, frames_kind=frames_kind)
+
+
+def test_casme2_loads_quirks(tmp_root: Path) -> None:
+    casme2_tree(tmp_root)
+    r = ds.load("casme2", tmp_root)
+    by_id = {s.id: s for s in r.samples}
+    assert sorted(by_id) == sorted(
+        [
+            "casme2/sub01/EP02_01f",
+            "casme2/sub01/EP19_05f",
+            "casme2/sub02/EP01_11f",
+            "casme2/sub04/EP12_01f",
+            "casme2/sub07/EP06_01",
+            "casme2/sub03/EP05_02",
+        ]
+    )
+    s = by_id["casme2/sub01/EP02_01f"]
+    assert (s.subject, s.onset, s.apex, s.offset, s.fps) == ("sub01", 46, 48, 50, 200.0)
+    assert s.frame_pattern == "img{:d}.jpg" and s.frame_path(47).is_file()
+    assert by_id["casme2/sub04/EP12_01f"].apex is None
+    corrected = by_id["casme2/sub07/EP06_01"]
+    assert (corrected.onset, corrected.apex, corrected.offset) == (56, 60, 91)
+    excluded = {e.sample: e.reason for e in r.excluded}
+    assert "casme2/sub03/EP06_03" in excluded and "offset 40" in excluded["casme2/sub03/EP06_03"]
+    assert "casme2/sub05/EP09_09" in excluded and "not found" in excluded["casme2/sub05/EP09_09"]
+    assert [e.sample for e in r.ignored] == ["casme2/sub09/EP02_02f"]
+    assert any("onset 15 corrected to 56" in n.reason for n in r.notes)
+    assert not r.synthetic
+
+
+def test_casme2_correction_only_when_frames_match(tmp_root: Path) -> None:
+    # sub07/EP06_01 on disk 56..91 as in the real release: onset and offset both corrected
+    layout.write_casme2(
+        tmp_root, [clip(7, "EP06_01", "surprise", n=36, first=56, onset=15, apex=60, offset=68)]
+    )
+    (s,) = ds.load("casme2", tmp_root).samples
+    assert (s.onset, s.apex, s.offset) == (56, 60, 91)
+
+
+@pytest.mark.parametrize("kind", ["raw", "cropped"])
+def test_casme2_frame_folder_variants(tmp_root: Path, kind: str) -> None:
+    casme2_tree(tmp_root, frames_kind=kind)
+    r = ds.load("casme2", tmp_root)
+    assert len(r.samples) == 6
+    prefix = "reg_img" if kind == "cropped" else "img"
+    assert all(s.frame_pattern == prefix + "{:d}.jpg" for s in r.samples)
+
+
+def test_casme2_protocol_5class(tmp_root: Path) -> None:
+    casme2_tree(tmp_root)
+    (r,) = ds.load_protocol("casme2-5class", {"casme2": tmp_root})
+    labels = sorted(s.label for s in r.samples)
+    assert labels == ["disgust", "happiness", "others", "repression", "surprise"]
+    assert any(e.sample == "casme2/sub03/EP05_02" and "'fear'" in e.reason for e in r.excluded)
+
+
+def test_casme2_unknown_label_names_sample(tmp_root: Path) -> None:
+    layout.write_casme2(tmp_root, [clip(1, "EP01_01", "joyful", onset=1, apex=2, offset=5)])
+    with pytest.raises(MicroexpError, match=r"sub01/EP01_01 has unknown emotion label 'joyful'"):
+        ds.load_protocol("casme2-5class", {"casme2": tmp_root})
+
+
+def test_casme2_missing_columns(tmp_root: Path) -> None:
+    path = tmp_root / "CASME2-coding-20140508.xlsx"
+    layout.write_sheet(
+        path, "Sheet1", ["Subject", "Filename", "Emotion"], [["01", "EP01", "happiness"]]
+    )
+    layout.save_frames(
+        tmp_root / "CASME2_RAW_selected" / "sub01" / "EP01", "img{:d}.jpg", [1, 2], frames(2)
+    )
+    with pytest.raises(MicroexpError) as err:
+        ds.load("casme2", tmp_root)
+    msg = str(err.value)
+    assert str(path) in msg and "OnsetFrame" in msg and "\n" not in msg
+
+
+def test_casme2_unreadable_spreadsheet(tmp_root: Path) -> None:
+    casme2_tree(tmp_root)
+    (tmp_root / "CASME2-coding-20140508.xlsx").write_bytes(b"this is not a spreadsheet")
+    with pytest.raises(MicroexpError, match="unreadable spreadsheet"):
+        ds.load("casme2", tmp_root)
+
+
+def test_missing_annotation_and_root(tmp_path: Path) -> None:
+    with pytest.raises(MicroexpError, match="root does not exist"):
+        ds.load("casme2", tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MicroexpError, match="no CASME II coding file"):
+        ds.load("casme2", tmp_path / "empty")
+    with pytest.raises(MicroexpError, match="unknown dataset 'casme3'"):
+        ds.load("casme3", tmp_path)
+    with pytest.raises(MicroexpError, match="unknown protocol"):
+        ds.get_protocol("casme2-7class")
+
+
+# ----------------------------------------------------------------------------------------- SAMM
+
+
+def samm_clips() -> list[Clip]:
+    return [
+        clip(6, "006_1_2", "anger", first=5562, onset=5562, apex=5564, offset=5566),
+        clip(6, "006_1_3", "other", onset=1, apex=3, offset=5),
+        clip(28, "028_4_1", "happiness", first=1130, onset=1130, apex=1134, offset=1133),
+        clip(11, "011_2_1", "surprise", onset=1, apex=2, offset=5),
+    ]
+
+
+@pytest.mark.parametrize("notes", [13, 0])
+def test_samm_header_found_by_content(tmp_root: Path, notes: int) -> None:
+    layout.write_samm(tmp_root, samm_clips(), note_rows=notes)
+    r = ds.load("samm", tmp_root)
+    assert sorted(s.id for s in r.samples) == [
+        "samm/006/006_1_2",
+        "samm/006/006_1_3",
+        "samm/011/011_2_1",
+        "samm/028/028_4_1",
+    ]
+    s = next(s for s in r.samples if s.clip == "006_1_2")
+    assert s.frame_pattern == "006_{:05d}.jpg" and s.frame_path(5563).is_file()
+    assert {s.label for s in r.samples} == {"anger", "other", "happiness", "surprise"}
+    assert any("apex 1134 outside" in n.reason for n in r.notes)
+
+
+def test_samm_not_merged_with_casme2_subject(tmp_path: Path) -> None:
+    layout.write_samm(tmp_path / "samm", [clip(6, "006_1_2", "anger", onset=1, apex=2, offset=5)])
+    layout.write_casme2(
+        tmp_path / "c2", [clip(6, "EP01_01", "happiness", onset=1, apex=2, offset=5)]
+    )
+    samples = (
+        ds.load("samm", tmp_path / "samm").samples + ds.load("casme2", tmp_path / "c2").samples
+    )
+    folds = ds.loso_folds(samples)
+    assert [f.test_subject for f in folds] == ["casme2/sub06", "samm/006"]
+    for f in folds:
+        assert set(f.train).isdisjoint(f.test)
+        assert {samples[i].subject_key for i in f.test} == {f.test_subject}
+        assert f.test_subject not in {samples[i].subject_key for i in f.train}
+
+
+# ----------------------------------------------------------------------------------------- CK+
+
+
+def test_ckplus_unlabelled_is_not_a_sample(tmp_root: Path) -> None:
+    layout.write_ckplus(
+        tmp_root,
+        [
+            clip(5, "001", "3", n=11),
+            clip(5, "002", "7", n=6),
+            clip(10, "001", "5", n=4),
+            clip(10, "002", "0", n=4, annotated=False),
+        ],
+    )
+    r = ds.load("ckplus", tmp_root)
+    by_id = {s.id: s for s in r.samples}
+    assert sorted(by_id) == ["ckplus/S005/001", "ckplus/S005/002", "ckplus/S010/001"]
+    s = by_id["ckplus/S005/001"]
+    assert (s.label, s.onset, s.apex, s.offset) == ("disgust", 1, 11, 11)
+    assert s.frame_pattern == "S005_001_{:08d}.png"
+    assert [e.sample for e in r.ignored] == ["ckplus/S010/002"]
+    (p,) = ds.load_protocol("ckplus-7class", {"ckplus": tmp_root})
+    assert sorted(s.label for s in p.samples) == ["disgust", "happy", "surprise"]
+
+
+def test_ckplus_bad_emotion_file(tmp_root: Path) -> None:
+    layout.write_ckplus(tmp_root, [clip(5, "001", "3", n=3)])
+    bad = next((tmp_root / "Emotion").rglob("*_emotion.txt"))
+    bad.write_text("9.0000000e+00\n")
+    with pytest.raises(MicroexpError, match=r"_emotion.txt: unknown CK\+ emotion code 9"):
+        ds.load("ckplus", tmp_root)
+
+
+# ---------------------------------------------------------------------------------- CASME, SMIC
+
+
+def test_casme_sections_and_spelling(tmp_root: Path) -> None:
+    layout.write_casme(
+        tmp_root,
+        [
+            clip(1, "EP01_5", "comtempt", onset=1, apex=2, offset=4),
+            clip(3, "EP02_1", "happiness", onset=1, apex=2, offset=5),
+            clip(8, "EP03_2", "disgust", onset=2, apex=3, offset=5),
+            clip(12, "EP07_1", "tense", onset=1, apex=2, offset=5),
+        ],
+    )
+    r = ds.load("casme", tmp_root)
+    by_id = {s.id: s for s in r.samples}
+    assert sorted(by_id) == [
+        "casme/sub01/EP01_5",
+        "casme/sub03/EP02_1",
+        "casme/sub08/EP03_2",
+        "casme/sub12/EP07_1",
+    ]
+    assert by_id["casme/sub01/EP01_5"].label == "contempt"
+    assert by_id["casme/sub08/EP03_2"].frame_pattern == "EP03_2-{:d}.jpg"
+    assert by_id["casme/sub08/EP03_2"].fps == 60.0
+
+
+def test_smic_ids_normalised(tmp_root: Path) -> None:
+    layout.write_smic(
+        tmp_root,
+        [
+            clip(1, "s1_ne_01", "negative", n=7),
+            clip(1, "s1_po_02", "positive"),
+            clip(2, "s2_sur_1", "surprise"),
+        ],
+    )
+    r = ds.load("smic", tmp_root)
+    by_id = {s.id: s for s in r.samples}
+    assert sorted(by_id) == ["smic/s01/s01_ne_01", "smic/s01/s01_po_02", "smic/s02/s02_sur_01"]
+    s = by_id["smic/s01/s01_ne_01"]
+    assert (s.onset, s.apex, s.offset, s.frame_pattern) == (1, 4, 7, "image{:06d}.bmp")
+    assert Path(s.frames_dir).name == "s1_ne_01"
+
+
+# ------------------------------------------------------------------------------------ protocols
+
+
+def test_megc2019_manifest_counts() -> None:
+    ids = ds.protocols.read_ids("megc2019_ids.csv")
+    assert len(ids) == 442
+    assert len({k.rsplit("/", 1)[0] for k in ids}) == 68
+    counts: dict[str, list[int]] = {}
+    for sid, label in ids.items():
+        c = counts.setdefault(sid.split("/")[0], [0, 0, 0])
+        c[["negative", "positive", "surprise"].index(label)] += 1
+    assert counts == {"smic": [70, 51, 43], "casme2": [88, 32, 25], "samm": [92, 26, 15]}
+    subjects = {d: len({k.split("/")[1] for k in ids if k.startswith(d)}) for d in counts}
+    assert subjects == {"smic": 16, "casme2": 24, "samm": 28}
+    assert "samm/006/006_1_2" in ids and "smic/s01/s01_ne_01" in ids
+
+
+def test_megc2019_protocol_on_tree(tmp_path: Path) -> None:
+    layout.write_casme2(
+        tmp_path / "c2",
+        [
+            clip(1, "EP02_01f", "happiness", onset=1, apex=2, offset=5),  # listed: positive
+            clip(1, "EP19_05f", "disgust", onset=1, apex=2, offset=5),  # listed: negative
+            clip(1, "EP01_01", "others", onset=1, apex=2, offset=5),  # not listed
+            clip(4, "EP12_01f", "repression", onset=1, apex="/", offset=5),  # excluded by name
+        ],
+    )
+    layout.write_samm(tmp_path / "samm", [clip(6, "006_1_2", "anger", onset=1, apex=2, offset=5)])
+    layout.write_smic(tmp_path / "smic", [clip(1, "s1_ne_01", "negative")])
+    roots = {"casme2": tmp_path / "c2", "samm": tmp_path / "samm", "smic": tmp_path / "smic"}
+    merged = ds.merge(ds.load_protocol("megc2019", roots), "megc2019")
+    got = {s.id: s.label for s in merged.samples}
+    assert got == {
+        "casme2/sub01/EP02_01f": "positive",
+        "casme2/sub01/EP19_05f": "negative",
+        "samm/006/006_1_2": "negative",
+        "smic/s01/s01_ne_01": "negative",
+    }
+    reasons = {e.sample: e.reason for e in merged.excluded}
+    assert "apex annotated as '/'" in reasons["casme2/sub04/EP12_01f"]
+    assert "not in the published list" in reasons["casme2/sub01/EP01_01"]
+    missing = [k for k, v in reasons.items() if "not found" in v]
+    assert len(missing) == 442 - 4 and "smic/s20/s20_sur_03" in missing
+
+
+def test_atscnn_composite_casme_rule(tmp_path: Path) -> None:
+    layout.write_casme(
+        tmp_path / "casme",
+        [
+            clip(1, "EP01_5", "repression", onset=1, apex=2, offset=4),
+            clip(2, "EP02_1", "fear", onset=1, apex=2, offset=4),
+            clip(9, "EP03_1", "happiness", onset=1, apex=2, offset=4),
+        ],
+    )
+    (r,) = ds.load_protocol("atscnn-composite", {"casme": tmp_path / "casme"}, ["casme"])
+    assert {s.id: s.label for s in r.samples} == {
+        "casme/sub01/EP01_5": "negative",
+        "casme/sub09/EP03_1": "positive",
+    }
+    with pytest.raises(MicroexpError, match="needs a root for 'casme2'"):
+        ds.load_protocol("atscnn-composite", {"casme": tmp_path / "casme"})
+
+
+def test_protocols_validate() -> None:
+    for name in ds.protocol_names():
+        p = ds.get_protocol(name)
+        assert p.classes and p.datasets
+    assert ds.protocol_names() == ["atscnn-composite", "casme2-5class", "ckplus-7class", "megc2019"]
+
+
+# ------------------------------------------------------------------------------------- records
+
+
+def test_sample_csv_roundtrip(tmp_root: Path, tmp_path: Path) -> None:
+    casme2_tree(tmp_root)
+    samples = ds.load("casme2", tmp_root).samples
+    out = tmp_path / "samples.csv"
+    ds.write_samples_csv(samples, out)
+    assert ds.read_samples_csv(out) == samples
+    out.write_text("dataset,subject\ncasme2,sub01\n")
+    with pytest.raises(MicroexpError, match="not a sample CSV"):
+        ds.read_samples_csv(out)
+
+
+# ----------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_summary_json(tmp_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    casme2_tree(tmp_root)
+    assert main(["data", "summary", "--dataset", "casme2", "--root", str(tmp_root), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dataset"] == "casme2" and out["protocol"] is None
+    assert out["samples"] == 6 and out["subjects"] == 5
+    assert out["classes"] == {
+        "disgust": 1,
+        "fear": 1,
+        "happiness": 1,
+        "others": 1,
+        "repression": 1,
+        "surprise": 1,
+    }
+    assert {e["sample"] for e in out["excluded"]} == {
+        "casme2/sub03/EP06_03",
+        "casme2/sub05/EP09_09",
+    }
+    assert (
+        main(
+            [
+                "data",
+                "summary",
+                "--dataset",
+                "casme2",
+                "--root",
+                str(tmp_root),
+                "--protocol",
+                "casme2-5class",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["protocol"] == "casme2-5class" and "fear" not in out["classes"]
+
+
+def test_cli_summary_table(tmp_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    casme2_tree(tmp_root)
+    assert main(["data", "summary", "--dataset", "casme2", "--root", str(tmp_root)]) == 0
+    text = capsys.readouterr().out
+    assert "6 samples from 5 subjects" in text and "excluded (2):" in text
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (
+            ["data", "summary", "--dataset", "casme2", "--root", "/no/such/dir"],
+            "/no/such/dir: casme2 root does not exist",
+        ),
+        (["data", "summary", "--dataset", "casme9", "--root", "/tmp"], "unknown dataset 'casme9'"),
+        (
+            ["data", "summary", "--dataset", "casme2", "--root", "/tmp", "--protocol", "x"],
+            "unknown protocol 'x'",
+        ),
+        (["data", "summary", "--dataset", "casme2"], "--root"),
+        (["data", "frobnicate"], "invalid choice"),
+    ],
+)
+def test_cli_errors_one_line_exit_2(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err
+    assert err.count("\n") == 1
+
+
+def test_cli_help_on_each_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["data", "--help"], ["data", "summary", "--help"]):
+        assert main(argv) == 0
+        assert "usage:" in capsys.readouterr().out
+
+
+def test_cli_composite_roots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    layout.write_casme2(
+        tmp_path / "c2", [clip(1, "EP02_01f", "happiness", onset=1, apex=2, offset=5)]
+    )
+    layout.write_samm(tmp_path / "samm", [clip(6, "006_1_2", "anger", onset=1, apex=2, offset=5)])
+    shutil.copytree(tmp_path / "samm", tmp_path / "samm2")
+    layout.write_smic(tmp_path / "smic", [clip(1, "s1_ne_01", "negative")])
+    argv = ["data", "summary", "--protocol", "megc2019", "--json"]
+    for name in (
+        "casme2=" + str(tmp_path / "c2"),
+        "samm=" + str(tmp_path / "samm"),
+        "smic=" + str(tmp_path / "smic"),
+    ):
+        argv += ["--root", name]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dataset"] == "megc2019" and out["samples"] == 3 and out["subjects"] == 3
+    assert out["classes"] == {"negative": 2, "positive": 1}
