@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MicroexpError
+from ..fileio import atomic_path
 
 
 @dataclass(frozen=True)
@@ -69,21 +69,13 @@ FIELDS = [f.name for f in dataclasses.fields(Sample)]
 
 def write_samples_csv(samples: list[Sample], path: str | os.PathLike) -> None:
     """Write samples to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=FIELDS)
-            writer.writeheader()
-            for s in samples:
-                row = dataclasses.asdict(s)
-                row["apex"] = "" if s.apex is None else s.apex
-                writer.writerow(row)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer.writeheader()
+        for s in samples:
+            row = dataclasses.asdict(s)
+            row["apex"] = "" if s.apex is None else s.apex
+            writer.writerow(row)
 
 
 def read_samples_csv(path: str | os.PathLike) -> list[Sample]:

@@ -7,7 +7,6 @@ exactly as DATASETS.md describes the owners' releases and is read by the unchang
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.base import SYNTHETIC_MARKER
+from ..fileio import atomic_path, write_text
 
 
 @dataclass
@@ -23,7 +23,8 @@ class Clip:
 
     ``frames`` is (T, H, W) or (T, H, W, 3) uint8 for frame numbers ``first .. first+T-1``.
     ``apex`` may be any cell value (``"/"`` reproduces CASME II's quirk). ``annotated=False``
-    writes the folder without a coding row; ``frames=None`` writes the row without a folder.
+    writes the folder without a coding row; ``frames=None`` writes the row without a folder
+    (``count`` then gives the number of frames a streaming writer already saved).
     """
 
     subject: int
@@ -37,9 +38,10 @@ class Clip:
     action_units: str = ""
     annotated: bool = True
     extra: dict = field(default_factory=dict)
+    count: int = 0  # number of frames when ``frames`` is None (already written)
 
     def numbers(self) -> range:
-        n = 0 if self.frames is None else len(self.frames)
+        n = self.count if self.frames is None else len(self.frames)
         return range(self.first, self.first + n)
 
 
@@ -81,15 +83,34 @@ def write_sheet(
             cell = ws.cell(row=ws.max_row, column=c + 1)
             cell.data_type = "s"
             cell.number_format = "@"
-    tmp = path.with_name(f".{path.name}.tmp")
-    wb.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+        _freeze_zip(tmp)
+
+
+def _freeze_zip(path: Path) -> None:
+    """Make an .xlsx byte-reproducible: fixed member timestamps and document dates."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        members = [(i.filename, zin.read(i.filename)) for i in zin.infolist()]
+    fixed = b"2000-01-01T00:00:00Z"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in members:
+            if name == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + fixed, data
+                )
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(info, data)
 
 
 def mark_synthetic(root: Path, info: dict) -> None:
     """Leave the marker that makes every loader report ``synthetic: true``."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / SYNTHETIC_MARKER).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    write_text(root / SYNTHETIC_MARKER, json.dumps(info, indent=2, sort_keys=True) + "\n")
 
 
 def _row_values(c: Clip) -> tuple[object, object, object]:

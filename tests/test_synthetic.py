@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from microexp import datasets as ds
+from microexp import synthetic
+from microexp.cli import main
+from microexp.errors import MicroexpError
+from microexp.synthetic import face
+from microexp.synthetic.generator import MotionParams, render_clip
+
+TINY = {"subjects": 2, "samples_per_subject": 2}
+
+
+@pytest.fixture(scope="module")
+def tiny_trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("synth")
+    return {d: synthetic.generate(d, out / d, "tiny", seed=3, **TINY) for d in synthetic.SPECS}
+
+
+@pytest.mark.parametrize("dataset", ["ckplus", "casme", "casme2", "samm", "smic"])
+def test_generated_tree_loads_through_real_loader(
+    tiny_trees: dict[str, Path], dataset: str
+) -> None:
+    r = ds.load(dataset, tiny_trees[dataset])
+    assert r.synthetic
+    assert len(r.samples) == 4 and not r.excluded
+    assert len({s.subject for s in r.samples}) == 2
+    spec = synthetic.SPECS[dataset]
+    own_labels = set(spec.labels)
+    assert {s.label for s in r.samples} <= own_labels
+    assert all(s.fps == spec.fps for s in r.samples)
+    # every clip's annotated frames exist and the apex lies between onset and offset
+    for s in r.samples:
+        assert s.frame_path(s.onset).is_file() and s.frame_path(s.offset).is_file()
+        assert s.onset <= s.apex <= s.offset
+    if dataset == "ckplus":
+        assert len(r.ignored) == 2  # one unlabelled sequence per subject
+    if spec.kind == "micro" and dataset != "smic":
+        for s in r.samples:
+            duration = (s.offset - s.onset + 1) / s.fps
+            assert 0.2 - 1 / s.fps <= duration <= 0.5 + 1 / s.fps
+
+
+def test_micro_datasets_reuse_published_ids(tiny_trees: dict[str, Path]) -> None:
+    ids = ds.protocols.read_ids("megc2019_ids.csv")
+    for dataset in ("casme2", "samm", "smic"):
+        r = ds.load(dataset, tiny_trees[dataset])
+        assert all(s.subject_key + "/" in " ".join(ids) for s in r.samples)
+    smic = ds.load("smic", tiny_trees["smic"]).samples
+    assert sum(s.id in ids for s in smic) >= len(smic) // 2
+    for s in smic:  # a new id only where the subject has no published clip of that class left
+        if s.id not in ids:
+            listed = {k for k, v in ids.items() if k.startswith(s.subject_key + "/") and v == s.label}
+            assert listed <= {x.id for x in smic}
+
+
+def test_dlib_finds_every_generated_face(tiny_trees: dict[str, Path]) -> None:
+    for dataset in synthetic.SPECS:
+        for s in ds.load(dataset, tiny_trees[dataset]).samples:
+            img = cv2.imread(str(s.frame_path(s.onset)), cv2.IMREAD_GRAYSCALE)
+            assert face.detect_landmarks(img, upsample=1) is not None, s.id
+
+
+def test_identities_are_distinct_and_detectable() -> None:
+    ids = [face.make_identity(np.random.default_rng(i), 128, (224, 269)) for i in range(4)]
+    for ident in ids:
+        gray = cv2.cvtColor(ident.image.astype(np.uint8), cv2.COLOR_RGB2GRAY)
+        found = face.detect_landmarks(gray)
+        assert found is not None
+        assert np.abs(found - ident.landmarks).mean() < 3.0  # px: the landmarks are the face's
+    for a in range(4):
+        for b in range(a + 1, 4):
+            assert np.abs(ids[a].image - ids[b].image).mean() > 5.0
+            assert np.abs(ids[a].landmarks - ids[b].landmarks).mean() > 1.0
+
+
+def test_same_seed_same_bytes(tmp_path: Path) -> None:
+    def tree(seed: int, name: str) -> dict[str, bytes]:
+        root = synthetic.generate("casme2", tmp_path / name, "tiny", seed, 1, 2)
+        return {
+            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        }
+
+    a, b, c = tree(7, "a"), tree(7, "b"), tree(8, "c")
+    assert a == b
+    assert a != c
+
+
+def test_micro_amplitude_in_stated_range() -> None:
+    ident = face.make_identity(np.random.default_rng(0), 128, (224, 269))
+    rng = np.random.default_rng(1)
+    lo, hi = MotionParams().micro_peak
+    for label in ("happiness", "disgust", "surprise", "repression", "others"):
+        clip = render_clip(ident, label, "micro", 200.0, rng)
+        base = clip.expression_landmarks[clip.onset]
+        disp = np.linalg.norm(clip.expression_landmarks - base, axis=2).max(axis=1)
+        assert int(np.argmax(disp)) == clip.apex
+        peak = disp.max()
+        assert lo * clip.face_width - 1e-3 <= peak <= hi * clip.face_width + 1e-3
+        assert 0.5 <= peak <= 2.5  # px on a ~128 px face
+        assert 0.2 <= (clip.offset - clip.onset + 1) / 200.0 <= 0.5 + 1 / 200
+        # nothing moves before onset except drift and blinks: the expression is still
+        assert np.allclose(clip.expression_landmarks[: clip.onset + 1], base)
+
+
+def test_macro_is_large_and_ends_at_apex() -> None:
+    ident = face.make_identity(np.random.default_rng(0), 128, (224, 269))
+    clip = render_clip(ident, "surprise", "macro", 30.0, np.random.default_rng(2))
+    disp = np.linalg.norm(
+        clip.expression_landmarks[-1] - clip.expression_landmarks[0], axis=1
+    ).max()
+    assert disp >= 0.06 * clip.face_width - 1e-3
+    assert clip.apex == clip.offset == len(clip.frames) - 1
+
+
+def test_summary_says_synthetic(
+    tiny_trees: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["data", "summary", "--dataset", "samm", "--root", str(tiny_trees["samm"]), "--json"])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["synthetic"] is True
+    assert main(["data", "summary", "--dataset", "samm", "--root", str(tiny_trees["samm"])]) == 0
+    assert "SYNTHETIC" in capsys.readouterr().out
+
+
+def test_generate_reuses_and_refuses(tmp_path: Path) -> None:
+    root = synthetic.generate("smic", tmp_path / "smic", "tiny", 0, 1, 1)
+    stamp = (root / "MICROEXP_SYNTHETIC.json").stat().st_mtime_ns
+    assert synthetic.generate("smic", tmp_path / "smic", "tiny", 0, 1, 1) == root
+    assert (root / "MICROEXP_SYNTHETIC.json").stat().st_mtime_ns == stamp
+    with pytest.raises(MicroexpError, match="not empty"):
+        synthetic.generate("smic", tmp_path / "smic", "tiny", 1, 1, 1)
+    with pytest.raises(MicroexpError, match="unknown preset"):
+        synthetic.generate("smic", tmp_path / "x", "huge")
+
+
+def test_cli_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["data", "synth", "--dataset", "casme", "--out", str(tmp_path / "c"), "--preset", "tiny"]
+    assert main(argv + ["--subjects", "1", "--samples-per-subject", "1"]) == 0
+    assert len(ds.load("casme", tmp_path / "c").samples) == 1
+    assert main(["data", "synth", "--dataset", "nope", "--out", str(tmp_path / "n")]) == 2
+    assert "unknown dataset 'nope'" in capsys.readouterr().err
