@@ -1,0 +1,120 @@
+"""TV-L1 optical flow (Zach, Pock & Bischof 2007) through OpenCV, and optical strain.
+
+Pre-processing is NumPy/OpenCV only: nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TVL1Params:
+    """``cv2.optflow.DualTVL1OpticalFlow`` parameters; defaults are OpenCV's, which neither paper
+    overrides (both are silent on them)."""
+
+    tau: float = 0.25
+    lambda_: float = 0.15
+    theta: float = 0.3
+    nscales: int = 5
+    warps: int = 5
+    epsilon: float = 0.01
+    inner_iterations: int = 30
+    outer_iterations: int = 10
+    scale_step: float = 0.8
+    gamma: float = 0.0
+    median_filtering: int = 5
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) uint8/float -> (H, W) float32 in [0, 255] (RGB weights if colour)."""
+    a = np.asarray(img)
+    if a.ndim == 3:
+        a = a[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    a = a.astype(np.float32)
+    if a.size and a.max() <= 1.0 and np.issubdtype(np.asarray(img).dtype, np.floating):
+        a = a * 255.0  # floats in [0, 1]
+    return a
+
+
+_ENGINES: dict[TVL1Params, object] = {}
+
+
+def _engine(p: TVL1Params):
+    import cv2
+
+    if p not in _ENGINES:
+        _ENGINES[p] = cv2.optflow.DualTVL1OpticalFlow_create(
+            tau=p.tau,
+            lambda_=p.lambda_,
+            theta=p.theta,
+            nscales=p.nscales,
+            warps=p.warps,
+            epsilon=p.epsilon,
+            innnerIterations=p.inner_iterations,
+            outerIterations=p.outer_iterations,
+            scaleStep=p.scale_step,
+            gamma=p.gamma,
+            medianFiltering=p.median_filtering,
+        )
+    return _ENGINES[p]
+
+
+def tvl1_flow(
+    prev: np.ndarray, next: np.ndarray, params: TVL1Params | None = None, **overrides
+) -> np.ndarray:  # noqa: A002
+    """Dense TV-L1 flow from ``prev`` to ``next``: float32 (H, W, 2), u then v, in pixels.
+
+    Follows OpenCV's convention: ``prev(x) ~ next(x + flow(x))``, so content moving right has
+    positive u. Colour frames are converted to grey; ``overrides`` set single TVL1Params fields.
+    """
+    p = params or TVL1Params()
+    if overrides:
+        p = TVL1Params(**{**p.as_dict(), **overrides})
+    a, b = _gray(prev), _gray(next)
+    if a.shape != b.shape:
+        raise ValueError(f"frames differ in size: {a.shape} vs {b.shape}")
+    # OpenCV scales float input by 255 (it expects [0, 1]); uint8 input by 1
+    flow = _engine(p).calc(a / 255.0, b / 255.0, None)
+    return np.asarray(flow, dtype=np.float32)
+
+
+def optical_strain(flow: np.ndarray) -> np.ndarray:
+    """Optical strain magnitude, float32 (H, W), from a (H, W, 2) flow.
+
+    Both papers' formula (A eq. 5-7, B eq. 2-4): eps = 1/2 [grad u + (grad u)^T], i.e.
+    eps_xx = du/dx, eps_yy = dv/dy, eps_xy = eps_yx = 1/2 (du/dy + dv/dx), and
+    |eps| = sqrt(eps_xx^2 + eps_yy^2 + eps_xy^2 + eps_yx^2). Derivatives are central differences
+    (one-sided at the border), per pixel. Peer code differs (forward differences and a 1/2 on the
+    shear term in ELRCN/MEAN, Sobel in MEB); this is the papers' definition.
+    """
+    u = flow[..., 0].astype(np.float64)
+    v = flow[..., 1].astype(np.float64)
+    u_y, u_x = np.gradient(u)
+    v_y, v_x = np.gradient(v)
+    exy = 0.5 * (u_y + v_x)
+    return np.sqrt(u_x**2 + v_y**2 + 2.0 * exy**2).astype(np.float32)
+
+
+def rotate_flow(flow: np.ndarray, k: int) -> np.ndarray:
+    """The flow field rotated ``k`` x 90 degrees counter-clockwise, vectors included.
+
+    The grid turns as ``np.rot90`` turns an image; each vector (u, v) (image axes, y down) turns
+    with it: one counter-clockwise quarter turn maps (u, v) to (v, -u). Works on (..., H, W, 2)
+    with the two last spatial axes at -3 and -2.
+    """
+    k %= 4
+    out = np.rot90(flow, k, axes=(-3, -2))
+    u, v = out[..., 0], out[..., 1]
+    if k == 1:
+        u, v = v, -u
+    elif k == 2:
+        u, v = -u, -v
+    elif k == 3:
+        u, v = -v, u
+    return np.stack([u, v], axis=-1).astype(flow.dtype, copy=False)

@@ -1,0 +1,1 @@
+"""Tables and figures: our numbers beside the papers'."""
