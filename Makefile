@@ -18,16 +18,16 @@ demo: install
 	$(BIN)/microexp demo --out runs/demo
 
 test: install
-	$(BIN)/python -m ruff check microexp tests benchmarks
+	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/python -m ruff check microexp tests benchmarks
-	$(BIN)/python -m ruff format --check microexp tests benchmarks
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 
 format: install
-	$(BIN)/python -m ruff format microexp tests benchmarks
-	$(BIN)/python -m ruff check --fix microexp tests benchmarks
+	$(BIN)/python -m ruff format .
+	$(BIN)/python -m ruff check --fix .
 
 clean:
 	rm -rf $(VENV) build *.egg-info runs

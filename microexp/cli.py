@@ -32,7 +32,8 @@ def _roots(values: Sequence[str], dataset: str | None) -> dict[str, str]:
     return roots
 
 
-def cmd_data_summary(args: argparse.Namespace) -> int:
+def _selection(args: argparse.Namespace):
+    """The samples that ``--dataset``/``--root``/``--protocol`` select, as one LoadResult."""
     from . import datasets as ds
 
     if args.protocol is None and args.dataset not in ds.DATASETS:
@@ -41,22 +42,56 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
     if args.protocol is None:
         if args.dataset not in roots:
             raise MicroexpError(f"no --root for dataset {args.dataset!r}")
-        result = ds.load(args.dataset, roots[args.dataset])
-        name = args.dataset
+        return ds.load(args.dataset, roots[args.dataset])
+    proto = ds.get_protocol(args.protocol)
+    if args.dataset in (None, proto.name):
+        parts, name = None, proto.name
+    elif args.dataset in ds.DATASETS:
+        parts, name = [args.dataset], args.dataset
     else:
-        proto = ds.get_protocol(args.protocol)
-        if args.dataset in (None, proto.name):
-            parts, name = None, proto.name
-        elif args.dataset in ds.DATASETS:
-            parts, name = [args.dataset], args.dataset
-        else:
-            raise ds.unknown_name("dataset", str(args.dataset), (*ds.DATASETS, proto.name))
-        result = ds.merge(ds.load_protocol(proto, roots, parts), name)
-    summary = ds.summarize(result, args.protocol)
+        raise ds.unknown_name("dataset", str(args.dataset), (*ds.DATASETS, proto.name))
+    return ds.merge(ds.load_protocol(proto, roots, parts), name)
+
+
+def cmd_data_summary(args: argparse.Namespace) -> int:
+    from . import datasets as ds
+
+    summary = ds.summarize(_selection(args), args.protocol)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(ds.format_summary(summary))
+    return 0
+
+
+def _params(values: Sequence[str]) -> dict[str, object]:
+    """``--param KEY=VALUE`` (VALUE parsed as JSON when it is JSON, else kept as text)."""
+    out: dict[str, object] = {}
+    for v in values:
+        key, sep, raw = v.partition("=")
+        if not sep or not key:
+            raise MicroexpError(f"--param {v!r}: expected KEY=VALUE")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def cmd_flows(args: argparse.Namespace) -> int:
+    from .features import build_cache
+    from .preprocess import get_recipe
+
+    recipe = get_recipe(args.recipe, **_params(args.param))
+    selection = _selection(args)
+    if not selection.samples:
+        raise MicroexpError(f"{selection.root}: no samples selected; nothing to build")
+    summary = build_cache(
+        selection.samples, recipe, args.cache, args.workers, progress=not args.quiet
+    )
+    for sid, reason in summary.excluded:
+        print(f"excluded {sid}: {reason}", file=sys.stderr)
+    print(f"flows {recipe.name}: {summary.line()}")
     return 0
 
 
@@ -80,6 +115,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dataset", help="ckplus, casme, casme2, samm, smic, or a composite protocol's name"
+    )
+    p.add_argument(
+        "--root",
+        action="append",
+        default=[],
+        required=True,
+        metavar="DIR|NAME=DIR",
+        help="the unpacked dataset folder; for a composite repeat --root name=DIR",
+    )
+    p.add_argument("--protocol", help="apply a protocol's label map and exclusions")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -98,18 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read a dataset folder as its owners ship it (or a protocol's composite) "
         "and print its samples per class, subjects and every exclusion with its reason.",
     )
-    summary.add_argument(
-        "--dataset", help="ckplus, casme, casme2, samm, smic, or a composite protocol's name"
-    )
-    summary.add_argument(
-        "--root",
-        action="append",
-        default=[],
-        required=True,
-        metavar="DIR|NAME=DIR",
-        help="the unpacked dataset folder; for a composite repeat --root name=DIR",
-    )
-    summary.add_argument("--protocol", help="apply a protocol's label map and exclusions")
+    _add_selection(summary)
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     summary.set_defaults(func=cmd_data_summary)
 
@@ -128,6 +167,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples-per-subject", type=int, help="clips per subject (overrides the preset)"
     )
     synth.set_defaults(func=cmd_data_synth)
+
+    flows = sub.add_parser(
+        "flows",
+        help="pre-process samples into the on-disk flow cache",
+        description="Build every selected sample's tensors (face, EVM, TIM, TV-L1 flow and "
+        "strain, crops) in parallel into a cache keyed by the recipe's parameters. Re-running "
+        "reuses what is there, so an interrupted run resumes.",
+    )
+    _add_selection(flows)
+    flows.add_argument("--recipe", required=True, help="s3d (paper A) or atscnn (paper B)")
+    flows.add_argument("--cache", required=True, help="cache folder")
+    flows.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    flows.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe parameter, e.g. --param route=separate --param size=64",
+    )
+    flows.add_argument("--quiet", action="store_true", help="no progress bar")
+    flows.set_defaults(func=cmd_flows)
 
     demo = sub.add_parser(
         "demo",

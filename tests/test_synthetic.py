@@ -11,6 +11,7 @@ from microexp import datasets as ds
 from microexp import synthetic
 from microexp.cli import main
 from microexp.errors import MicroexpError
+from microexp.landmarks import detect_landmarks
 from microexp.synthetic import face
 from microexp.synthetic.generator import MotionParams, render_clip
 
@@ -56,7 +57,9 @@ def test_micro_datasets_reuse_published_ids(tiny_trees: dict[str, Path]) -> None
     assert sum(s.id in ids for s in smic) >= len(smic) // 2
     for s in smic:  # a new id only where the subject has no published clip of that class left
         if s.id not in ids:
-            listed = {k for k, v in ids.items() if k.startswith(s.subject_key + "/") and v == s.label}
+            listed = {
+                k for k, v in ids.items() if k.startswith(s.subject_key + "/") and v == s.label
+            }
             assert listed <= {x.id for x in smic}
 
 
@@ -64,14 +67,14 @@ def test_dlib_finds_every_generated_face(tiny_trees: dict[str, Path]) -> None:
     for dataset in synthetic.SPECS:
         for s in ds.load(dataset, tiny_trees[dataset]).samples:
             img = cv2.imread(str(s.frame_path(s.onset)), cv2.IMREAD_GRAYSCALE)
-            assert face.detect_landmarks(img, upsample=1) is not None, s.id
+            assert detect_landmarks(img, upsample=1) is not None, s.id
 
 
 def test_identities_are_distinct_and_detectable() -> None:
     ids = [face.make_identity(np.random.default_rng(i), 128, (224, 269)) for i in range(4)]
     for ident in ids:
         gray = cv2.cvtColor(ident.image.astype(np.uint8), cv2.COLOR_RGB2GRAY)
-        found = face.detect_landmarks(gray)
+        found = detect_landmarks(gray)
         assert found is not None
         assert np.abs(found - ident.landmarks).mean() < 3.0  # px: the landmarks are the face's
     for a in range(4):

@@ -1,8 +1,52 @@
 """Pre-processing: face crop, EVM, TIM, TV-L1 flow and optical strain, augmentation.
 
-NumPy and OpenCV only; nothing here imports TensorFlow.
+NumPy and OpenCV only; nothing here imports TensorFlow. ``sample_tensors(sample, recipe)``
+returns one sample's tensors exactly as the cache stores them.
 """
 
+from .augment import cut_shifts, minmax, rotate_sample, shifts, standardise
+from .face import Box, align_eyes, crop, landmark_box
 from .flow import TVL1Params, optical_strain, rotate_flow, tvl1_flow
+from .frames import SampleExcluded, read_frames
+from .interpolate import interpolate, tim_weights
+from .magnify import EVMParams, magnify
+from .recipes import (
+    RECIPES,
+    ATSCNNRecipe,
+    S3DRecipe,
+    atscnn_tensors,
+    get_recipe,
+    recipe_key,
+    s3d_tensors,
+    sample_tensors,
+)
 
-__all__ = ["TVL1Params", "optical_strain", "rotate_flow", "tvl1_flow"]
+__all__ = [
+    "RECIPES",
+    "ATSCNNRecipe",
+    "Box",
+    "EVMParams",
+    "S3DRecipe",
+    "SampleExcluded",
+    "TVL1Params",
+    "align_eyes",
+    "atscnn_tensors",
+    "crop",
+    "cut_shifts",
+    "get_recipe",
+    "interpolate",
+    "landmark_box",
+    "magnify",
+    "minmax",
+    "optical_strain",
+    "read_frames",
+    "recipe_key",
+    "rotate_flow",
+    "rotate_sample",
+    "s3d_tensors",
+    "sample_tensors",
+    "shifts",
+    "standardise",
+    "tim_weights",
+    "tvl1_flow",
+]

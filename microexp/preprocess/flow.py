@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .frames import to_float_gray
+
 
 @dataclass(frozen=True)
 class TVL1Params:
@@ -29,17 +31,6 @@ class TVL1Params:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def _gray(img: np.ndarray) -> np.ndarray:
-    """(H, W) or (H, W, C) uint8/float -> (H, W) float32 in [0, 255] (RGB weights if colour)."""
-    a = np.asarray(img)
-    if a.ndim == 3:
-        a = a[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    a = a.astype(np.float32)
-    if a.size and a.max() <= 1.0 and np.issubdtype(np.asarray(img).dtype, np.floating):
-        a = a * 255.0  # floats in [0, 1]
-    return a
 
 
 _ENGINES: dict[TVL1Params, object] = {}
@@ -71,14 +62,15 @@ def tvl1_flow(
     """Dense TV-L1 flow from ``prev`` to ``next``: float32 (H, W, 2), u then v, in pixels.
 
     Follows OpenCV's convention: ``prev(x) ~ next(x + flow(x))``, so content moving right has
-    positive u. Colour frames are converted to grey; ``overrides`` set single TVL1Params fields.
+    positive u. Colour frames are converted to grey; float frames are read on the 0-255 scale
+    unless both are within [0, 1.05] (then [0, 1]); ``overrides`` set single TVL1Params fields.
     """
     p = params or TVL1Params()
     if overrides:
         p = TVL1Params(**{**p.as_dict(), **overrides})
-    a, b = _gray(prev), _gray(next)
-    if a.shape != b.shape:
-        raise ValueError(f"frames differ in size: {a.shape} vs {b.shape}")
+    if np.shape(prev) != np.shape(next):
+        raise ValueError(f"frames differ in size: {np.shape(prev)} vs {np.shape(next)}")
+    a, b = to_float_gray(np.stack([prev, next]))  # one scale decision for both frames
     # OpenCV scales float input by 255 (it expects [0, 1]); uint8 input by 1
     flow = _engine(p).calc(a / 255.0, b / 255.0, None)
     return np.asarray(flow, dtype=np.float32)

@@ -44,8 +44,8 @@ def onset_apex_figure(samples: Sequence[Sample], out: str | os.PathLike, crop: f
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..landmarks import detect_landmarks
     from ..preprocess import tvl1_flow
-    from ..synthetic.face import detect_landmarks
 
     fig, axes = plt.subplots(len(samples), 4, figsize=(10, 2.6 * len(samples)), squeeze=False)
     for row, s in zip(axes, samples, strict=True):

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..landmarks import detect_landmarks
+
 #: landmark groups of the 68-point (iBUG 300-W) scheme
 JAW = range(0, 17)
 BROW_R, BROW_L = range(17, 22), range(22, 27)
@@ -25,35 +27,6 @@ MOUTH = range(48, 68)
 class Template:
     image: np.ndarray  # float32 (H, W, 3) RGB in [0, 255]
     landmarks: np.ndarray  # float32 (68, 2) x, y
-
-
-def landmark_predictor():
-    """dlib's frontal face detector and 68-landmark predictor (model from face-recognition-models)."""
-    import dlib
-    import face_recognition_models
-
-    return (
-        dlib.get_frontal_face_detector(),
-        dlib.shape_predictor(face_recognition_models.pose_predictor_model_location()),
-    )
-
-
-def detect_landmarks(gray: np.ndarray, upsample: int = 1) -> np.ndarray | None:
-    """68 landmarks (x, y) of the largest face dlib finds in a uint8 grayscale image, or None."""
-    import dlib
-
-    detector, predictor = _predictor()
-    faces = detector(np.ascontiguousarray(gray), upsample)
-    if len(faces) == 0:
-        return None
-    face = max(faces, key=lambda r: r.width() * r.height())
-    shape = predictor(gray, dlib.rectangle(face.left(), face.top(), face.right(), face.bottom()))
-    return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
-
-
-@lru_cache(maxsize=1)
-def _predictor():
-    return landmark_predictor()
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,216 @@
+"""Content-addressed on-disk cache of pre-processed tensors, and its parallel builder.
+
+Layout: ``CACHE/{recipe}-{key12}/recipe.json`` (the resolved recipe) and one
+``{dataset}/{subject}/{clip}.npz`` per sample (``.excluded.txt`` holds the reason a sample
+could not be used). ``key12`` starts the sha256 of every recipe parameter, so a changed
+parameter writes a new folder and never reads stale tensors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets import Sample
+from ..errors import MicroexpError
+from ..fileio import atomic_path, write_text
+from ..preprocess.frames import SampleExcluded
+from ..preprocess.recipes import Recipe, recipe_config, recipe_key, sample_tensors
+
+
+class FlowCache:
+    """The cache folder of one recipe under ``root``."""
+
+    def __init__(self, root: str | os.PathLike, recipe: Recipe) -> None:
+        self.root = Path(root)
+        self.recipe = recipe
+        self.key = recipe_key(recipe)
+        self.dir = self.root / f"{recipe.name}-{self.key[:12]}"
+        self.config = recipe_config(recipe)
+
+    def ensure(self) -> None:
+        """Create the folder and its ``recipe.json``; refuse a folder holding another recipe."""
+        path = self.dir / "recipe.json"
+        if path.is_file():
+            try:
+                stored = json.loads(path.read_text())
+            except json.JSONDecodeError:
+                stored = None
+            if stored != json.loads(json.dumps(self.config, default=list)):
+                raise MicroexpError(
+                    f"{path}: cache folder holds another recipe; remove it or use another --cache"
+                )
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        write_text(path, json.dumps(self.config, indent=2, sort_keys=True, default=list) + "\n")
+
+    def path(self, sample: Sample) -> Path:
+        return self.dir / sample.dataset / sample.subject / f"{sample.clip}.npz"
+
+    def excluded_path(self, sample: Sample) -> Path:
+        return self.dir / sample.dataset / sample.subject / f"{sample.clip}.excluded.txt"
+
+    def status(self, sample: Sample) -> str:
+        """``ok``, ``excluded``, ``missing`` or ``corrupt`` (a truncated or unreadable file)."""
+        path = self.path(sample)
+        if path.is_file():
+            return "ok" if _intact(path) else "corrupt"
+        if self.excluded_path(sample).is_file():
+            return "excluded"
+        return "missing"
+
+    def exclusion_reason(self, sample: Sample) -> str:
+        return self.excluded_path(sample).read_text(encoding="utf-8").strip()
+
+    def load(self, sample: Sample) -> dict[str, np.ndarray]:
+        """The stored tensors of ``sample``."""
+        path = self.path(sample)
+        try:
+            with np.load(path) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise MicroexpError(
+                f"{path}: unreadable cache file ({exc}); run `microexp flows` again"
+            ) from None
+
+    def save(self, sample: Sample, tensors: dict[str, np.ndarray]) -> None:
+        with atomic_path(self.path(sample)) as tmp:
+            with tmp.open("wb") as fh:
+                np.savez(fh, **tensors)
+        self.excluded_path(sample).unlink(missing_ok=True)
+
+    def exclude(self, sample: Sample, reason: str) -> None:
+        write_text(self.excluded_path(sample), reason + "\n")
+
+
+def _intact(path: Path) -> bool:
+    """A complete .npz: its zip directory is readable and every member's data fits in the file."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            size = path.stat().st_size
+            return bool(infos) and all(i.header_offset + i.compress_size <= size for i in infos)
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+@dataclass
+class BuildSummary:
+    built: int = 0
+    reused: int = 0
+    rebuilt: int = 0
+    excluded: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        reasons = Counter(r.split(" in ")[0].split(" (")[0] for _, r in self.excluded)
+        why = "; ".join(f"{n} {r}" for r, n in reasons.items())
+        rebuilt = f" ({self.rebuilt} replacing truncated files)" if self.rebuilt else ""
+        return (
+            f"{self.built} built{rebuilt}, {self.reused} reused, {len(self.excluded)} excluded"
+            + (f" ({why})" if why else "")
+            + f" in {self.seconds:.1f} s"
+        )
+
+
+def _work(args: tuple[Sample, Recipe, str]) -> tuple[str, str, str]:
+    """Build one sample in a worker: returns (sample id, outcome, reason)."""
+    sample, recipe, root = args
+    cache = FlowCache(root, recipe)
+    try:
+        tensors = sample_tensors(sample, recipe)
+    except SampleExcluded as exc:
+        cache.exclude(sample, str(exc))
+        return sample.id, "excluded", str(exc)
+    cache.save(sample, tensors)
+    return sample.id, "built", ""
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # one process per core; no oversubscription
+
+
+def build_cache(
+    samples: Sequence[Sample],
+    recipe: Recipe,
+    root: str | os.PathLike,
+    workers: int | None = None,
+    progress: bool = True,
+) -> BuildSummary:
+    """Build every sample's tensors into the cache, in ``workers`` processes (default: all cores).
+
+    Samples already cached are reused, truncated files are rebuilt, samples excluded before stay
+    excluded (delete their ``.excluded.txt`` to retry). Each file is written atomically, so an
+    interrupted run resumes where it stopped. Memory stays flat: workers return no tensors.
+    """
+    t0 = time.time()
+    cache = FlowCache(root, recipe)
+    cache.ensure()
+    summary = BuildSummary()
+    todo = []
+    for s in samples:
+        state = cache.status(s)
+        if state == "ok":
+            summary.reused += 1
+        elif state == "excluded":
+            summary.excluded.append((s.id, cache.exclusion_reason(s)))
+        else:
+            summary.rebuilt += state == "corrupt"
+            todo.append(s)
+    workers = max(1, workers or os.cpu_count() or 1)
+    for sid, outcome, reason in _run(todo, recipe, str(root), workers, progress):
+        if outcome == "built":
+            summary.built += 1
+        else:
+            summary.excluded.append((sid, reason))
+    summary.seconds = time.time() - t0
+    return summary
+
+
+def _run(
+    todo: Sequence[Sample], recipe: Recipe, root: str, workers: int, progress: bool
+) -> Iterable[tuple[str, str, str]]:
+    from tqdm import tqdm
+
+    jobs = [(s, recipe, root) for s in todo]
+    bar = tqdm(
+        total=len(jobs),
+        desc=f"flows ({recipe.name})",
+        unit="sample",
+        disable=not progress or not jobs,
+    )
+    if workers == 1 or len(jobs) <= 1:
+        import cv2
+
+        before = cv2.getNumThreads()
+        _init_worker()
+        try:
+            for job in jobs:
+                yield _work(job)
+                bar.update()
+        finally:
+            cv2.setNumThreads(before)
+            bar.close()
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+        futures = [pool.submit(_work, job) for job in jobs]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+                bar.update()
+        finally:
+            bar.close()

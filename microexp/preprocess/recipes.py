@@ -1,0 +1,243 @@
+"""The two papers' pre-processing chains as typed, hashable recipes.
+
+``sample_tensors(sample, recipe)`` returns one sample's tensors exactly as the cache stores them;
+training, notebooks and prediction on a new video all go through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import numpy as np
+
+from ..datasets import Sample
+from ..errors import MicroexpError, unknown_name
+from .augment import cut_shifts, minmax, shifts, standardise
+from .face import Box, align_eyes, crop, landmark_box, landmarks_or_exclude
+from .flow import TVL1Params, optical_strain, tvl1_flow
+from .frames import SampleExcluded, read_frames, to_float_gray
+from .interpolate import interpolate
+from .magnify import EVMParams, magnify
+
+#: bump when a change to the code (not to a parameter) changes what a recipe produces
+PIPELINE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class S3DRecipe:
+    """Paper A: face box on the first frame, EVM on micro samples, TIM to 11 frames, TV-L1
+    between adjacent frames (10 flows), u/v/strain, 9 shifted crops, 96x96, standardised.
+
+    Output ``x``: float (9, size, size, frames - 1, 3), crops in :func:`shifts` order (index 0
+    unshifted), channels u, v, strain. Paper A is silent on the order of crop, EVM and TIM; we
+    crop first (EVM and TIM then work on the face window only), then magnify, then interpolate.
+    Flow vectors are rescaled with the resize, so u and v are in pixels of the 96x96 grid.
+    """
+
+    name: str = field(default="s3d", init=False)
+    frames: int = 11
+    size: int = 96
+    shift: int = 10
+    magnify_micro: bool = True
+    evm: EVMParams = EVMParams()
+    tvl1: TVL1Params = TVL1Params()
+    route: str = "once"  # "once": flow on one window, 9 crops cut out; "separate": 9 flows
+    face: str = "dlib"  # or "precropped": the frames are already the face
+    normalise: str = "standardise"  # or "minmax" or "none"
+    dtype: str = "float16"
+    macro_datasets: tuple[str, ...] = ("ckplus",)
+
+    def validate(self) -> None:
+        _check(self.route, ("once", "separate"), "flow route")
+        _check(self.face, ("dlib", "precropped"), "face source")
+        _check(self.normalise, ("standardise", "minmax", "none"), "normalisation")
+        if self.frames < 2 or self.size < 8 or self.shift < 0:
+            raise MicroexpError(f"s3d recipe: frames >= 2, size >= 8, shift >= 0 (got {self})")
+
+
+@dataclass(frozen=True)
+class ATSCNNRecipe:
+    """Paper B: onset and apex only, eyes levelled, 128x128 grey, TV-L1 onset -> apex.
+
+    Output ``x``: float (size, size, 3) = u, v, strain (the three streams' inputs), and
+    ``apex``: float (size, size, 1) grey apex in [0, 1] (the "grayscale apex only" ablation).
+    Paper B names no normalisation; per-sample standardisation is our default.
+    """
+
+    name: str = field(default="atscnn", init=False)
+    size: int = 128
+    margin: float = 1.1
+    tvl1: TVL1Params = TVL1Params()
+    face: str = "dlib"
+    normalise: str = "standardise"
+    dtype: str = "float16"
+
+    def validate(self) -> None:
+        _check(self.face, ("dlib", "precropped"), "face source")
+        _check(self.normalise, ("standardise", "minmax", "none"), "normalisation")
+
+
+Recipe = S3DRecipe | ATSCNNRecipe
+RECIPES = {"s3d": S3DRecipe, "atscnn": ATSCNNRecipe}
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise unknown_name(what, value, allowed)
+
+
+def get_recipe(name: str, **overrides: object) -> Recipe:
+    """Recipe ``name`` with its papers' defaults; ``overrides`` set top-level fields."""
+    if name not in RECIPES:
+        raise unknown_name("recipe", name, tuple(RECIPES))
+    cls = RECIPES[name]
+    allowed = {f.name for f in fields(cls) if f.init}
+    bad = sorted(set(overrides) - allowed)
+    if bad:
+        raise MicroexpError(
+            f"recipe {name!r} has no parameter {bad[0]!r}; it has {', '.join(sorted(allowed))}"
+        )
+    recipe = replace(cls(), **overrides)
+    recipe.validate()
+    return recipe
+
+
+def recipe_config(recipe: Recipe) -> dict:
+    """Every parameter, nested, plus the pipeline version: what the cache key hashes."""
+    return {"recipe": asdict(recipe), "pipeline_version": PIPELINE_VERSION}
+
+
+def recipe_key(recipe: Recipe) -> str:
+    """sha256 of :func:`recipe_config`: a changed parameter gives another cache folder."""
+    blob = json.dumps(recipe_config(recipe), sort_keys=True, default=list).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+# ------------------------------------------------------------------------------------ paper A
+
+
+def _normalise(x: np.ndarray, how: str, axes: tuple[int, ...] | None = None) -> np.ndarray:
+    if how == "standardise":
+        return standardise(x, axes)
+    if how == "minmax":
+        return minmax(x)
+    return x.astype(np.float32)
+
+
+def _resize_flow(flow: np.ndarray, size: int) -> np.ndarray:
+    """(H, W, 2) flow -> (size, size, 2), vectors rescaled to the new grid's pixels."""
+    import cv2
+
+    h, w = flow.shape[:2]
+    out = cv2.resize(
+        flow, (size, size), interpolation=cv2.INTER_AREA if size < min(h, w) else cv2.INTER_LINEAR
+    )
+    return out * np.array([size / w, size / h], np.float32)
+
+
+def flow_sequence(frames: np.ndarray, tvl1: TVL1Params) -> np.ndarray:
+    """(T, H, W) frames -> (T - 1, H, W, 3): TV-L1 between adjacent frames, u, v and strain."""
+    out = []
+    for a, b in zip(frames[:-1], frames[1:], strict=True):
+        f = tvl1_flow(a, b, tvl1)
+        out.append(np.concatenate([f, optical_strain(f)[..., None]], axis=-1))
+    return np.stack(out)
+
+
+def _resize_channels(seq: np.ndarray, size: int) -> np.ndarray:
+    """(T, h, w, 3) u/v/strain -> (size, size, T, 3)."""
+    import cv2
+
+    out = []
+    for f in seq:
+        uv = _resize_flow(f[..., :2], size)
+        strain = cv2.resize(f[..., 2], (size, size), interpolation=cv2.INTER_AREA)
+        out.append(np.concatenate([uv, strain[..., None]], axis=-1))
+    return np.stack(out, axis=2)
+
+
+def _s3d_window(
+    frames: np.ndarray, box: Box, recipe: S3DRecipe, micro: bool, fps: float
+) -> np.ndarray:
+    win = to_float_gray(crop(frames, box))
+    if micro and recipe.magnify_micro:
+        win = magnify(win, recipe.evm.alpha, fps=fps, params=recipe.evm)
+    return interpolate(win, recipe.frames)
+
+
+def s3d_tensors(
+    frames: np.ndarray, recipe: S3DRecipe, micro: bool, fps: float, what: str = "frame 0"
+) -> np.ndarray:
+    """Paper A's tensor from a clip's frames (T, H, W[, C]): (9, size, size, frames-1, 3)."""
+    if recipe.face == "precropped":
+        box = Box(0, 0, frames.shape[2], frames.shape[1])
+    else:
+        box = landmark_box(landmarks_or_exclude(frames[0], what))
+    h, w = box.height, box.width
+    if recipe.route == "once":
+        seq = flow_sequence(
+            _s3d_window(frames, box.grow(recipe.shift), recipe, micro, fps), recipe.tvl1
+        )
+        crops = cut_shifts(seq, h, w, recipe.shift)  # (9, T-1, h, w, 3)
+    else:
+        crops = np.stack(
+            [
+                flow_sequence(
+                    _s3d_window(frames, box.shift(dx, dy), recipe, micro, fps), recipe.tvl1
+                )
+                for dx, dy in shifts(recipe.shift)
+            ]
+        )
+    x = np.stack([_resize_channels(c, recipe.size) for c in crops])
+    x = np.stack([_normalise(c, recipe.normalise) for c in x])
+    return x.astype(recipe.dtype)
+
+
+# ------------------------------------------------------------------------------------ paper B
+
+
+def atscnn_tensors(
+    onset: np.ndarray, apex: np.ndarray, recipe: ATSCNNRecipe, what: str = "onset"
+) -> dict[str, np.ndarray]:
+    """Paper B's tensors from the onset and apex frames ((H, W) or (H, W, C))."""
+    import cv2
+
+    pair = to_float_gray(np.stack([onset, apex]))
+    if recipe.face == "precropped":
+        aligned = np.stack(
+            [cv2.resize(f, (recipe.size, recipe.size), interpolation=cv2.INTER_AREA) for f in pair]
+        )
+    else:
+        lm = landmarks_or_exclude(pair[0], what)
+        aligned = align_eyes(pair, lm, recipe.size, recipe.margin)
+    flow = tvl1_flow(aligned[0], aligned[1], recipe.tvl1)
+    x = np.concatenate([flow, optical_strain(flow)[..., None]], axis=-1)
+    return {
+        "x": _normalise(x, recipe.normalise).astype(recipe.dtype),
+        "apex": (aligned[1][..., None] / 255.0).astype(recipe.dtype),
+    }
+
+
+# ------------------------------------------------------------------------------------ samples
+
+
+def sample_tensors(sample: Sample, recipe: Recipe) -> dict[str, np.ndarray]:
+    """One sample's tensors exactly as the cache stores them.
+
+    Raises:
+        SampleExcluded: the sample cannot be used (no face, missing apex, unreadable frame); the
+            message is the reason.
+    """
+    if isinstance(recipe, S3DRecipe):
+        frames = read_frames(sample)
+        micro = sample.dataset not in recipe.macro_datasets
+        x = s3d_tensors(
+            frames, recipe, micro, sample.fps, what=str(sample.frame_path(sample.onset))
+        )
+        return {"x": x}
+    if sample.apex is None:
+        raise SampleExcluded("no apex frame annotated (paper B needs onset and apex)")
+    onset, apex = read_frames(sample, [sample.onset, sample.apex])
+    return atscnn_tensors(onset, apex, recipe, what=str(sample.frame_path(sample.onset)))

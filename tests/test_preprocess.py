@@ -1,0 +1,364 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from microexp import datasets as ds
+from microexp import preprocess as pp
+from microexp import synthetic
+from microexp.cli import main
+from microexp.errors import MicroexpError
+from microexp.features import FlowCache, build_cache
+from microexp.landmarks import detect_landmarks
+
+
+@pytest.fixture(scope="module")
+def face_img() -> np.ndarray:
+    """A real face: the astronaut portrait, grey, cut around the face (160 x 160)."""
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)[50:210, 140:300].astype(np.float32)
+
+
+def _warp(img: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """next(x) = img(x - d(x)): content moves by (u, v), so prev(x) ~ next(x + flow)."""
+    h, w = img.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(img, xs - u, ys - v, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+INTERIOR = (slice(16, -16), slice(16, -16))
+
+
+@pytest.mark.parametrize("shift", [(0.3, 0.0), (0.5, -0.25), (-0.8, 0.6)])
+def test_tvl1_recovers_subpixel_shift(face_img: np.ndarray, shift: tuple[float, float]) -> None:
+    h, w = face_img.shape
+    u, v = np.full((h, w), shift[0], np.float32), np.full((h, w), shift[1], np.float32)
+    flow = pp.tvl1_flow(face_img, _warp(face_img, u, v))
+    assert flow.shape == (h, w, 2) and flow.dtype == np.float32
+    epe = np.linalg.norm(flow[INTERIOR] - np.array(shift), axis=-1).mean()
+    assert epe < 0.05  # px, stated in docs/preprocessing.md
+
+
+def test_tvl1_recovers_smooth_warp(face_img: np.ndarray) -> None:
+    h, w = face_img.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    u = 0.8 * np.sin(2 * np.pi * xs / w) * np.cos(np.pi * ys / h)
+    v = 0.6 * np.cos(2 * np.pi * ys / h)
+    flow = pp.tvl1_flow(face_img, _warp(face_img, u, v))
+    # the flow is sampled where the content came from: compare at x (first order, d < 1 px)
+    err = np.hypot(flow[..., 0] - u, flow[..., 1] - v)[INTERIOR]
+    assert err.mean() < 0.15
+
+
+def test_tvl1_accepts_colour_uint8_and_unit_floats(face_img: np.ndarray) -> None:
+    nxt = _warp(face_img, np.full_like(face_img, 0.5), np.zeros_like(face_img))
+    on_255 = pp.tvl1_flow(face_img, nxt)
+    on_unit = pp.tvl1_flow(face_img / 255.0, nxt / 255.0)  # cubic overshoot may pass 1.0
+    assert np.abs(on_255[INTERIOR] - on_unit[INTERIOR]).mean() < 1e-3
+    grey8 = pp.tvl1_flow(face_img.astype(np.uint8), nxt.astype(np.uint8))
+    colour8 = pp.tvl1_flow(
+        np.repeat(face_img[..., None], 3, -1).astype(np.uint8),
+        np.repeat(nxt[..., None], 3, -1).astype(np.uint8),
+    )
+    assert np.abs(grey8[INTERIOR] - colour8[INTERIOR]).mean() < 0.02
+
+
+def test_strain_of_analytic_flows() -> None:
+    ys, xs = np.mgrid[0:40, 0:50].astype(np.float64)
+    a, b, c, d = 0.02, -0.01, 0.03, 0.015
+    flow = np.stack([a * xs + b * ys, c * xs + d * ys], -1)
+    expected = np.sqrt(a**2 + d**2 + 2 * ((b + c) / 2) ** 2)
+    assert np.allclose(pp.optical_strain(flow), expected, atol=1e-6)
+    # quadratic: u = x^2 / 100 -> du/dx = x / 50 exactly with central differences inside
+    flow = np.stack([xs**2 / 100, np.zeros_like(xs)], -1)
+    s = pp.optical_strain(flow)
+    assert np.allclose(s[:, 1:-1], xs[:, 1:-1] / 50, atol=1e-6)
+
+
+def test_rotate_flow_turns_vectors() -> None:
+    flow = np.zeros((4, 6, 2), np.float32)
+    flow[..., 0] = 1.0  # everything moves right
+    r1 = pp.rotate_flow(flow, 1)
+    assert r1.shape == (6, 4, 2)
+    assert np.allclose(r1[..., 0], 0) and np.allclose(r1[..., 1], -1)  # right turns into up
+    assert np.allclose(pp.rotate_flow(flow, 2)[..., 0], -1)
+    assert np.allclose(pp.rotate_flow(flow, 3)[..., 1], 1)
+    assert np.allclose(pp.rotate_flow(pp.rotate_flow(flow, 1), 3), flow)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_rotate_flow_matches_flow_of_rotated_frames(face_img: np.ndarray, k: int) -> None:
+    h, w = face_img.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    u, v = 0.6 + 0.2 * np.sin(xs / 20), -0.4 + 0.0 * ys
+    nxt = _warp(face_img, u, v)
+    rotated = pp.rotate_flow(pp.tvl1_flow(face_img, nxt), k)
+    direct = pp.tvl1_flow(np.rot90(face_img, k).copy(), np.rot90(nxt, k).copy())
+    assert np.linalg.norm(rotated - direct, axis=-1)[INTERIOR].mean() < 0.05
+    # rotating only the grid is wrong by the vectors' turn
+    grid_only = np.rot90(pp.tvl1_flow(face_img, nxt), k)
+    assert np.linalg.norm(grid_only - direct, axis=-1)[INTERIOR].mean() > 0.3
+
+
+def test_rotate_sample_4d_matches_per_frame() -> None:
+    x = np.random.default_rng(0).normal(size=(8, 6, 3, 3)).astype(np.float32)  # H, W, T, C
+    r = pp.rotate_sample(x, 1)
+    assert r.shape == (6, 8, 3, 3)
+    for t in range(3):
+        assert np.allclose(r[:, :, t, :2], pp.rotate_flow(x[:, :, t, :2], 1))
+        assert np.allclose(r[:, :, t, 2], np.rot90(x[:, :, t, 2], 1))
+
+
+# ------------------------------------------------------------------------------------- EVM
+
+
+def _blob_video(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0:64, 0:64].astype(np.float64)
+    frames = np.stack(
+        [200 * np.exp(-((xs - 32 - di) ** 2 + (ys - 32) ** 2) / (2 * 6.0**2)) for di in d]
+    )
+    return frames.astype(np.float32), xs
+
+
+def _centroid_x(img: np.ndarray, xs: np.ndarray) -> float:
+    img = np.clip(img, 0, None)
+    return float((img * xs).sum() / img.sum())
+
+
+def _iir(d: np.ndarray, r1: float = 0.4, r2: float = 0.05) -> np.ndarray:
+    lo1 = lo2 = d[0]
+    out = [0.0]
+    for x in d[1:]:
+        lo1, lo2 = (1 - r1) * lo1 + r1 * x, (1 - r2) * lo2 + r2 * x
+        out.append(lo1 - lo2)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("lambda_c, tolerance", [(0.0, 0.02), (16.0, 0.10)])
+def test_evm_amplifies_subpixel_motion_by_alpha(lambda_c: float, tolerance: float) -> None:
+    t = np.arange(100) / 200.0
+    d = 0.1 * np.sin(2 * np.pi * 5 * t)  # 0.1 px, 5 Hz at 200 fps
+    frames, xs = _blob_video(d)
+    out = pp.magnify(frames, alpha=10, fps=200, lambda_c=lambda_c)
+    added = np.array([_centroid_x(f, xs) - 32 for f in out]) - d
+    band = _iir(d)  # EVM is linear: it adds alpha x the band-passed motion
+    gain = float(added @ band / (band @ band))
+    assert abs(gain - 10) / 10 < tolerance
+
+
+def test_evm_ideal_band_amplifies_in_band_sinusoid() -> None:
+    t = np.arange(80) / 200.0
+    d = 0.05 * np.sin(2 * np.pi * 5 * t)  # exactly 2 periods: no spectral leakage
+    frames, xs = _blob_video(d)
+    out = pp.magnify(frames, alpha=10, fps=200, band="ideal", f_lo=2, f_hi=10, lambda_c=0)
+    moved = np.array([_centroid_x(f, xs) - 32 for f in out])
+    gain = float(moved @ d / (d @ d))
+    assert abs(gain - 11) / 11 < 0.05  # the motion plus alpha times the motion
+
+
+def test_evm_leaves_static_frames_unchanged() -> None:
+    frames = np.repeat(np.random.default_rng(0).uniform(0, 255, (1, 48, 40)), 12, axis=0)
+    for band in ("iir", "ideal"):
+        out = pp.magnify(frames, alpha=10, fps=100, band=band)
+        assert np.abs(out - frames).max() < 1e-2
+
+
+# ------------------------------------------------------------------------------------- TIM
+
+
+@pytest.mark.parametrize("n_in", [1, 2, 5, 11, 40])
+def test_tim_keeps_ends_and_length(n_in: int) -> None:
+    x = np.random.default_rng(n_in).uniform(0, 255, (n_in, 6, 5)).astype(np.float32)
+    y = pp.interpolate(x, 11)
+    assert y.shape == (11, 6, 5) and y.dtype == np.float32
+    assert np.allclose(y[0], x[0], atol=1e-3) and np.allclose(y[-1], x[-1], atol=1e-3)
+
+
+@pytest.mark.parametrize("n_in", [6, 60])
+def test_tim_reproduces_smooth_motion(n_in: int) -> None:
+    t_in = np.linspace(0, 1, n_in)
+    x = np.stack([np.full((3, 3), 100 + 40 * np.sin(1.5 * ti)) for ti in t_in]).astype(np.float32)
+    y = pp.interpolate(x, 11)
+    expected = 100 + 40 * np.sin(1.5 * np.linspace(0, 1, 11))
+    assert np.abs(y[:, 0, 0] - expected).max() < 1.0  # grey levels, of a 40-level motion
+
+
+def test_tim_identical_frames_do_not_break() -> None:
+    x = np.repeat(np.random.default_rng(0).uniform(0, 255, (1, 8, 8)), 100, axis=0)  # 200 fps still
+    y = pp.interpolate(x, 11)
+    assert np.allclose(y, x[:11], atol=1e-3)
+
+
+# ------------------------------------------------------------------------------------ faces
+
+
+def test_landmark_box_and_no_face() -> None:
+    img = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
+    lm = detect_landmarks(img)
+    box = pp.landmark_box(lm)
+    assert box.x0 <= lm[:, 0].min() and box.x1 > lm[:, 0].max()
+    assert box.y0 <= lm[19, 1] and box.y1 > lm[8, 1]  # brows to chin
+    with pytest.raises(pp.SampleExcluded, match="no face found"):
+        pp.s3d_tensors(np.zeros((3, 64, 64), np.uint8), pp.get_recipe("s3d"), True, 200.0)
+
+
+def test_align_eyes_levels_a_tilted_face() -> None:
+    img = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
+    rot = cv2.getRotationMatrix2D((220, 130), 12, 1.0)
+    tilted = cv2.warpAffine(img, rot, img.shape[::-1], borderMode=cv2.BORDER_REFLECT)
+    lm = detect_landmarks(tilted)
+    eyes = lambda p: np.degrees(np.arctan2(*(p[42:48].mean(0) - p[36:42].mean(0))[::-1]))  # noqa: E731
+    assert abs(eyes(lm)) > 8
+    aligned = pp.align_eyes(tilted[None].astype(np.float32), lm, size=128)[0]
+    assert aligned.shape == (128, 128)
+    lm2 = detect_landmarks(aligned.astype(np.uint8))
+    assert lm2 is not None and abs(eyes(lm2)) < 2.0
+
+
+# ----------------------------------------------------------------------------- recipes, cache
+
+
+@pytest.fixture(scope="module")
+def tiny_casme2(tmp_path_factory: pytest.TempPathFactory) -> list[ds.Sample]:
+    root = synthetic.generate("casme2", tmp_path_factory.mktemp("c2") / "casme2", "tiny", 5, 2, 2)
+    return ds.load("casme2", root).samples
+
+
+SMALL_S3D = {"frames": 4, "size": 16, "shift": 4}
+
+
+def test_s3d_tensors_shape_and_standardised(tiny_casme2: list[ds.Sample]) -> None:
+    x = pp.sample_tensors(tiny_casme2[0], pp.get_recipe("s3d", **SMALL_S3D))["x"]
+    assert x.shape == (9, 16, 16, 3, 3) and x.dtype == np.float16
+    crop = x[0].astype(np.float32)
+    assert np.allclose(crop.mean(axis=(0, 1, 2)), 0, atol=1e-2)
+    assert np.allclose(crop.std(axis=(0, 1, 2)), 1, atol=1e-2)
+
+
+def test_flow_once_matches_separate_away_from_borders(tiny_casme2: list[ds.Sample]) -> None:
+    s = tiny_casme2[0]
+    raw = {
+        "frames": 3,
+        "size": 48,
+        "shift": 6,
+        "normalise": "none",
+        "dtype": "float32",
+        "magnify_micro": False,
+    }
+    once = pp.sample_tensors(s, pp.get_recipe("s3d", **raw))["x"]
+    sep = pp.sample_tensors(s, pp.get_recipe("s3d", route="separate", **raw))["x"]
+    epe = np.linalg.norm(once[..., :2] - sep[..., :2], axis=-1)[:, 8:-8, 8:-8].mean()
+    assert epe < 0.05  # px on the 48 px grid
+
+
+def test_atscnn_tensors(tiny_casme2: list[ds.Sample]) -> None:
+    out = pp.sample_tensors(tiny_casme2[0], pp.get_recipe("atscnn", size=64))
+    assert out["x"].shape == (64, 64, 3) and out["apex"].shape == (64, 64, 1)
+    assert 0 <= float(out["apex"].min()) and float(out["apex"].max()) <= 1
+    with pytest.raises(pp.SampleExcluded, match="no apex"):
+        pp.sample_tensors(tiny_casme2[0].replace(apex=None), pp.get_recipe("atscnn"))
+
+
+def test_recipe_key_changes_with_any_parameter() -> None:
+    base = pp.recipe_key(pp.get_recipe("s3d"))
+    assert base == pp.recipe_key(pp.get_recipe("s3d"))
+    assert base != pp.recipe_key(pp.get_recipe("s3d", size=64))
+    assert base != pp.recipe_key(pp.get_recipe("s3d", tvl1=pp.TVL1Params(warps=3)))
+    with pytest.raises(MicroexpError, match="no parameter 'sise'"):
+        pp.get_recipe("s3d", sise=3)
+    with pytest.raises(MicroexpError, match="unknown recipe"):
+        pp.get_recipe("s4d")
+
+
+def test_cache_builds_resumes_and_repairs(tiny_casme2: list[ds.Sample], tmp_path: Path) -> None:
+    recipe = pp.get_recipe("atscnn", size=32)
+    samples = list(tiny_casme2)
+    blank = tmp_path / "blank"
+    for n in range(samples[0].onset, samples[0].offset + 1):  # a clip with no face in it
+        blank.mkdir(exist_ok=True)
+        cv2.imwrite(str(blank / f"img{n}.jpg"), np.zeros((64, 64), np.uint8))
+    samples.append(samples[0].replace(clip="EP99_99", frames_dir=str(blank)))
+    first = build_cache(samples, recipe, tmp_path / "cache", workers=1, progress=False)
+    assert (first.built, first.reused, len(first.excluded)) == (4, 0, 1)
+    assert "no face found" in first.excluded[0][1]
+    cache = FlowCache(tmp_path / "cache", recipe)
+    stored = cache.load(samples[0])
+    assert np.array_equal(stored["x"], pp.sample_tensors(samples[0], recipe)["x"])
+    again = build_cache(samples, recipe, tmp_path / "cache", workers=1, progress=False)
+    assert (again.built, again.reused, len(again.excluded)) == (0, 4, 1)
+    # a truncated file is detected and rebuilt
+    path = cache.path(samples[1])
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert cache.status(samples[1]) == "corrupt"
+    repaired = build_cache(samples, recipe, tmp_path / "cache", workers=1, progress=False)
+    assert (repaired.built, repaired.rebuilt, repaired.reused) == (1, 1, 3)
+    # a changed parameter never reads the old tensors
+    other = FlowCache(tmp_path / "cache", pp.get_recipe("atscnn", size=24))
+    assert other.dir != cache.dir and other.status(samples[0]) == "missing"
+    # a folder that holds another recipe is refused
+    (cache.dir / "recipe.json").write_text('{"recipe": {"name": "s3d"}}')
+    with pytest.raises(MicroexpError, match="another recipe"):
+        build_cache(samples, recipe, tmp_path / "cache", workers=1, progress=False)
+
+
+def test_cache_parallel_workers(tiny_casme2: list[ds.Sample], tmp_path: Path) -> None:
+    recipe = pp.get_recipe("atscnn", size=32)
+    summary = build_cache(tiny_casme2, recipe, tmp_path / "cache", workers=2, progress=False)
+    assert summary.built == len(tiny_casme2)
+    cache = FlowCache(tmp_path / "cache", recipe)
+    assert all(cache.status(s) == "ok" for s in tiny_casme2)
+
+
+def test_cli_flows(
+    tiny_casme2: list[ds.Sample], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(Path(tiny_casme2[0].frames_dir).parents[2])
+    argv = [
+        "flows",
+        "--dataset",
+        "casme2",
+        "--root",
+        root,
+        "--recipe",
+        "atscnn",
+        "--cache",
+        str(tmp_path),
+        "--workers",
+        "1",
+        "--quiet",
+        "--param",
+        "size=32",
+    ]
+    assert main(argv) == 0
+    assert "4 built, 0 reused, 0 excluded" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "0 built, 4 reused" in capsys.readouterr().out
+    assert main(argv[:-2] + ["--param", "sise=3"]) == 2
+    assert "no parameter 'sise'" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "flows",
+                "--dataset",
+                "casme2",
+                "--root",
+                root,
+                "--recipe",
+                "flow9",
+                "--cache",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+
+
+def test_preprocessing_never_imports_tensorflow() -> None:
+    code = "import sys, microexp.preprocess, microexp.features, microexp.datasets, microexp.synthetic; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
