@@ -182,7 +182,9 @@ def _run(
 ) -> Iterable[tuple[str, str, str]]:
     from tqdm import tqdm
 
-    jobs = [(s, recipe, root) for s in todo]
+    # longest clips first: the last jobs to finish are short, so workers finish together
+    ordered = sorted(todo, key=lambda s: s.offset - s.onset, reverse=True)
+    jobs = [(s, recipe, root) for s in ordered]
     bar = tqdm(
         total=len(jobs),
         desc=f"flows ({recipe.name})",
@@ -205,7 +207,10 @@ def _run(
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    ctx = mp.get_context("spawn")
+    # forkserver: workers fork from a clean server that imported the pipeline once (no
+    # TensorFlow or threads inherited from the caller, no per-worker re-import)
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["microexp.preprocess", "microexp.features"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
         futures = [pool.submit(_work, job) for job in jobs]
         try:

@@ -1,0 +1,84 @@
+"""Paper A's S3D CNN and its 2D and 3D variants: one builder, ``conv`` selects the variant.
+
+Input (H, W, T, C) = (96, 96, 10, 3): 10 TV-L1 flows of u, v and strain. Four blocks of two
+convolutions (16, 32, 64, 128 filters), max-pool (2, 2, 1) after blocks 1-3, average-pool
+(2, 2, 2) after block 4, Dense 128, Dropout 0.2, softmax (paper A, Table 1). ReLU and "same"
+padding are assumed (the paper names neither; its output sizes imply "same").
+
+Layer names start with ``block{i}_`` so that paper A's transfer split (blocks 1-3 frozen) is
+``freeze_blocks(model, (1, 2, 3))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+from keras import layers
+
+from ..layers import SeparableConv3D
+
+CONVS = ("separable", "2d", "3d")
+
+
+def build_s3d(
+    num_classes: int = 7,
+    input_shape: Sequence[int] = (96, 96, 10, 3),
+    conv: str = "separable",
+    filters: Sequence[int] = (16, 32, 64, 128),
+    dense_units: int = 128,
+    dropout: float = 0.2,
+    activation: str = "relu",
+    name: str | None = None,
+) -> keras.Model:
+    """Paper A's network.
+
+    Args:
+        conv: ``separable`` (S3D: (3,3,1) then (1,1,3), each with its activation), ``2d``
+            (paper A's "2D CNN": the temporal convs dropped) or ``3d`` (each pair one (3,3,3)
+            conv). With 7 classes: 3,374,711 / 3,243,671 / 3,829,751 parameters.
+    """
+    if conv not in CONVS:
+        raise ValueError(f"conv must be one of {CONVS}. Received: conv={conv!r}")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2. Received: num_classes={num_classes}")
+    inputs = keras.Input(tuple(input_shape), name="flow")
+    x = inputs
+    for b, f in enumerate(filters, start=1):
+        for j in (1, 2):
+            lname = f"block{b}_conv{j}"
+            if conv == "separable":
+                x = SeparableConv3D(f, activation=activation, name=lname)(x)
+            else:
+                kernel = (3, 3, 1) if conv == "2d" else (3, 3, 3)
+                x = layers.Conv3D(f, kernel, padding="same", activation=activation, name=lname)(x)
+        if b < len(filters):
+            x = layers.MaxPooling3D((2, 2, 1), name=f"block{b}_pool")(x)
+        else:
+            x = layers.AveragePooling3D((2, 2, 2), name=f"block{b}_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(dense_units, activation=activation, name="fc")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
+    default = {"separable": "s3d", "2d": "cnn2d", "3d": "cnn3d"}[conv]
+    return keras.Model(inputs, outputs, name=name or default)
+
+
+def freeze_blocks(model: keras.Model, blocks: Sequence[int] = (1, 2, 3)) -> list[str]:
+    """Freeze every layer whose name starts with ``block{i}_`` for i in ``blocks``; returns the
+    frozen layers' names. Paper A fine-tunes with blocks 1-3 (six conv pairs) frozen."""
+    prefixes = tuple(f"block{b}_" for b in blocks)
+    frozen = []
+    for layer in model.layers:
+        if layer.name.startswith(prefixes):
+            layer.trainable = False
+            frozen.append(layer.name)
+    return frozen
+
+
+def replace_head(model: keras.Model, num_classes: int, feature_layer: str = "dropout", name: str = "head") -> keras.Model:
+    """A new model sharing ``model``'s layers up to ``feature_layer`` with a new softmax head
+    (paper A: the 7-way CK+ head becomes a 5-way CASME II head)."""
+    features = model.get_layer(feature_layer).output
+    outputs = layers.Dense(num_classes, activation="softmax", name=name)(features)
+    return keras.Model(model.inputs, outputs, name=model.name)
