@@ -28,13 +28,19 @@ from microexp.fileio import write_text
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="benchmarks/results/preprocess.json")
-    ap.add_argument("--data", default="runs/demo/data/casme2", help="synthetic CASME II (demo preset)")
+    ap.add_argument(
+        "--data", default="runs/demo/data/casme2", help="synthetic CASME II (demo preset)"
+    )
     ap.add_argument("--samples", type=int, default=16, help="samples for the worker comparison")
     ap.add_argument("--route-samples", type=int, default=2, help="samples for once vs separate")
     args = ap.parse_args()

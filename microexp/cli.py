@@ -108,6 +108,17 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_summary(args: argparse.Namespace) -> int:
+    from .models import get_spec
+    from .models.summary import format_model_summary, model_summary
+
+    for name in args.model:
+        get_spec(name)  # unknown names fail before any model is built
+    rows = model_summary(args.model or None)
+    print(json.dumps(rows, indent=2) if args.json else format_model_summary(rows))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -188,6 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flows.add_argument("--quiet", action="store_true", help="no progress bar")
     flows.set_defaults(func=cmd_flows)
+
+    mdl = sub.add_parser("models", help="the registered networks")
+    mdl_sub = mdl.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
+    msum = mdl_sub.add_parser(
+        "summary",
+        help="parameters, MACs and FLOPs of every registered model beside the papers' figures",
+        description="Build every registered model and count its parameters and "
+        "multiply-accumulates layer by layer; FLOPs are 2 x MACs.",
+    )
+    msum.add_argument("--model", action="append", default=[], help="only these models (repeat)")
+    msum.add_argument("--json", action="store_true", help="print a JSON list")
+    msum.set_defaults(func=cmd_models_summary)
 
     demo = sub.add_parser(
         "demo",

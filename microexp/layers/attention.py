@@ -54,12 +54,16 @@ class SpatialAttention(layers.Layer):
         self.kernel_size = kernel_size
 
     def build(self, input_shape) -> None:
-        self.conv = layers.Conv2D(1, self.kernel_size, padding="same", activation="sigmoid", name="conv")
+        self.conv = layers.Conv2D(
+            1, self.kernel_size, padding="same", activation="sigmoid", name="conv"
+        )
         self.conv.build((*input_shape[:-1], 2))
         super().build(input_shape)
 
     def call(self, x):
-        pooled = ops.concatenate([ops.mean(x, axis=-1, keepdims=True), ops.max(x, axis=-1, keepdims=True)], axis=-1)
+        pooled = ops.concatenate(
+            [ops.mean(x, axis=-1, keepdims=True), ops.max(x, axis=-1, keepdims=True)], axis=-1
+        )
         return x * self.conv(pooled)
 
     def compute_output_shape(self, input_shape):
@@ -95,7 +99,9 @@ class CBAM(layers.Layer):
         return {**super().get_config(), "ratio": self.ratio, "kernel_size": self.kernel_size}
 
 
-def attention_layer(kind: str | None, ratio: int = 2, kernel_size: int = 3, name: str | None = None):
+def attention_layer(
+    kind: str | None, ratio: int = 2, kernel_size: int = 3, name: str | None = None
+):
     """``None``/"none" -> None, else ChannelAttention, SpatialAttention or CBAM."""
     if kind in (None, "none"):
         return None
@@ -105,4 +111,6 @@ def attention_layer(kind: str | None, ratio: int = 2, kernel_size: int = 3, name
         return SpatialAttention(kernel_size, name=name)
     if kind == "cbam":
         return CBAM(ratio, kernel_size, name=name)
-    raise ValueError(f"attention must be None, 'channel', 'spatial' or 'cbam'. Received: attention={kind!r}")
+    raise ValueError(
+        f"attention must be None, 'channel', 'spatial' or 'cbam'. Received: attention={kind!r}"
+    )

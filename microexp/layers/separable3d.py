@@ -15,7 +15,14 @@ class SeparableConv3D(layers.Layer):
     output sizes imply it). Not Keras' depthwise-separable convolution: both convs mix channels.
     """
 
-    def __init__(self, filters: int, kernel_size: int = 3, temporal_size: int = 3, activation: str = "relu", **kwargs) -> None:
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int = 3,
+        temporal_size: int = 3,
+        activation: str = "relu",
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         if filters < 1:
             raise ValueError(f"filters must be >= 1. Received: filters={filters}")
@@ -24,8 +31,12 @@ class SeparableConv3D(layers.Layer):
         self.temporal_size = temporal_size
         self.activation = activation
         k, kt = kernel_size, temporal_size
-        self.conv_s = layers.Conv3D(filters, (k, k, 1), padding="same", activation=activation, name="conv_s")
-        self.conv_t = layers.Conv3D(filters, (1, 1, kt), padding="same", activation=activation, name="conv_t")
+        self.conv_s = layers.Conv3D(
+            filters, (k, k, 1), padding="same", activation=activation, name="conv_s"
+        )
+        self.conv_t = layers.Conv3D(
+            filters, (1, 1, kt), padding="same", activation=activation, name="conv_t"
+        )
 
     def build(self, input_shape) -> None:
         self.conv_s.build(input_shape)

@@ -62,7 +62,9 @@ def build_atscnn(
     if streams not in STREAMS:
         raise ValueError(f"streams must be one of {tuple(STREAMS)}. Received: streams={streams!r}")
     if activation not in ("selu", "relu"):
-        raise ValueError(f"activation must be 'selu' or 'relu'. Received: activation={activation!r}")
+        raise ValueError(
+            f"activation must be 'selu' or 'relu'. Received: activation={activation!r}"
+        )
     init = "lecun_normal" if activation == "selu" else "glorot_uniform"
     if streams == "gray":
         inputs = keras.Input((input_size, input_size, 1), name="apex")
@@ -70,11 +72,16 @@ def build_atscnn(
     else:
         inputs = keras.Input((input_size, input_size, 3), name="flow")
         names = ("u", "v", "strain")
-        branches = [(names[i], SelectChannel(i, name=f"{names[i]}_select")(inputs)) for i in STREAMS[streams]]
+        branches = [
+            (names[i], SelectChannel(i, name=f"{names[i]}_select")(inputs))
+            for i in STREAMS[streams]
+        ]
     features = []
     for stream, x in branches:
         for i, c in enumerate(channels, start=1):
-            x = layers.Conv2D(c, kernel_size, padding="same", kernel_initializer=init, name=f"{stream}_conv{i}")(x)
+            x = layers.Conv2D(
+                c, kernel_size, padding="same", kernel_initializer=init, name=f"{stream}_conv{i}"
+            )(x)
             x = layers.BatchNormalization(name=f"{stream}_bn{i}")(x)
             x = layers.Activation(activation, name=f"{stream}_act{i}")(x)
             x = layers.MaxPooling2D(2, name=f"{stream}_pool{i}")(x)

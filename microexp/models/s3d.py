@@ -76,7 +76,9 @@ def freeze_blocks(model: keras.Model, blocks: Sequence[int] = (1, 2, 3)) -> list
     return frozen
 
 
-def replace_head(model: keras.Model, num_classes: int, feature_layer: str = "dropout", name: str = "head") -> keras.Model:
+def replace_head(
+    model: keras.Model, num_classes: int, feature_layer: str = "dropout", name: str = "head"
+) -> keras.Model:
     """A new model sharing ``model``'s layers up to ``feature_layer`` with a new softmax head
     (paper A: the 7-way CK+ head becomes a 5-way CASME II head)."""
     features = model.get_layer(feature_layer).output

@@ -1,0 +1,31 @@
+"""Keras models of both papers, the comparison networks, and exact parameter and MAC counts.
+
+Models never open files: they are built from arguments and fed tensors.
+"""
+
+from .atscnn import SelectChannel, build_atscnn
+from .comparison import build_dual_inception, build_offapexnet, build_ststnet
+from .flops import count_macs, total_macs
+from .registry import ABLATIONS, MODELS, ModelSpec, build_model, get_spec, model_names
+from .s3d import build_s3d, freeze_blocks, replace_head
+from .summary import model_summary
+
+__all__ = [
+    "ABLATIONS",
+    "MODELS",
+    "ModelSpec",
+    "SelectChannel",
+    "build_atscnn",
+    "build_dual_inception",
+    "build_model",
+    "build_offapexnet",
+    "build_s3d",
+    "build_ststnet",
+    "count_macs",
+    "freeze_blocks",
+    "get_spec",
+    "model_names",
+    "model_summary",
+    "replace_head",
+    "total_macs",
+]

@@ -1,0 +1,148 @@
+"""The model registry: every network by name, with its paper's reported figures beside it.
+
+Variants are argument dicts over one builder (as timm's registry does), never copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+
+from ..errors import unknown_name
+from .atscnn import build_atscnn
+from .comparison import build_dual_inception, build_offapexnet, build_ststnet
+from .s3d import build_s3d
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered network: builder, its arguments, the recipe whose cache it reads, the
+    number of classes it is built with by default, and the figures its paper reports."""
+
+    builder: Callable[..., keras.Model]
+    kwargs: dict = field(default_factory=dict)
+    recipe: str = "atscnn"
+    num_classes: int = 3
+    paper: dict = field(default_factory=dict)
+    note: str = ""
+
+
+_TABLE3 = "paper B, Table 3 (UAR, UF1; params; FLOPs as reported; memory R+W)"
+MODELS: dict[str, ModelSpec] = {
+    "s3d": ModelSpec(
+        build_s3d,
+        {"conv": "separable"},
+        "s3d",
+        7,
+        {
+            "params": 3.37e6,
+            "flops": 3.56e9,
+            "loso_accuracy": 0.6758,
+            "source": "paper A, Table 4 (transfer)",
+        },
+    ),
+    "cnn2d": ModelSpec(
+        build_s3d,
+        {"conv": "2d"},
+        "s3d",
+        7,
+        {"params": 3.24e6, "flops": 2.43e9, "loso_accuracy": 0.5827, "source": "paper A, Table 4"},
+    ),
+    "cnn3d": ModelSpec(
+        build_s3d,
+        {"conv": "3d"},
+        "s3d",
+        7,
+        {"params": 3.83e6, "flops": 7.26e9, "loso_accuracy": 0.6468, "source": "paper A, Table 4"},
+    ),
+    "atscnn": ModelSpec(
+        build_atscnn,
+        {},
+        "atscnn",
+        3,
+        {
+            "params": 4.21e6,
+            "macs": 19.01e6,
+            "memory_mb": 20.5,
+            "uar": 0.7351,
+            "uf1": 0.7205,
+            "source": _TABLE3,
+        },
+        note="paper B reports 19.01 M 'FLOPs'; they match this build's multiply-accumulates",
+    ),
+    "ststnet": ModelSpec(
+        build_ststnet,
+        {"input_size": 28},
+        "atscnn",
+        3,
+        {
+            "params": 4.98e7,
+            "flops": 57.45e6,
+            "memory_mb": 192.98,
+            "uar": 0.6603,
+            "uf1": 0.6434,
+            "source": _TABLE3,
+        },
+        note="own paper's 28x28 input; paper B's parameter count cannot come from this network",
+    ),
+    "ststnet-128": ModelSpec(
+        build_ststnet, {"input_size": 128}, "atscnn", 3, note="at paper B's 128x128"
+    ),
+    "offapexnet": ModelSpec(
+        build_offapexnet,
+        {"input_size": 28},
+        "atscnn",
+        3,
+        note="not in paper B's Table 3; own paper's 28x28",
+    ),
+    "offapexnet-128": ModelSpec(
+        build_offapexnet, {"input_size": 128}, "atscnn", 3, note="at paper B's 128x128"
+    ),
+    "dual_inception": ModelSpec(
+        build_dual_inception,
+        {"input_size": 28},
+        "atscnn",
+        3,
+        {
+            "params": 1.34e8,
+            "flops": 264.15e6,
+            "memory_mb": 546.62,
+            "uar": 0.6744,
+            "uf1": 0.6522,
+            "source": _TABLE3,
+        },
+        note="own paper's 28x28 input",
+    ),
+    "dual_inception-128": ModelSpec(
+        build_dual_inception, {"input_size": 128}, "atscnn", 3, note="at paper B's 128x128"
+    ),
+}
+
+#: paper B's Table 4 rows as ATSCNN arguments, with the UAR/UF1 its text implies
+ABLATIONS: dict[str, tuple[dict, dict]] = {
+    "full": ({}, {"uar": 0.7351, "uf1": 0.7205}),
+    "no-attention": ({"attention": None}, {"uar": 0.6993, "uf1": 0.6748}),
+    "channel-only": ({"attention": "channel"}, {"uar": 0.7266, "uf1": 0.7077}),
+    "spatial-only": ({"attention": "spatial"}, {"uar": 0.7224, "uf1": 0.6970}),
+    "relu": ({"activation": "relu"}, {"uar": 0.6900, "uf1": 0.6685}),
+    "no-strain": ({"streams": "uv"}, {"uar": 0.7228, "uf1": 0.6966}),
+    "gray-apex": ({"streams": "gray"}, {"uar": 0.5921, "uf1": 0.5309}),
+}
+
+
+def model_names() -> list[str]:
+    return list(MODELS)
+
+
+def get_spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise unknown_name("model", name, tuple(MODELS))
+    return MODELS[name]
+
+
+def build_model(name: str, num_classes: int | None = None, **overrides) -> keras.Model:
+    """Build registered model ``name`` (``overrides`` replace its builder's arguments)."""
+    spec = get_spec(name)
+    return spec.builder(num_classes=num_classes or spec.num_classes, **{**spec.kwargs, **overrides})

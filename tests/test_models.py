@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from microexp import models
+from microexp.cli import main
+from microexp.layers import CBAM, ChannelAttention, SeparableConv3D, SpatialAttention
+
+# small inputs: every registered builder at a size that trains in milliseconds
+SMALL = {
+    "s3d": {"input_shape": (16, 16, 4, 3)},
+    "cnn2d": {"input_shape": (16, 16, 4, 3)},
+    "cnn3d": {"input_shape": (16, 16, 4, 3)},
+    "atscnn": {"input_size": 32, "dense_units": (16, 16)},
+}
+
+
+def small_model(name: str) -> keras.Model:
+    extra = SMALL.get(name, {})
+    if not extra and name.endswith("-128"):
+        extra = {"input_size": 32}
+    return models.build_model(name, **extra)
+
+
+def batch_for(model: keras.Model, n: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, *model.inputs[0].shape[1:])).astype("float32")
+    y = rng.integers(0, model.outputs[0].shape[-1], n)
+    return x, y
+
+
+@pytest.mark.parametrize("name", models.model_names())
+def test_every_model_builds_runs_trains_and_round_trips(name: str, tmp_path: Path) -> None:
+    model = small_model(name)
+    x, y = batch_for(model)
+    out = model.predict(x, verbose=0)
+    assert out.shape == (4, model.outputs[0].shape[-1])
+    assert np.allclose(out.sum(axis=1), 1, atol=1e-5)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    # get_config round trip
+    clone = keras.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    assert np.allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    # .keras save and load
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert np.allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        ChannelAttention(ratio=4),
+        SpatialAttention(kernel_size=5),
+        CBAM(ratio=2, kernel_size=3),
+        SeparableConv3D(6),
+    ],
+)
+def test_layer_config_round_trip(layer: keras.layers.Layer) -> None:
+    shape = (2, 8, 8, 4, 3) if isinstance(layer, SeparableConv3D) else (2, 8, 8, 8)
+    x = np.random.default_rng(0).normal(size=shape).astype("float32")
+    y = layer(x)
+    config = layer.get_config()
+    again = type(layer).from_config(config)
+    again(x)
+    again.set_weights(layer.get_weights())
+    assert again.get_config() == config
+    assert np.allclose(again(x), y, atol=1e-6)
+    serialised = keras.saving.serialize_keras_object(layer)
+    assert serialised["registered_name"].startswith("microexp>")
+
+
+def test_attention_gates_are_bounded() -> None:
+    x = np.abs(np.random.default_rng(1).normal(size=(2, 6, 6, 8))).astype("float32")
+    for layer in (ChannelAttention(2), SpatialAttention(3), CBAM(2, 3)):
+        y = np.asarray(layer(x))
+        assert np.all(y <= x + 1e-6) and np.all(y >= 0)  # sigmoid gates scale by (0, 1)
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [("cnn2d", 3_243_671), ("cnn3d", 3_829_751), ("s3d", 3_374_711)],
+)
+def test_paper_a_exact_parameter_counts(name: str, params: int) -> None:
+    model = models.build_model(name, num_classes=7)
+    assert model.count_params() == params
+    assert model.output.shape[-1] == 7 and tuple(model.input.shape[1:]) == (96, 96, 10, 3)
+
+
+@pytest.mark.parametrize("name, gflops", [("cnn2d", 2.43), ("cnn3d", 7.26), ("s3d", 3.56)])
+def test_paper_a_flops_within_one_percent(name: str, gflops: float) -> None:
+    flops = 2 * models.total_macs(models.build_model(name))
+    assert abs(flops / 1e9 - gflops) / gflops < 0.01
+
+
+def test_atscnn_counts_match_paper_b() -> None:
+    model = models.build_model("atscnn")
+    assert model.count_params() == 4_214_754
+    assert abs(model.count_params() - 4.21e6) / 4.21e6 < 0.01
+    macs = models.total_macs(model)
+    assert abs(macs - 19.01e6) / 19.01e6 < 0.05
+
+
+def test_mac_counter_counts_a_known_conv() -> None:
+    inp = keras.Input((10, 10, 2))
+    out = keras.layers.Dense(5)(
+        keras.layers.Flatten()(keras.layers.Conv2D(4, 3, padding="same")(inp))
+    )
+    m = keras.Model(inp, out)
+    assert models.count_macs(m) == {
+        m.layers[1].name: 10 * 10 * 3 * 3 * 2 * 4,
+        m.layers[3].name: 400 * 5,
+    }
+
+
+@pytest.mark.parametrize(
+    "kwargs, inputs, n_streams",
+    [
+        ({}, "flow", 3),
+        ({"streams": "uv"}, "flow", 2),
+        ({"streams": "gray"}, "apex", 1),
+        ({"attention": None}, "flow", 3),
+        ({"attention": "channel", "activation": "relu"}, "flow", 3),
+    ],
+)
+def test_atscnn_ablations_are_arguments(kwargs: dict, inputs: str, n_streams: int) -> None:
+    m = models.build_atscnn(**kwargs)
+    assert m.inputs[0].name == inputs
+    assert len([layer for layer in m.layers if layer.name.endswith("_conv1")]) == n_streams
+    has_att = any(layer.name.endswith("_attention") for layer in m.layers)
+    assert has_att == (kwargs.get("attention", "cbam") is not None)
+    with pytest.raises(ValueError, match="Received: streams='rgb'"):
+        models.build_atscnn(streams="rgb")
+
+
+def test_freeze_blocks_keeps_frozen_weights_fixed() -> None:
+    model = models.build_s3d(num_classes=7, input_shape=(16, 16, 4, 3))
+    frozen = models.freeze_blocks(model, (1, 2, 3))
+    assert frozen == [f"block{b}_{k}" for b in (1, 2, 3) for k in ("conv1", "conv2", "pool")]
+    tuned = models.replace_head(model, 5)
+    assert tuned.output.shape[-1] == 5
+    tuned.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in tuned.layers}
+    x, _ = batch_for(tuned)
+    tuned.fit(x, np.array([0, 1, 2, 3]), epochs=2, batch_size=4, verbose=0)
+    for layer in tuned.layers:
+        same = all(
+            np.array_equal(a, b)
+            for a, b in zip(before[layer.name], layer.get_weights(), strict=True)
+        )
+        if layer.name.startswith(("block1_", "block2_", "block3_")):
+            assert same, layer.name
+        elif layer.weights:
+            assert not same, layer.name
+
+
+def test_frozen_batchnorm_statistics_stay_fixed() -> None:
+    model = models.build_atscnn(input_size=32, dense_units=(8,))
+    for layer in model.layers:
+        if layer.name.startswith("u_"):
+            layer.trainable = False
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    bn = model.get_layer("u_bn1")
+    before = [w.copy() for w in bn.get_weights()]  # gamma, beta, moving mean, moving variance
+    x, y = batch_for(model, n=8)
+    model.fit(x * 3 + 1, y, epochs=1, batch_size=8, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, bn.get_weights(), strict=True))
+    moving = model.get_layer("v_bn1").moving_mean.numpy()
+    assert not np.allclose(moving, 0)  # an unfrozen stream's statistics did move
+
+
+def test_unknown_model_name() -> None:
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        models.build_model("resnet")
+
+
+def test_cli_models_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "summary", "--json", "--model", "s3d", "--model", "atscnn"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == ["s3d", "atscnn"]
+    s3d = rows[0]
+    assert s3d["params"] == 3_374_711 and s3d["trainable_params"] == 3_374_711
+    assert s3d["flops"] == 2 * s3d["macs"] and s3d["paper"]["params"] == 3.37e6
+    assert set(rows[1]) >= {"name", "params", "trainable_params", "macs", "flops", "paper"}
