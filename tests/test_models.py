@@ -110,6 +110,16 @@ def test_atscnn_counts_match_paper_b() -> None:
     assert abs(macs - 19.01e6) / 19.01e6 < 0.05
 
 
+def test_comparison_networks_at_paper_b_setting_match_its_table3() -> None:
+    ststnet = models.build_model("ststnet-128")
+    assert abs(ststnet.count_params() - 4.98e7) / 4.98e7 < 0.01
+    assert abs(models.total_macs(ststnet) - 57.45e6) / 57.45e6 < 0.02
+    assert models.build_model("ststnet").count_params() == 1_651  # the original, at 28x28
+    dual = models.build_model("dual_inception-128")
+    assert abs(dual.count_params() - 1.34e8) / 1.34e8 < 0.01
+    assert abs(models.total_macs(dual) - 264.15e6) / 264.15e6 < 0.03
+
+
 def test_mac_counter_counts_a_known_conv() -> None:
     inp = keras.Input((10, 10, 2))
     out = keras.layers.Dense(5)(

@@ -13,11 +13,24 @@ from keras import layers
 from .atscnn import SelectChannel
 
 
-def build_ststnet(num_classes: int = 3, input_size: int = 28, name: str = "ststnet") -> keras.Model:
+def build_ststnet(
+    num_classes: int = 3,
+    input_size: int = 28,
+    hidden_dense: bool = False,
+    final_pool: str = "avg",
+    name: str = "ststnet",
+) -> keras.Model:
     """STSTNet (Liong et al. 2019): three parallel 3x3 conv streams (3, 5, 8 filters, ReLU) on
-    the (u, v, strain) input, each max-pooled 3x3 with stride 3, concatenated, average-pooled
-    2x2, flattened, and one dense softmax layer. Assumed: "same" padding throughout (28 -> 10 ->
-    5, as in the original code)."""
+    the (u, v, strain) input, each max-pooled 3x3 with stride 3, concatenated, pooled 2x2,
+    flattened, and a dense softmax layer. Assumed: "same" padding throughout (28 -> 10 -> 5).
+
+    ``hidden_dense=True, final_pool="max"`` is the re-implementation found in public MER code
+    (a ReLU dense layer as wide as the flattened features before the softmax). At 128 x 128 it
+    has 49.8 M parameters and 57 M MACs: paper B's Table 3 figures (4.98 x 10^7, 57.45 M), so
+    that is the network paper B compared against.
+    """
+    if final_pool not in ("avg", "max"):
+        raise ValueError(f"final_pool must be 'avg' or 'max'. Received: final_pool={final_pool!r}")
     inputs = keras.Input((input_size, input_size, 3), name="flow")
     streams = []
     for i, f in enumerate((3, 5, 8), start=1):
@@ -25,8 +38,11 @@ def build_ststnet(num_classes: int = 3, input_size: int = 28, name: str = "ststn
         x = layers.MaxPooling2D(3, strides=3, padding="same", name=f"stream{i}_pool")(x)
         streams.append(x)
     x = layers.Concatenate(name="concat")(streams)
-    x = layers.AveragePooling2D(2, name="avgpool")(x)
+    pool = layers.AveragePooling2D if final_pool == "avg" else layers.MaxPooling2D
+    x = pool(2, name="pool")(x)
     x = layers.Flatten(name="flatten")(x)
+    if hidden_dense:
+        x = layers.Dense(int(x.shape[-1]), activation="relu", name="fc1")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
     return keras.Model(inputs, outputs, name=name)
 
