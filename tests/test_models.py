@@ -201,3 +201,21 @@ def test_cli_models_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert s3d["params"] == 3_374_711 and s3d["trainable_params"] == 3_374_711
     assert s3d["flops"] == 2 * s3d["macs"] and s3d["paper"]["params"] == 3.37e6
     assert set(rows[1]) >= {"name", "params", "trainable_params", "macs", "flops", "paper"}
+
+
+def test_lbptop_svm_separates_opposite_motions() -> None:
+    from microexp.preprocess import lbp_top
+
+    rng = np.random.default_rng(0)
+    t, y, x = np.meshgrid(np.arange(11), np.arange(24), np.arange(24), indexing="ij")
+
+    def clip(direction: int) -> np.ndarray:
+        noise = rng.uniform(0, 1, 64)
+        kernel = np.exp(-0.5 * (np.arange(-6, 7) / 2.5) ** 2)
+        texture = np.convolve(np.tile(noise, 3), kernel / kernel.sum(), mode="same")[64:128]  # smooth
+        return texture[(x + direction * t + 32) % 64] * 255 + rng.normal(0, 1, x.shape)
+
+    feats = np.stack([lbp_top(clip(d), blocks=(2, 2)) for d in [1, -1] * 10])
+    labels = np.array([0, 1] * 10)
+    pred = models.fit_predict_lbptop(feats[:12], labels[:12], feats[12:])
+    assert np.array_equal(pred, labels[12:])

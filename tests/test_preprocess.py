@@ -362,3 +362,24 @@ def test_preprocessing_never_imports_tensorflow() -> None:
     code = "import sys, microexp.preprocess, microexp.features, microexp.datasets, microexp.synthetic; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------------- LBP-TOP
+
+
+def test_lbptop_codes_of_known_volumes() -> None:
+    flat = pp.lbp_top(np.full((11, 20, 20), 7.0)).reshape(25, 3, 16)
+    assert np.all(flat[..., 15] == 1)  # every neighbour >= centre
+    t, y, x = np.meshgrid(np.arange(11), np.arange(20), np.arange(20), indexing="ij")
+    moving = (x - t).astype(np.float32)  # brighter to the right, content moving right
+    h = pp.lbp_top(moving).reshape(25, 3, 16)
+    # bits: 0 = +x (or +y in YT), 1 = up in space (XY) or back in time (XT, YT), 2 = -x, 3 = down / forward
+    assert np.all(h[:, 0, 0b1011] == 1)  # XY: right and both vertical neighbours >= centre
+    assert np.all(h[:, 1, 0b0011] == 1)  # XT: right and the earlier frame >= centre
+    assert np.all(h[:, 2, 0b0111] == 1)  # YT: both vertical neighbours and the earlier frame
+
+
+def test_lbptop_recipe_on_a_sample(tiny_casme2: list[ds.Sample]) -> None:
+    x = pp.sample_tensors(tiny_casme2[0], pp.get_recipe("lbptop"))["x"]
+    assert x.shape == (1200,)
+    assert np.allclose(x.reshape(75, 16).sum(axis=1), 1, atol=1e-5)

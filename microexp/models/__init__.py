@@ -4,6 +4,7 @@ Models never open files: they are built from arguments and fed tensors.
 """
 
 from .atscnn import SelectChannel, build_atscnn
+from .baselines import build_lbptop_svm, fit_predict_lbptop
 from .comparison import build_dual_inception, build_offapexnet, build_ststnet
 from .flops import count_macs, total_macs
 from .registry import ABLATIONS, MODELS, ModelSpec, build_model, get_spec, model_names
@@ -17,6 +18,8 @@ __all__ = [
     "SelectChannel",
     "build_atscnn",
     "build_dual_inception",
+    "build_lbptop_svm",
+    "fit_predict_lbptop",
     "build_model",
     "build_offapexnet",
     "build_s3d",

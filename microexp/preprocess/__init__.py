@@ -9,10 +9,12 @@ from .face import Box, align_eyes, crop, landmark_box
 from .flow import TVL1Params, optical_strain, rotate_flow, tvl1_flow
 from .frames import SampleExcluded, read_frames
 from .interpolate import interpolate, tim_weights
+from .lbptop import lbp_top
 from .magnify import EVMParams, magnify
 from .recipes import (
     RECIPES,
     ATSCNNRecipe,
+    LBPTOPRecipe,
     S3DRecipe,
     atscnn_tensors,
     get_recipe,
@@ -26,6 +28,7 @@ __all__ = [
     "ATSCNNRecipe",
     "Box",
     "EVMParams",
+    "LBPTOPRecipe",
     "S3DRecipe",
     "SampleExcluded",
     "TVL1Params",
@@ -36,6 +39,7 @@ __all__ = [
     "get_recipe",
     "interpolate",
     "landmark_box",
+    "lbp_top",
     "magnify",
     "minmax",
     "optical_strain",

@@ -19,6 +19,7 @@ from .face import Box, align_eyes, crop, landmark_box, landmarks_or_exclude
 from .flow import TVL1Params, optical_strain, tvl1_flow
 from .frames import SampleExcluded, read_frames, to_float_gray
 from .interpolate import interpolate
+from .lbptop import lbp_top
 from .magnify import EVMParams, magnify
 
 #: bump when a change to the code (not to a parameter) changes what a recipe produces
@@ -79,8 +80,29 @@ class ATSCNNRecipe:
         _check(self.normalise, ("standardise", "minmax", "none"), "normalisation")
 
 
-Recipe = S3DRecipe | ATSCNNRecipe
-RECIPES = {"s3d": S3DRecipe, "atscnn": ATSCNNRecipe}
+@dataclass(frozen=True)
+class LBPTOPRecipe:
+    """The handcrafted baseline beside paper A's Table 2: paper A's face box on the first frame,
+    resized to ``size`` px, TIM to ``frames`` frames, then LBP-TOP (CASME II baseline: 5 x 5
+    blocks, radii (1, 1, 4), 4 neighbours). Output ``x``: float32 (1200,) by default. The
+    resize and TIM lengths are our choices (the baseline paper's exact ones are not in SPEC)."""
+
+    name: str = field(default="lbptop", init=False)
+    size: int = 96
+    frames: int = 11
+    blocks: tuple[int, int] = (5, 5)
+    radii: tuple[float, float, float] = (1, 1, 4)
+    points: int = 4
+    face: str = "dlib"
+
+    def validate(self) -> None:
+        _check(self.face, ("dlib", "precropped"), "face source")
+        if self.frames <= 2 * self.radii[2]:
+            raise MicroexpError(f"lbptop recipe: frames must exceed 2 x Rt = {2 * self.radii[2]}")
+
+
+Recipe = S3DRecipe | ATSCNNRecipe | LBPTOPRecipe
+RECIPES = {"s3d": S3DRecipe, "atscnn": ATSCNNRecipe, "lbptop": LBPTOPRecipe}
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -171,10 +193,7 @@ def s3d_tensors(
     frames: np.ndarray, recipe: S3DRecipe, micro: bool, fps: float, what: str = "frame 0"
 ) -> np.ndarray:
     """Paper A's tensor from a clip's frames (T, H, W[, C]): (9, size, size, frames-1, 3)."""
-    if recipe.face == "precropped":
-        box = Box(0, 0, frames.shape[2], frames.shape[1])
-    else:
-        box = landmark_box(landmarks_or_exclude(frames[0], what))
+    box = _face_box(frames, recipe.face, what)
     h, w = box.height, box.width
     if recipe.route == "once":
         seq = flow_sequence(
@@ -220,6 +239,24 @@ def atscnn_tensors(
     }
 
 
+def _face_box(frames: np.ndarray, face: str, what: str) -> Box:
+    if face == "precropped":
+        return Box(0, 0, frames.shape[2], frames.shape[1])
+    return landmark_box(landmarks_or_exclude(frames[0], what))
+
+
+def lbptop_features(frames: np.ndarray, recipe: LBPTOPRecipe, what: str = "frame 0") -> np.ndarray:
+    """LBP-TOP feature vector of a clip's frames (T, H, W[, C])."""
+    import cv2
+
+    box = _face_box(frames, recipe.face, what)
+    win = to_float_gray(crop(frames, box))
+    win = np.stack(
+        [cv2.resize(f, (recipe.size, recipe.size), interpolation=cv2.INTER_AREA) for f in win]
+    )
+    return lbp_top(interpolate(win, recipe.frames), recipe.blocks, recipe.radii, recipe.points)
+
+
 # ------------------------------------------------------------------------------------ samples
 
 
@@ -237,6 +274,10 @@ def sample_tensors(sample: Sample, recipe: Recipe) -> dict[str, np.ndarray]:
             frames, recipe, micro, sample.fps, what=str(sample.frame_path(sample.onset))
         )
         return {"x": x}
+    if isinstance(recipe, LBPTOPRecipe):
+        return {
+            "x": lbptop_features(read_frames(sample), recipe, str(sample.frame_path(sample.onset)))
+        }
     if sample.apex is None:
         raise SampleExcluded("no apex frame annotated (paper B needs onset and apex)")
     onset, apex = read_frames(sample, [sample.onset, sample.apex])
