@@ -119,6 +119,35 @@ def cmd_models_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import reproduce
+
+    folds = [int(v) for v in args.folds.split(",")] if args.folds else None
+    reproduce(
+        args.paper,
+        args.out,
+        data=args.data,
+        preset=args.preset,
+        model=args.model,
+        ablation=args.ablation,
+        seed=args.seed,
+        folds=folds,
+        shard=args.shard,
+        cache=args.cache,
+        mixed_precision=args.mixed_precision,
+        xla=args.xla,
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .reporting.report import write_report
+
+    dest = write_report(args.run_dir[0], args.run_dir[1:], args.dest)
+    print(f"report: {dest / 'report.md'}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -211,6 +240,37 @@ def build_parser() -> argparse.ArgumentParser:
     msum.add_argument("--model", action="append", default=[], help="only these models (repeat)")
     msum.add_argument("--json", action="store_true", help="print a JSON list")
     msum.set_defaults(func=cmd_models_summary)
+
+    rep = sub.add_parser(
+        "reproduce",
+        help="data -> flows -> pre-training -> LOSO -> report, for one paper",
+        description="Run a paper's whole chain. s3d: CK+ pre-training, then LOSO on CASME II "
+        "(transfer and from scratch). atscnn: LOSO on CASME + CASME II + SAMM. Re-running the "
+        "same command resumes after the last finished fold.",
+    )
+    rep.add_argument("paper", help="s3d (paper A) or atscnn (paper B)")
+    rep.add_argument("--data", default="synthetic", help="synthetic (default) or name=DIR,name=DIR")
+    rep.add_argument("--preset", default="demo", help="tiny, demo (default) or paper")
+    rep.add_argument("--out", required=True, help="output folder")
+    rep.add_argument("--model", help="a registered model (default: the paper's), or lbptop for s3d")
+    rep.add_argument("--ablation", help="atscnn: one of paper B's Table 4 rows, or all")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--folds", help="only these fold indices, e.g. 0,3,5")
+    rep.add_argument("--shard", help="i/n: this machine's share of the folds")
+    rep.add_argument("--cache", help="flow cache folder (default OUT/cache)")
+    rep.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
+    rep.add_argument("--xla", action="store_true", help="XLA-compile training steps")
+    rep.set_defaults(func=cmd_reproduce)
+
+    rpt = sub.add_parser(
+        "report",
+        help="tables and figures from one or more reproduce folders (shards are merged)",
+        description="Write Markdown and CSV tables beside the papers' numbers, confusion "
+        "matrices and training curves.",
+    )
+    rpt.add_argument("run_dir", nargs="+", help="reproduce output folder(s) of one configuration")
+    rpt.add_argument("--dest", help="report folder (default RUN_DIR/report)")
+    rpt.set_defaults(func=cmd_report)
 
     demo = sub.add_parser(
         "demo",

@@ -212,7 +212,9 @@ def test_lbptop_svm_separates_opposite_motions() -> None:
     def clip(direction: int) -> np.ndarray:
         noise = rng.uniform(0, 1, 64)
         kernel = np.exp(-0.5 * (np.arange(-6, 7) / 2.5) ** 2)
-        texture = np.convolve(np.tile(noise, 3), kernel / kernel.sum(), mode="same")[64:128]  # smooth
+        texture = np.convolve(np.tile(noise, 3), kernel / kernel.sum(), mode="same")[
+            64:128
+        ]  # smooth
         return texture[(x + direction * t + 32) % 64] * 255 + rng.normal(0, 1, x.shape)
 
     feats = np.stack([lbp_top(clip(d), blocks=(2, 2)) for d in [1, -1] * 20])

@@ -94,5 +94,5 @@ def build_atscnn(
         x = layers.Dense(units, activation=activation, kernel_initializer=init, name=f"fc{i}")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"dropout{i}")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head")(x)
     return keras.Model(inputs, outputs, name=name)

@@ -43,7 +43,7 @@ def build_ststnet(
     x = layers.Flatten(name="flatten")(x)
     if hidden_dense:
         x = layers.Dense(int(x.shape[-1]), activation="relu", name="fc1")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -73,7 +73,7 @@ def build_offapexnet(
     for i in (1, 2):
         x = layers.Dense(1024, activation="relu", name=f"fc{i}")(x)
         x = layers.Dropout(dropout, name=f"dropout{i}")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -108,5 +108,5 @@ def build_dual_inception(
 
     x = layers.Concatenate(name="concat")(_two_flow_streams(inputs, stream))
     x = layers.Dense(1024, activation="relu", name="fc1")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head")(x)
     return keras.Model(inputs, outputs, name=name)

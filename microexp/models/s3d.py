@@ -59,7 +59,7 @@ def build_s3d(
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(dense_units, activation=activation, name="fc")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head")(x)
     default = {"separable": "s3d", "2d": "cnn2d", "3d": "cnn3d"}[conv]
     return keras.Model(inputs, outputs, name=name or default)
 
@@ -82,5 +82,5 @@ def replace_head(
     """A new model sharing ``model``'s layers up to ``feature_layer`` with a new softmax head
     (paper A: the 7-way CK+ head becomes a 5-way CASME II head)."""
     features = model.get_layer(feature_layer).output
-    outputs = layers.Dense(num_classes, activation="softmax", name=name)(features)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name=name)(features)
     return keras.Model(model.inputs, outputs, name=model.name)

@@ -1,0 +1,28 @@
+"""Evaluation: metrics (pure NumPy) and the resumable, shardable LOSO runner."""
+
+from .loso import FoldOutput, load_records, run_loso, select_folds
+from .metrics import (
+    accuracy,
+    all_metrics,
+    confusion_matrix,
+    fold_mean_uar,
+    fold_mean_uf1,
+    subject_mean_accuracy,
+    uar,
+    uf1,
+)
+
+__all__ = [
+    "FoldOutput",
+    "accuracy",
+    "all_metrics",
+    "confusion_matrix",
+    "fold_mean_uar",
+    "fold_mean_uf1",
+    "load_records",
+    "run_loso",
+    "select_folds",
+    "subject_mean_accuracy",
+    "uar",
+    "uf1",
+]

@@ -1,0 +1,176 @@
+"""The LOSO runner: a loop over an injected ``fit_predict`` that owns folds, resumption,
+sharding and the pooled predictions.
+
+``fit_predict(train, test, fold)`` receives the training samples and the held-out samples
+separately; the runner checks that no held-out subject is among the training samples before it
+calls it. Whatever it does with ``train`` (fitting, early stopping, model selection,
+normalisation) can therefore only use training subjects; ``test`` is for prediction only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..datasets import Fold, Sample, loso_folds
+from ..errors import MicroexpError
+from ..fileio import write_text
+
+
+@dataclass
+class FoldOutput:
+    """What ``fit_predict`` returns for one fold."""
+
+    y_pred: list[int]
+    y_prob: list[list[float]] | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+FitPredict = Callable[[Sequence[Sample], Sequence[Sample], Fold], FoldOutput]
+
+
+def config_hash(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"i/n"`` (1-based) -> (i, n)."""
+    if text is None:
+        return None
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise MicroexpError(f"--shard {text!r}: expected i/n such as 1/4") from None
+    if not 1 <= i <= n:
+        raise MicroexpError(f"--shard {text!r}: expected 1 <= i <= n")
+    return i, n
+
+
+def select_folds(
+    folds: list[Fold], only: Sequence[int] | None = None, shard: tuple[int, int] | None = None
+) -> list[Fold]:
+    """Folds by index (``--folds``) and/or the i-th of n interleaved shards (``--shard i/n``)."""
+    out = folds
+    if only:
+        bad = [i for i in only if not 0 <= i < len(folds)]
+        if bad:
+            raise MicroexpError(f"--folds {bad}: there are {len(folds)} folds (0-{len(folds) - 1})")
+        out = [f for f in out if f.index in set(only)]
+    if shard:
+        i, n = shard
+        out = [f for f in out if f.index % n == i - 1]
+    return out
+
+
+def fold_path(run_dir: Path, fold: Fold) -> Path:
+    return run_dir / "folds" / f"fold_{fold.index:03d}_{fold.test_subject.replace('/', '-')}.json"
+
+
+def ensure_run_dir(run_dir: Path, config: dict) -> None:
+    """Create ``run_dir`` with ``config.json``; refuse one that holds another config."""
+    path = run_dir / "config.json"
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        if config_hash(stored) != config_hash(config):
+            diff = sorted(k for k in set(stored) | set(config) if stored.get(k) != config.get(k))
+            raise MicroexpError(
+                f"{path}: run directory holds another configuration (differs in {', '.join(diff[:5])}); "
+                "use another --out or remove it"
+            )
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(path, json.dumps(config, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def run_loso(
+    samples: Sequence[Sample],
+    labels: Sequence[int],
+    fit_predict: FitPredict,
+    run_dir: str | os.PathLike,
+    config: dict,
+    folds: Sequence[int] | None = None,
+    shard: tuple[int, int] | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Run (or resume) LOSO over ``samples`` and return every finished fold's record.
+
+    Each fold's predictions, history and config hash are written atomically to
+    ``run_dir/folds/`` as soon as it finishes; a fold already there is not run again, so
+    re-running the same command resumes and ends with the same numbers.
+    """
+    run_dir = Path(run_dir)
+    ensure_run_dir(run_dir, config)
+    chash = config_hash(config)
+    all_folds = loso_folds(samples)
+    todo = select_folds(all_folds, folds, shard)
+    records = []
+    for fold in todo:
+        path = fold_path(run_dir, fold)
+        if path.is_file():
+            rec = json.loads(path.read_text())
+            if rec.get("config_hash") == chash:
+                records.append(rec)
+                log(
+                    f"[fold {fold.index + 1}/{len(all_folds)}] {fold.test_subject}: done before, reused"
+                )
+                continue
+        train = [samples[i] for i in fold.train]
+        test = [samples[i] for i in fold.test]
+        held_out = {s.subject_key for s in test}
+        if any(s.subject_key in held_out for s in train):  # the leakage guard
+            raise AssertionError(f"fold {fold.index}: held-out subject among training samples")
+        t0 = time.time()
+        out = fit_predict(train, test, fold)
+        if len(out.y_pred) != len(test):
+            raise RuntimeError(
+                f"fold {fold.index}: {len(out.y_pred)} predictions for {len(test)} samples"
+            )
+        y_true = [int(labels[i]) for i in fold.test]
+        rec = {
+            "fold": fold.index,
+            "test_subject": fold.test_subject,
+            "samples": [s.id for s in test],
+            "y_true": y_true,
+            "y_pred": [int(v) for v in out.y_pred],
+            "y_prob": out.y_prob,
+            "history": out.history,
+            "extra": out.extra,
+            "seconds": round(time.time() - t0, 2),
+            "config_hash": chash,
+        }
+        write_text(path, json.dumps(rec) + "\n")
+        records.append(rec)
+        correct = sum(a == b for a, b in zip(y_true, rec["y_pred"], strict=True))
+        log(
+            f"[fold {fold.index + 1}/{len(all_folds)}] {fold.test_subject}: "
+            f"{correct}/{len(test)} correct ({rec['seconds']:.0f} s)"
+        )
+    return records
+
+
+def load_records(run_dirs: Sequence[str | os.PathLike]) -> tuple[dict, list[dict]]:
+    """Merge the fold records of one or more run directories of the same configuration
+    (shards); returns (config, records sorted by fold)."""
+    config, by_fold = None, {}
+    for d in run_dirs:
+        d = Path(d)
+        cpath = d / "config.json"
+        if not cpath.is_file():
+            raise MicroexpError(f"{d}: not a run directory (no config.json)")
+        cfg = json.loads(cpath.read_text())
+        if config is None:
+            config = cfg
+        elif config_hash(cfg) != config_hash(config):
+            raise MicroexpError(f"{d}: run directory from another configuration than {run_dirs[0]}")
+        for p in sorted((d / "folds").glob("fold_*.json")):
+            rec = json.loads(p.read_text())
+            by_fold[rec["fold"]] = rec
+    if config is None:
+        raise MicroexpError("no run directory given")
+    return config, [by_fold[k] for k in sorted(by_fold)]

@@ -1,0 +1,521 @@
+"""``microexp reproduce``: data -> flows (cached) -> pre-training -> LOSO -> report.
+
+Presets:
+- ``paper``: the papers' epochs, batch sizes, learning rates and re-sampling (meant for a GPU).
+- ``demo``: scaled for ``make demo`` on a 2-core CPU and the synthetic ``demo`` data: smaller
+  tensors (32 px for paper A, 64 px for paper B), faster TV-L1 (eps 0.05, 3 scales, 3 warps),
+  a few epochs with larger learning rates, fewer re-sampled examples. Its numbers say the chain
+  works, not what the papers' numbers are.
+- ``tiny``: the smallest run that exercises every step (tests and notebooks' CI runs).
+
+Every run directory stores its resolved configuration (``config.json``) beside its results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import datasets as ds
+from .errors import MicroexpError, unknown_name
+from .evaluation.loso import FoldOutput, ensure_run_dir, parse_shard, run_loso
+from .features import FlowCache, build_cache
+from .fileio import write_text
+from .preprocess import TVL1Params, get_recipe
+from .training.fit import TrainConfig
+
+PAPERS = ("s3d", "atscnn")
+PRESETS = ("tiny", "demo", "paper")
+FAST_TVL1 = TVL1Params(epsilon=0.05, nscales=3, warps=3)
+
+
+@dataclass
+class Plan:
+    """The resolved configuration of one ``reproduce`` call (stored as JSON)."""
+
+    paper: str
+    preset: str
+    model: str
+    seed: int = 0
+    data_preset: str = "demo"
+    recipe: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)  # TrainConfig fields (fine-tune / paper B)
+    pretrain: dict | None = None
+    scratch: dict | None = None
+    macro_per_class: int = 1500
+    micro_per_class: int = 50
+    model_args: dict = field(default_factory=dict)
+    mixed_precision: bool = False
+    xla: bool = False
+
+
+def make_plan(paper: str, preset: str, model: str | None = None, seed: int = 0) -> Plan:
+    """The configuration of ``paper`` at ``preset``."""
+    if paper not in PAPERS:
+        raise unknown_name("paper recipe", paper, PAPERS)
+    if preset not in PRESETS:
+        raise unknown_name("preset", preset, PRESETS)
+    if paper == "s3d":
+        model = model or "s3d"
+        if preset == "paper":
+            return Plan(
+                paper,
+                preset,
+                model,
+                seed,
+                "demo",
+                {},
+                asdict(TrainConfig(40, 10, 1e-5, 10)),
+                asdict(TrainConfig(80, 20, 1e-4, 20)),
+                asdict(TrainConfig(40, 10, 1e-4, 10)),
+            )
+        if preset == "demo":
+            return Plan(
+                paper,
+                preset,
+                model,
+                seed,
+                "demo",
+                {"size": 32, "tvl1": asdict(FAST_TVL1)},
+                asdict(TrainConfig(8, 10, 3e-4, 4)),
+                asdict(TrainConfig(8, 20, 1e-3, 4)),
+                asdict(TrainConfig(8, 10, 1e-3, 4)),
+                macro_per_class=40,
+                micro_per_class=16,
+            )
+        return Plan(
+            paper,
+            preset,
+            model,
+            seed,
+            "tiny",
+            {"size": 16, "frames": 5, "tvl1": asdict(FAST_TVL1)},
+            asdict(TrainConfig(2, 8, 1e-3, 1)),
+            asdict(TrainConfig(2, 8, 1e-3, 1)),
+            asdict(TrainConfig(2, 8, 1e-3, 1)),
+            macro_per_class=4,
+            micro_per_class=4,
+        )
+    model = model or "atscnn"
+    if preset == "paper":
+        return Plan(paper, preset, model, seed, "demo", {}, asdict(TrainConfig(200, 64, 1e-4, 0)))
+    if preset == "demo":
+        return Plan(
+            paper,
+            preset,
+            model,
+            seed,
+            "demo",
+            {"size": 64, "tvl1": asdict(FAST_TVL1)},
+            asdict(TrainConfig(12, 16, 1e-3, 0)),
+        )
+    return Plan(
+        paper,
+        preset,
+        model,
+        seed,
+        "tiny",
+        {"size": 32, "tvl1": asdict(FAST_TVL1)},
+        asdict(TrainConfig(2, 8, 1e-3, 0)),
+    )
+
+
+def _recipe(plan: Plan):
+    name = "lbptop" if plan.model == "lbptop" else plan.paper
+    over = dict(plan.recipe)
+    if "tvl1" in over:
+        over["tvl1"] = TVL1Params(**over["tvl1"])
+    if name == "lbptop":
+        over = {k: v for k, v in over.items() if k in ("size",)}
+        over["size"] = max(over.get("size", 96), 32)
+    return get_recipe(name, **over)
+
+
+# ----------------------------------------------------------------------------------- data
+
+
+def resolve_data(
+    data: str, out: Path, data_preset: str, seed: int, needed: Sequence[str], log
+) -> dict[str, Path]:
+    """``synthetic`` -> generate the needed synthetic datasets under ``out/data``; else
+    ``name=DIR,name=DIR`` roots of the user's real datasets."""
+    if data == "synthetic":
+        from . import synthetic
+
+        roots = {}
+        for name in needed:
+            t = time.time()
+            roots[name] = synthetic.generate(name, out / "data" / name, data_preset, seed)
+            log(f"[data] synthetic {name} ({data_preset}): {roots[name]} ({time.time() - t:.0f} s)")
+        return roots
+    roots = {}
+    for part in data.split(","):
+        name, sep, path = part.partition("=")
+        if not sep:
+            raise MicroexpError(f"--data {data!r}: expected synthetic or name=DIR,name=DIR")
+        roots[name.strip()] = Path(path.strip())
+    missing = [n for n in needed if n not in roots]
+    if missing:
+        raise MicroexpError(f"--data needs {', '.join(f'{n}=DIR' for n in missing)}")
+    return roots
+
+
+def _protocol_samples(
+    protocol: str, roots: dict[str, Path], log
+) -> tuple[list[ds.Sample], list[int], list[str]]:
+    proto = ds.get_protocol(protocol)
+    merged = ds.merge(ds.load_protocol(proto, roots), protocol)
+    index = {c: i for i, c in enumerate(proto.classes)}
+    log(
+        f"[protocol] {protocol}: {len(merged.samples)} samples, {len({s.subject_key for s in merged.samples})} subjects"
+    )
+    return merged.samples, [index[s.label] for s in merged.samples], list(proto.classes)
+
+
+def _cached(samples, labels, recipe, cache_root: Path, log) -> tuple[list, list, FlowCache]:
+    summary = build_cache(samples, recipe, cache_root, progress=False)
+    log(f"[flows] {recipe.name}: {summary.line()}")
+    cache = FlowCache(cache_root, recipe)
+    keep = [i for i, s in enumerate(samples) if cache.status(s) == "ok"]
+    return [samples[i] for i in keep], [labels[i] for i in keep], cache
+
+
+# ------------------------------------------------------------------------------- running
+
+
+def reproduce(
+    paper: str,
+    out: str | os.PathLike,
+    data: str = "synthetic",
+    preset: str = "demo",
+    model: str | None = None,
+    ablation: str | None = None,
+    seed: int = 0,
+    folds: Sequence[int] | None = None,
+    shard: str | None = None,
+    cache: str | os.PathLike | None = None,
+    mixed_precision: bool = False,
+    xla: bool = False,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Run the whole chain; returns the report folder."""
+    from .models import ABLATIONS, get_spec
+
+    out = Path(out)
+    plan = make_plan(paper, preset, model, seed)
+    plan.mixed_precision, plan.xla = mixed_precision, xla
+    if plan.model != "lbptop":
+        spec = get_spec(plan.model)
+        if spec.recipe != paper:
+            raise MicroexpError(
+                f"model {plan.model!r} reads {spec.recipe} tensors; use `reproduce {spec.recipe}`"
+            )
+    shard_t = parse_shard(shard)
+    t0 = time.time()
+    if paper == "s3d":
+        roots = resolve_data(data, out, plan.data_preset, seed, ["ckplus", "casme2"], log)
+    else:
+        roots = resolve_data(data, out, plan.data_preset, seed, ["casme", "casme2", "samm"], log)
+    cache_root = Path(cache) if cache else out / "cache"
+    recipe = _recipe(plan)
+    if paper == "s3d":
+        runs = _reproduce_s3d(plan, recipe, roots, cache_root, out, folds, shard_t, log)
+    else:
+        if ablation is not None and plan.model != "atscnn":
+            raise MicroexpError("--ablation applies to the atscnn model")
+        names = list(ABLATIONS) if ablation == "all" else [ablation or "full"]
+        for n in names:
+            if n not in ABLATIONS:
+                raise unknown_name("ablation", n, tuple(ABLATIONS))
+        runs = _reproduce_atscnn(plan, recipe, roots, cache_root, out, names, folds, shard_t, log)
+    from .reporting.report import write_report
+
+    report = write_report(out)
+    log(f"reproduce {paper} ({preset}) finished in {time.time() - t0:.0f} s: {', '.join(runs)}")
+    log(f"report: {report / 'report.md'}")
+    return report
+
+
+def _keras_setup(plan: Plan, fold_seed: int) -> None:
+    from .training.fit import configure_precision, set_determinism
+
+    configure_precision(plan.mixed_precision)
+    set_determinism(fold_seed)
+
+
+def _pretrain(plan: Plan, recipe, roots, cache_root: Path, out: Path, log) -> Path:
+    """Pre-train on CK+ (every subject: CK+ is not the evaluation set) and save the model."""
+    import keras
+
+    from .data import TensorStore, make_dataset
+    from .models import build_model
+    from .training.fit import TrainConfig, compile_model, train
+
+    pre_dir = out / "pretrain" / plan.model
+    config = {"stage": "pretrain", "plan": asdict(plan), "recipe": asdict(recipe)}
+    ensure_run_dir(pre_dir, config)
+    path = pre_dir / "model.keras"
+    if path.is_file():
+        log(f"[pretrain] {plan.model}: reusing {path}")
+        return path
+    samples, labels, _ = _protocol_samples("ckplus-7class", {"ckplus": roots["ckplus"]}, log)
+    samples, labels, cache = _cached(samples, labels, recipe, cache_root, log)
+    if not samples:
+        raise MicroexpError("no CK+ sample could be pre-processed; cannot pre-train")
+    store = TensorStore(cache, samples)
+    rng = np.random.default_rng(plan.seed)
+    items, _ = _resample(
+        log,
+        range(len(samples)),
+        labels,
+        plan.macro_per_class,
+        list(range(9)),
+        True,
+        rng,
+        7,
+        " in CK+",
+    )
+    cfg = TrainConfig(**plan.pretrain)
+    _keras_setup(plan, plan.seed)
+    model = build_model(plan.model, num_classes=7, input_shape=store.example(items[0]).shape)
+    compile_model(model, cfg, plan.xla)
+    t = time.time()
+    hist = train(
+        model,
+        make_dataset(store, items, cfg.batch_size, shuffle=True, seed=plan.seed),
+        cfg,
+        pre_dir / "logs",
+    )
+    log(
+        f"[pretrain] {plan.model}: {len(items)} examples x {cfg.epochs} epochs, final train accuracy {hist['accuracy'][-1]:.3f} ({time.time() - t:.0f} s)"
+    )
+    write_text(pre_dir / "history.json", json.dumps(hist) + "\n")
+    with _atomic_keras(path) as tmp:
+        model.save(tmp)
+    keras.backend.clear_session()
+    return path
+
+
+class _atomic_keras:
+    """Save a .keras file under a temporary name (Keras needs the suffix), then rename."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, exc_type, *_: object) -> None:
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _reproduce_s3d(
+    plan: Plan, recipe, roots, cache_root: Path, out: Path, folds, shard, log
+) -> list[str]:
+    samples, labels, classes = _protocol_samples("casme2-5class", {"casme2": roots["casme2"]}, log)
+    samples, labels, cache = _cached(samples, labels, recipe, cache_root, log)
+    if plan.model == "lbptop":
+        return [_run_lbptop(plan, recipe, samples, labels, classes, cache, out, folds, shard, log)]
+    pretrained = _pretrain(plan, recipe, roots, cache_root, out, log)
+    runs = []
+    for mode in ("transfer", "scratch"):
+        runs.append(
+            _run_s3d(
+                plan,
+                recipe,
+                mode,
+                pretrained,
+                samples,
+                labels,
+                classes,
+                cache,
+                out,
+                folds,
+                shard,
+                log,
+            )
+        )
+    return runs
+
+
+def _resample(log, *args, **kwargs) -> tuple[list, list[str]]:
+    """:func:`resampled_items`, with its empty-class warnings logged and returned."""
+    from .data import resampled_items
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        items = resampled_items(*args, **kwargs)
+    messages = [str(w.message) for w in caught]
+    for m in messages:
+        log(f"  warning: {m}")
+    return items, messages
+
+
+def _run_config(
+    plan: Plan, recipe, run: str, classes: list[str], extra: dict | None = None
+) -> dict:
+    return {
+        "run": run,
+        "plan": asdict(plan),
+        "recipe": asdict(recipe),
+        "classes": classes,
+        **(extra or {}),
+    }
+
+
+def _run_s3d(
+    plan, recipe, mode, pretrained, samples, labels, classes, cache, out, folds, shard, log
+) -> str:
+    import keras
+
+    from .data import TensorStore, make_dataset, plain_items, to_arrays
+    from .models import build_model, freeze_blocks, replace_head
+    from .training.fit import TrainConfig, compile_model, train
+
+    name = f"{plan.model}-{mode}"
+    run_dir = out / "runs" / name
+    store = TensorStore(cache, samples)
+    index = {s.id: i for i, s in enumerate(samples)}
+    cfg = TrainConfig(**(plan.train if mode == "transfer" else plan.scratch))
+    log(f"[run] {name}: LOSO over {len({s.subject_key for s in samples})} subjects")
+
+    def fit_predict(train_s, test_s, fold) -> FoldOutput:
+        _keras_setup(plan, plan.seed + fold.index)
+        tr = [index[s.id] for s in train_s]
+        te = [index[s.id] for s in test_s]
+        rng = np.random.default_rng([plan.seed, fold.index])
+        items, caught = _resample(
+            log,
+            tr,
+            labels,
+            plan.micro_per_class,
+            list(range(1, 9)),
+            False,
+            rng,
+            len(classes),
+            f" for fold {fold.test_subject}",
+        )
+        if mode == "transfer":
+            base = keras.models.load_model(pretrained)
+            freeze_blocks(base, (1, 2, 3))
+            model = replace_head(base, len(classes))
+        else:
+            model = build_model(
+                plan.model, num_classes=len(classes), input_shape=store.example(items[0]).shape
+            )
+        compile_model(model, cfg, plan.xla)
+        hist = train(
+            model,
+            make_dataset(store, items, cfg.batch_size, shuffle=True, seed=plan.seed + fold.index),
+            cfg,
+            run_dir / "logs" / f"fold_{fold.index:03d}",
+        )
+        x_test, _ = to_arrays(store, plain_items(te, labels, crop=0))
+        prob = model.predict(x_test, verbose=0)
+        keras.backend.clear_session()
+        return FoldOutput(
+            [int(v) for v in prob.argmax(axis=1)],
+            prob.round(5).tolist(),
+            hist,
+            {"warnings": caught, "train_examples": len(items)},
+        )
+
+    config = _run_config(plan, recipe, name, classes, {"mode": mode})
+    run_loso(samples, labels, fit_predict, run_dir, config, folds, shard, log)
+    _write_samples(run_dir, samples, labels)
+    return name
+
+
+def _run_lbptop(plan, recipe, samples, labels, classes, cache, out, folds, shard, log) -> str:
+    from .data import TensorStore, plain_items, to_arrays
+    from .models import fit_predict_lbptop
+
+    name = "lbptop-svm"
+    run_dir = out / "runs" / name
+    store = TensorStore(cache, samples)
+    index = {s.id: i for i, s in enumerate(samples)}
+
+    def fit_predict(train_s, test_s, fold) -> FoldOutput:
+        x_tr, y_tr = to_arrays(store, plain_items([index[s.id] for s in train_s], labels))
+        x_te, _ = to_arrays(store, plain_items([index[s.id] for s in test_s], labels))
+        return FoldOutput([int(v) for v in fit_predict_lbptop(x_tr, y_tr, x_te, seed=plan.seed)])
+
+    run_loso(
+        samples,
+        labels,
+        fit_predict,
+        run_dir,
+        _run_config(plan, recipe, name, classes),
+        folds,
+        shard,
+        log,
+    )
+    _write_samples(run_dir, samples, labels)
+    return name
+
+
+def _reproduce_atscnn(
+    plan, recipe, roots, cache_root, out, ablations, folds, shard, log
+) -> list[str]:
+    import keras
+
+    from .data import TensorStore, make_dataset, plain_items, to_arrays
+    from .models import ABLATIONS, build_model
+    from .training.fit import TrainConfig, compile_model, train
+
+    samples, labels, classes = _protocol_samples("atscnn-composite", roots, log)
+    samples, labels, cache = _cached(samples, labels, recipe, cache_root, log)
+    store = TensorStore(cache, samples)
+    index = {s.id: i for i, s in enumerate(samples)}
+    cfg = TrainConfig(**plan.train)
+    runs = []
+    for ab in ablations:
+        args = dict(ABLATIONS[ab][0]) if plan.model == "atscnn" else {}
+        name = plan.model if ab == "full" else f"{plan.model}-{ab}"
+        run_dir = out / "runs" / name
+        log(f"[run] {name}: LOSO over {len({s.subject_key for s in samples})} subjects")
+
+        def fit_predict(train_s, test_s, fold, args=args, run_dir=run_dir) -> FoldOutput:
+            _keras_setup(plan, plan.seed + fold.index)
+            model = build_model(
+                plan.model, num_classes=len(classes), input_size=recipe.size, **args
+            )
+            key = "apex" if model.inputs[0].name == "apex" else "x"
+            tr = plain_items([index[s.id] for s in train_s], labels)
+            compile_model(model, cfg, plan.xla)
+            hist = train(
+                model,
+                make_dataset(
+                    store, tr, cfg.batch_size, key, shuffle=True, seed=plan.seed + fold.index
+                ),
+                cfg,
+                run_dir / "logs" / f"fold_{fold.index:03d}",
+            )
+            x_te, _ = to_arrays(store, plain_items([index[s.id] for s in test_s], labels), key)
+            prob = model.predict(x_te, verbose=0)
+            keras.backend.clear_session()
+            return FoldOutput([int(v) for v in prob.argmax(axis=1)], prob.round(5).tolist(), hist)
+
+        config = _run_config(plan, recipe, name, classes, {"ablation": ab, "model_args": args})
+        run_loso(samples, labels, fit_predict, run_dir, config, folds, shard, log)
+        _write_samples(run_dir, samples, labels)
+        runs.append(name)
+    return runs
+
+
+def _write_samples(run_dir: Path, samples, labels) -> None:
+    ds.write_samples_csv(samples, run_dir / "samples.csv")
+
+
+__all__ = ["Plan", "make_plan", "reproduce"]

@@ -1,0 +1,23 @@
+"""Training: schedules, transfer (freeze, new head), fit with logs."""
+
+from .fit import (
+    TrainConfig,
+    compile_model,
+    configure_precision,
+    convergence_epoch,
+    set_determinism,
+    step_decay,
+    strategy,
+    train,
+)
+
+__all__ = [
+    "TrainConfig",
+    "compile_model",
+    "configure_precision",
+    "convergence_epoch",
+    "set_determinism",
+    "step_decay",
+    "strategy",
+    "train",
+]

@@ -1,0 +1,129 @@
+"""Training: step-decay schedules, optimizer, callbacks, determinism, GPU options.
+
+Paper A: learning rate divided by 10 every k epochs (pre-train 1e-4, 80 epochs, k = 20,
+batch 20; fine-tune 1e-5, 40 epochs, k = 10, batch 10; scratch 1e-4, 40 epochs, k = 10). It
+names no optimizer (Keras 2.3.1 era); we use Adam, as paper B does (1e-4, batch 64, 200 epochs,
+no decay stated: k = 0 keeps the rate constant).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training schedule. ``decay_every`` 0 means a constant learning rate."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    decay_every: int = 0
+    decay_factor: float = 0.1
+    optimizer: str = "adam"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def step_decay(lr: float, every: int, factor: float = 0.1):
+    """Epoch -> learning rate: ``lr * factor ** (epoch // every)`` (constant if every == 0)."""
+
+    def schedule(epoch: int, _current: float | None = None) -> float:
+        return float(lr * factor ** (epoch // every)) if every else float(lr)
+
+    return schedule
+
+
+def set_determinism(seed: int) -> None:
+    """Same seed on the CPU -> same weights and predictions (op determinism on)."""
+    import keras
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # retracing notices between folds are expected
+    keras.utils.set_random_seed(seed)
+    try:
+        tf.config.experimental.enable_op_determinism()
+    except (AttributeError, RuntimeError):  # pragma: no cover - older TF
+        pass
+
+
+def configure_precision(mixed_precision: bool) -> None:
+    """``mixed_float16`` for T4-class GPUs (heads stay float32); float32 otherwise."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+
+
+def strategy():
+    """``MirroredStrategy`` over every GPU when more than one is visible, else the default."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def make_optimizer(cfg: TrainConfig):
+    import keras
+
+    if cfg.optimizer == "adam":
+        return keras.optimizers.Adam(cfg.lr)
+    if cfg.optimizer == "sgd":
+        return keras.optimizers.SGD(cfg.lr, momentum=0.9)
+    raise ValueError(f"optimizer must be 'adam' or 'sgd'. Received: optimizer={cfg.optimizer!r}")
+
+
+def compile_model(model, cfg: TrainConfig, jit_compile: bool = False) -> None:
+    model.compile(
+        optimizer=make_optimizer(cfg),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+
+
+def train(
+    model,
+    dataset,
+    cfg: TrainConfig,
+    log_dir: str | os.PathLike | None = None,
+    tensorboard: bool = True,
+    verbose: int = 0,
+) -> dict[str, list[float]]:
+    """Fit ``model`` on ``dataset`` for ``cfg.epochs`` with the step-decay schedule.
+
+    Writes ``log_dir/training.csv`` (Keras CSVLogger) and TensorBoard events under
+    ``log_dir/tensorboard`` when ``log_dir`` is given. Returns the per-epoch history. No
+    validation data: epochs are fixed by the paper, never chosen on a held-out subject.
+    """
+    import keras
+
+    callbacks = [
+        keras.callbacks.LearningRateScheduler(step_decay(cfg.lr, cfg.decay_every, cfg.decay_factor))
+    ]
+    if log_dir is not None:
+        log_dir = Path(log_dir)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(str(log_dir / "training.csv")))
+        if tensorboard:
+            callbacks.append(
+                keras.callbacks.TensorBoard(
+                    str(log_dir / "tensorboard"), write_graph=False, profile_batch=0
+                )
+            )
+    hist = model.fit(
+        dataset, epochs=cfg.epochs, callbacks=callbacks, verbose=verbose, shuffle=False
+    )
+    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+
+
+def convergence_epoch(accuracy: list[float], fraction: float = 0.95) -> int:
+    """Paper A's Table 3 "convergence epoch", which it does not define. Ours: the first epoch
+    (1-based) whose training accuracy reaches ``fraction`` of the run's final training
+    accuracy."""
+    if not accuracy:
+        raise ValueError("empty history")
+    target = fraction * accuracy[-1]
+    return next(i + 1 for i, a in enumerate(accuracy) if a >= target)
