@@ -105,10 +105,10 @@ def run_loso(
     re-running the same command resumes and ends with the same numbers.
     """
     run_dir = Path(run_dir)
-    ensure_run_dir(run_dir, config)
-    chash = config_hash(config)
     all_folds = loso_folds(samples)
     todo = select_folds(all_folds, folds, shard)
+    ensure_run_dir(run_dir, config)
+    chash = config_hash(config)
     records = []
     for fold in todo:
         path = fold_path(run_dir, fold)

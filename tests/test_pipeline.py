@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from microexp import datasets as ds
+from microexp import preprocess as pp
+from microexp import synthetic
+from microexp.data import (
+    EmptyClassWarning,
+    Item,
+    TensorStore,
+    make_dataset,
+    plain_items,
+    resampled_items,
+    to_arrays,
+)
+from microexp.features import FlowCache, build_cache
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> TensorStore:
+    root = synthetic.generate("casme2", tmp_path_factory.mktemp("d") / "casme2", "tiny", 1, 2, 3)
+    samples = ds.load("casme2", root).samples
+    recipe = pp.get_recipe("s3d", frames=4, size=16, shift=4)
+    cache_root = tmp_path_factory.mktemp("cache")
+    build_cache(samples, recipe, cache_root, workers=1, progress=False)
+    return TensorStore(FlowCache(cache_root, recipe), samples)
+
+
+def test_resampling_counts_crops_and_rotations() -> None:
+    labels = [0, 0, 1, 2]
+    rng = np.random.default_rng(0)
+    items = resampled_items(range(4), labels, 50, list(range(1, 9)), True, rng, 3)
+    assert len(items) == 150
+    for c in range(3):
+        assert sum(it.label == c for it in items) == 50
+    assert {it.crop for it in items} <= set(range(1, 9))  # shifted crops only
+    assert {it.rotation for it in items} == {0, 1, 2, 3}
+    assert all(labels[it.sample] == it.label for it in items)
+
+
+def test_empty_class_is_named() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        items = resampled_items(
+            [0, 1], [0, 2, 1], 5, [0], False, np.random.default_rng(0), 3, " for fold x"
+        )
+    assert len(items) == 10 and {it.label for it in items} == {0, 2}
+    assert {type(w.message) for w in caught} == {EmptyClassWarning}
+    assert any("class 1 has no training example for fold x" in str(w.message) for w in caught)
+
+
+def test_dataset_batches_match_the_store(store: TensorStore) -> None:
+    labels = list(range(len(store.samples)))
+    items = [Item(0, 3, 1, 0), Item(1, 0, 0, 1), Item(2, 5, 3, 2)]
+    batches = list(make_dataset(store, items, batch_size=2))
+    assert [b[0].shape[0] for b in batches] == [2, 1]
+    x = np.concatenate([b[0].numpy() for b in batches])
+    y = np.concatenate([b[1].numpy() for b in batches])
+    assert y.tolist() == [0, 1, 2]
+    expected = pp.rotate_sample(store.arrays[0]["x"][3].astype(np.float32), 1)
+    assert np.allclose(x[0], expected)
+    ref_x, ref_y = to_arrays(store, items)
+    assert np.allclose(ref_x, x) and ref_y.tolist() == y.tolist()
+    assert len(plain_items([0, 2], labels, crop=0)) == 2
+
+
+def test_dataset_shuffles_each_epoch(store: TensorStore) -> None:
+    items = [Item(i % len(store.samples), 0, 0, i) for i in range(12)]
+    ds_ = make_dataset(store, items, batch_size=12, shuffle=True, seed=3)
+    first = next(iter(ds_))[1].numpy().tolist()
+    second = next(iter(ds_))[1].numpy().tolist()
+    assert sorted(first) == list(range(12)) and first != second
