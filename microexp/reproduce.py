@@ -56,75 +56,61 @@ class Plan:
     xla: bool = False
 
 
+#: (paper, preset) -> Plan fields; TrainConfig fields are (epochs, batch, lr, decay_every)
+_FAST = {"tvl1": asdict(FAST_TVL1)}
+PLAN_TABLE: dict[tuple[str, str], dict] = {
+    ("s3d", "paper"): {
+        "data_preset": "demo",
+        "recipe": {},
+        "train": (40, 10, 1e-5, 10),
+        "pretrain": (80, 20, 1e-4, 20),
+        "scratch": (40, 10, 1e-4, 10),
+        "macro_per_class": 1500,
+        "micro_per_class": 50,
+    },
+    ("s3d", "demo"): {
+        "data_preset": "demo",
+        "recipe": {"size": 32, **_FAST},
+        "train": (5, 10, 1e-4, 3),
+        "pretrain": (6, 10, 3e-4, 4),
+        "scratch": (5, 10, 3e-4, 3),
+        "macro_per_class": 30,
+        "micro_per_class": 12,
+    },
+    ("s3d", "tiny"): {
+        "data_preset": "tiny",
+        "recipe": {"size": 16, "frames": 5, **_FAST},
+        "train": (2, 8, 1e-4, 1),
+        "pretrain": (2, 8, 3e-4, 1),
+        "scratch": (2, 8, 3e-4, 1),
+        "macro_per_class": 4,
+        "micro_per_class": 4,
+    },
+    ("atscnn", "paper"): {"data_preset": "demo", "recipe": {}, "train": (200, 64, 1e-4, 0)},
+    ("atscnn", "demo"): {
+        "data_preset": "demo",
+        "recipe": {"size": 64, **_FAST},
+        "train": (8, 16, 1e-3, 0),
+    },
+    ("atscnn", "tiny"): {
+        "data_preset": "tiny",
+        "recipe": {"size": 32, **_FAST},
+        "train": (2, 8, 1e-3, 0),
+    },
+}
+
+
 def make_plan(paper: str, preset: str, model: str | None = None, seed: int = 0) -> Plan:
-    """The configuration of ``paper`` at ``preset``."""
+    """The configuration of ``paper`` at ``preset`` (see :data:`PLAN_TABLE`)."""
     if paper not in PAPERS:
         raise unknown_name("paper recipe", paper, PAPERS)
     if preset not in PRESETS:
         raise unknown_name("preset", preset, PRESETS)
-    if paper == "s3d":
-        model = model or "s3d"
-        if preset == "paper":
-            return Plan(
-                paper,
-                preset,
-                model,
-                seed,
-                "demo",
-                {},
-                asdict(TrainConfig(40, 10, 1e-5, 10)),
-                asdict(TrainConfig(80, 20, 1e-4, 20)),
-                asdict(TrainConfig(40, 10, 1e-4, 10)),
-            )
-        if preset == "demo":
-            return Plan(
-                paper,
-                preset,
-                model,
-                seed,
-                "demo",
-                {"size": 32, "tvl1": asdict(FAST_TVL1)},
-                asdict(TrainConfig(8, 10, 3e-4, 4)),
-                asdict(TrainConfig(8, 20, 1e-3, 4)),
-                asdict(TrainConfig(8, 10, 1e-3, 4)),
-                macro_per_class=40,
-                micro_per_class=16,
-            )
-        return Plan(
-            paper,
-            preset,
-            model,
-            seed,
-            "tiny",
-            {"size": 16, "frames": 5, "tvl1": asdict(FAST_TVL1)},
-            asdict(TrainConfig(2, 8, 1e-3, 1)),
-            asdict(TrainConfig(2, 8, 1e-3, 1)),
-            asdict(TrainConfig(2, 8, 1e-3, 1)),
-            macro_per_class=4,
-            micro_per_class=4,
-        )
-    model = model or "atscnn"
-    if preset == "paper":
-        return Plan(paper, preset, model, seed, "demo", {}, asdict(TrainConfig(200, 64, 1e-4, 0)))
-    if preset == "demo":
-        return Plan(
-            paper,
-            preset,
-            model,
-            seed,
-            "demo",
-            {"size": 64, "tvl1": asdict(FAST_TVL1)},
-            asdict(TrainConfig(12, 16, 1e-3, 0)),
-        )
-    return Plan(
-        paper,
-        preset,
-        model,
-        seed,
-        "tiny",
-        {"size": 32, "tvl1": asdict(FAST_TVL1)},
-        asdict(TrainConfig(2, 8, 1e-3, 0)),
-    )
+    row = dict(PLAN_TABLE[(paper, preset)])
+    for key in ("train", "pretrain", "scratch"):
+        if key in row:
+            row[key] = asdict(TrainConfig(*row[key]))
+    return Plan(paper, preset, model or paper, seed, **row)
 
 
 def _recipe(plan: Plan):
@@ -142,9 +128,9 @@ def _recipe(plan: Plan):
 
 
 def resolve_data(
-    data: str, out: Path, data_preset: str, seed: int, needed: Sequence[str], log
+    data: str, data_root: Path, data_preset: str, seed: int, needed: Sequence[str], log
 ) -> dict[str, Path]:
-    """``synthetic`` -> generate the needed synthetic datasets under ``out/data``; else
+    """``synthetic`` -> generate the needed synthetic datasets under ``data_root``; else
     ``name=DIR,name=DIR`` roots of the user's real datasets."""
     if data == "synthetic":
         from . import synthetic
@@ -152,7 +138,7 @@ def resolve_data(
         roots = {}
         for name in needed:
             t = time.time()
-            roots[name] = synthetic.generate(name, out / "data" / name, data_preset, seed)
+            roots[name] = synthetic.generate(name, data_root / name, data_preset, seed)
             log(f"[data] synthetic {name} ({data_preset}): {roots[name]} ({time.time() - t:.0f} s)")
         return roots
     roots = {}
@@ -203,9 +189,15 @@ def reproduce(
     cache: str | os.PathLike | None = None,
     mixed_precision: bool = False,
     xla: bool = False,
+    pretrained: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Run the whole chain; returns the report folder."""
+    """Run the whole chain; returns the report folder.
+
+    ``pretrained``: a CK+ model (.keras) to fine-tune instead of pre-training one (s3d).
+    ``data_dir``: where synthetic datasets are generated (default ``out/data``).
+    """
     from .models import ABLATIONS, get_spec
 
     out = Path(out)
@@ -218,15 +210,24 @@ def reproduce(
                 f"model {plan.model!r} reads {spec.recipe} tensors; use `reproduce {spec.recipe}`"
             )
     shard_t = parse_shard(shard)
+    if pretrained is not None and not Path(pretrained).is_file():
+        raise MicroexpError(
+            f"{pretrained}: CK+ pre-trained model not found "
+            "(expected a .keras file written by `microexp reproduce s3d`)"
+        )
     t0 = time.time()
+    data_root = Path(data_dir) if data_dir else out / "data"
     if paper == "s3d":
-        roots = resolve_data(data, out, plan.data_preset, seed, ["ckplus", "casme2"], log)
+        roots = resolve_data(data, data_root, plan.data_preset, seed, ["ckplus", "casme2"], log)
     else:
-        roots = resolve_data(data, out, plan.data_preset, seed, ["casme", "casme2", "samm"], log)
+        roots = resolve_data(
+            data, data_root, plan.data_preset, seed, ["casme", "casme2", "samm"], log
+        )
+    _record_data(out, roots)
     cache_root = Path(cache) if cache else out / "cache"
     recipe = _recipe(plan)
     if paper == "s3d":
-        runs = _reproduce_s3d(plan, recipe, roots, cache_root, out, folds, shard_t, log)
+        runs = _reproduce_s3d(plan, recipe, roots, cache_root, out, folds, shard_t, log, pretrained)
     else:
         if ablation is not None and plan.model != "atscnn":
             raise MicroexpError("--ablation applies to the atscnn model")
@@ -243,6 +244,26 @@ def reproduce(
     return report
 
 
+def _compiled(make: Callable, cfg, plan: Plan):
+    """Build and compile a model inside the distribution strategy's scope (MirroredStrategy
+    over every GPU when more than one is visible; the default strategy otherwise)."""
+    from .training.fit import compile_model, strategy
+
+    with strategy().scope():
+        model = make()
+        compile_model(model, cfg, plan.xla)
+    return model
+
+
+def _record_data(out: Path, roots: dict[str, Path]) -> None:
+    """``out/data.json``: which folders the run read, and whether they are synthetic. Kept out
+    of the hashed configuration, so shards on machines with other paths still merge."""
+    from .datasets.base import is_synthetic
+
+    info = {name: {"root": str(r), "synthetic": is_synthetic(Path(r))} for name, r in roots.items()}
+    write_text(out / "data.json", json.dumps(info, indent=2) + "\n")
+
+
 def _keras_setup(plan: Plan, fold_seed: int) -> None:
     from .training.fit import configure_precision, set_determinism
 
@@ -256,7 +277,7 @@ def _pretrain(plan: Plan, recipe, roots, cache_root: Path, out: Path, log) -> Pa
 
     from .data import TensorStore, make_dataset
     from .models import build_model
-    from .training.fit import TrainConfig, compile_model, train
+    from .training.fit import TrainConfig, train
 
     pre_dir = out / "pretrain" / plan.model
     config = {"stage": "pretrain", "plan": asdict(plan), "recipe": asdict(recipe)}
@@ -284,8 +305,8 @@ def _pretrain(plan: Plan, recipe, roots, cache_root: Path, out: Path, log) -> Pa
     )
     cfg = TrainConfig(**plan.pretrain)
     _keras_setup(plan, plan.seed)
-    model = build_model(plan.model, num_classes=7, input_shape=store.example(items[0]).shape)
-    compile_model(model, cfg, plan.xla)
+    shape = store.example(items[0]).shape
+    model = _compiled(lambda: build_model(plan.model, num_classes=7, input_shape=shape), cfg, plan)
     t = time.time()
     hist = train(
         model,
@@ -321,13 +342,14 @@ class _atomic_keras:
 
 
 def _reproduce_s3d(
-    plan: Plan, recipe, roots, cache_root: Path, out: Path, folds, shard, log
+    plan: Plan, recipe, roots, cache_root: Path, out: Path, folds, shard, log, pretrained=None
 ) -> list[str]:
     samples, labels, classes = _protocol_samples("casme2-5class", {"casme2": roots["casme2"]}, log)
     samples, labels, cache = _cached(samples, labels, recipe, cache_root, log)
     if plan.model == "lbptop":
         return [_run_lbptop(plan, recipe, samples, labels, classes, cache, out, folds, shard, log)]
-    pretrained = _pretrain(plan, recipe, roots, cache_root, out, log)
+    if pretrained is None:
+        pretrained = _pretrain(plan, recipe, roots, cache_root, out, log)
     runs = []
     for mode in ("transfer", "scratch"):
         runs.append(
@@ -381,7 +403,7 @@ def _run_s3d(
 
     from .data import TensorStore, make_dataset, plain_items, to_arrays
     from .models import build_model, freeze_blocks, replace_head
-    from .training.fit import TrainConfig, compile_model, train
+    from .training.fit import FreshModel, TrainConfig, train
 
     name = f"{plan.model}-{mode}"
     run_dir = out / "runs" / name
@@ -389,6 +411,20 @@ def _run_s3d(
     index = {s.id: i for i, s in enumerate(samples)}
     cfg = TrainConfig(**(plan.train if mode == "transfer" else plan.scratch))
     log(f"[run] {name}: LOSO over {len({s.subject_key for s in samples})} subjects")
+    base = keras.models.load_model(pretrained) if mode == "transfer" else None
+    shape = store.example(plain_items([0], labels, crop=0)[0]).shape
+
+    def make():
+        """The fold's starting point: the CK+ model with blocks 1-3 frozen and a new head
+        (transfer), or random weights (scratch)."""
+        if base is None:
+            return build_model(plan.model, num_classes=len(classes), input_shape=shape)
+        clone = keras.models.clone_model(base)
+        clone.set_weights(base.get_weights())
+        freeze_blocks(clone, (1, 2, 3))
+        return replace_head(clone, len(classes))
+
+    factory = FreshModel(make, cfg, plan.xla)
 
     def fit_predict(train_s, test_s, fold) -> FoldOutput:
         _keras_setup(plan, plan.seed + fold.index)
@@ -406,15 +442,8 @@ def _run_s3d(
             len(classes),
             f" for fold {fold.test_subject}",
         )
-        if mode == "transfer":
-            base = keras.models.load_model(pretrained)
-            freeze_blocks(base, (1, 2, 3))
-            model = replace_head(base, len(classes))
-        else:
-            model = build_model(
-                plan.model, num_classes=len(classes), input_shape=store.example(items[0]).shape
-            )
-        compile_model(model, cfg, plan.xla)
+
+        model = factory.get()
         hist = train(
             model,
             make_dataset(store, items, cfg.batch_size, shuffle=True, seed=plan.seed + fold.index),
@@ -423,7 +452,6 @@ def _run_s3d(
         )
         x_test, _ = to_arrays(store, plain_items(te, labels, crop=0))
         prob = model.predict(x_test, verbose=0)
-        keras.backend.clear_session()
         return FoldOutput(
             [int(v) for v in prob.argmax(axis=1)],
             prob.round(5).tolist(),
@@ -468,11 +496,9 @@ def _run_lbptop(plan, recipe, samples, labels, classes, cache, out, folds, shard
 def _reproduce_atscnn(
     plan, recipe, roots, cache_root, out, ablations, folds, shard, log
 ) -> list[str]:
-    import keras
-
     from .data import TensorStore, make_dataset, plain_items, to_arrays
     from .models import ABLATIONS, build_model
-    from .training.fit import TrainConfig, compile_model, train
+    from .training.fit import FreshModel, TrainConfig, train
 
     samples, labels, classes = _protocol_samples("atscnn-composite", roots, log)
     samples, labels, cache = _cached(samples, labels, recipe, cache_root, log)
@@ -486,14 +512,19 @@ def _reproduce_atscnn(
         run_dir = out / "runs" / name
         log(f"[run] {name}: LOSO over {len({s.subject_key for s in samples})} subjects")
 
-        def fit_predict(train_s, test_s, fold, args=args, run_dir=run_dir) -> FoldOutput:
-            _keras_setup(plan, plan.seed + fold.index)
-            model = build_model(
+        factory = FreshModel(
+            lambda args=args: build_model(
                 plan.model, num_classes=len(classes), input_size=recipe.size, **args
-            )
+            ),
+            cfg,
+            plan.xla,
+        )
+
+        def fit_predict(train_s, test_s, fold, factory=factory, run_dir=run_dir) -> FoldOutput:
+            _keras_setup(plan, plan.seed + fold.index)
+            model = factory.get()
             key = "apex" if model.inputs[0].name == "apex" else "x"
             tr = plain_items([index[s.id] for s in train_s], labels)
-            compile_model(model, cfg, plan.xla)
             hist = train(
                 model,
                 make_dataset(
@@ -504,7 +535,6 @@ def _reproduce_atscnn(
             )
             x_te, _ = to_arrays(store, plain_items([index[s.id] for s in test_s], labels), key)
             prob = model.predict(x_te, verbose=0)
-            keras.backend.clear_session()
             return FoldOutput([int(v) for v in prob.argmax(axis=1)], prob.round(5).tolist(), hist)
 
         config = _run_config(plan, recipe, name, classes, {"ablation": ab, "model_args": args})

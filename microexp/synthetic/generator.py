@@ -349,10 +349,12 @@ def generate(
     subjects: int | None = None,
     samples_per_subject: int | None = None,
     params: MotionParams = MotionParams(),
+    workers: int | None = None,
 ) -> Path:
     """Write a synthetic ``dataset`` tree under ``out`` in the owners' layout; return ``out``.
 
-    Deterministic: the same arguments give the same bytes. The tree is built in a temporary
+    Deterministic: the same arguments give the same bytes, whatever ``workers`` (processes that
+    render subjects in parallel; default all cores). The tree is built in a temporary
     sibling folder and renamed into place, so an interrupted run leaves nothing half-written. An
     existing tree generated with the same arguments is reused; any other non-empty ``out`` is an
     error. A ``MICROEXP_SYNTHETIC.json`` marker and a ``synthetic_truth.csv`` of what each clip
@@ -403,58 +405,26 @@ def generate(
     h = int(round(p.face_px * 1.75))
     w = int(round(p.face_px * 2.1))
     pools = _megc_ids(dataset) if dataset in ("casme2", "samm", "smic") else {}
+    jobs = [
+        (
+            dataset,
+            subject,
+            seed,
+            labels[si * n_per : (si + 1) * n_per],
+            p.face_px,
+            (h, w),
+            p.macro_frames,
+            params,
+            pools.get(_subject_key(dataset, subject), []),
+            str(tmp),
+        )
+        for si, subject in enumerate(_subjects(dataset, n_subj))
+    ]
     clips: list[layout.Clip] = []
     truth: list[dict] = []
-    for si, subject in enumerate(_subjects(dataset, n_subj)):
-        rng = np.random.default_rng([seed, list(SPECS).index(dataset), subject])
-        ident = make_identity(rng, p.face_px, (h, w))
-        pool = pools.get(_subject_key(dataset, subject), [])
-        used: set[str] = set()
-        for k in range(n_per):
-            label = labels[si * n_per + k]
-            clip = render_clip(
-                ident, label, spec.kind, spec.fps, rng, params, p.macro_frames, spec.gray
-            )
-            name = _clip_name(dataset, subject, label, k, pool, used)
-            first = _first_frame(dataset, rng)
-            write_name = name
-            if dataset == "smic":  # on disk the subject is unpadded: s1_ne_01
-                write_name = f"s{subject}_" + name.split("_", 1)[1]
-            written = layout.Clip(
-                subject,
-                write_name,
-                str(CKPLUS_CODES[label]) if dataset == "ckplus" else label,
-                clip.frames,
-                first=first,
-                onset=first + clip.onset,
-                apex=first + clip.apex,
-                offset=first + clip.offset,
-                action_units="+".join(a[2:] for a in clip.aus),
-                annotated=False,
-            )
-            _write(dataset, tmp, [written])  # frames now: memory holds one clip at a time
-            written.frames, written.count, written.annotated = None, len(clip.frames), True
-            clips.append(written)
-            truth.append(
-                {
-                    "subject": subject,
-                    "clip": name,
-                    "label": label,
-                    "aus": "+".join(clip.aus),
-                    "peak_px": round(clip.peak_px, 4),
-                    "face_width_px": round(clip.face_width, 2),
-                    "blink": int(clip.blink),
-                    "frames": len(clip.frames),
-                }
-            )
-        if dataset == "ckplus":  # CK+ ships unlabelled sequences too
-            extra = render_clip(
-                ident, "others", "macro", spec.fps, rng, params, p.macro_frames, spec.gray
-            )
-            unlabelled = layout.Clip(
-                subject, f"{n_per + 1:03d}", "0", extra.frames, annotated=False
-            )
-            _write(dataset, tmp, [unlabelled])
+    for subject_clips, subject_truth in _map(_render_subject, jobs, workers):
+        clips += subject_clips
+        truth += subject_truth
     _write(dataset, tmp, clips)  # the annotation files
     with (tmp / "synthetic_truth.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(truth[0]), lineterminator="\n")
@@ -466,6 +436,79 @@ def generate(
     out.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, out)
     return out
+
+
+def _render_subject(job: tuple) -> tuple[list[layout.Clip], list[dict]]:
+    """Render and write one subject's clips (frames only); return their annotation records.
+
+    Everything random comes from the subject's own generator, so the bytes do not depend on
+    which process renders which subject."""
+    dataset, subject, seed, labels, face_px, canvas, macro_frames, params, pool, tmp = job
+    spec = SPECS[dataset]
+    tmp = Path(tmp)
+    rng = np.random.default_rng([seed, list(SPECS).index(dataset), subject])
+    ident = make_identity(rng, face_px, canvas)
+    used: set[str] = set()
+    clips, truth = [], []
+    for k, label in enumerate(labels):
+        clip = render_clip(ident, label, spec.kind, spec.fps, rng, params, macro_frames, spec.gray)
+        name = _clip_name(dataset, subject, label, k, pool, used)
+        first = _first_frame(dataset, rng)
+        write_name = name
+        if dataset == "smic":  # on disk the subject is unpadded: s1_ne_01
+            write_name = f"s{subject}_" + name.split("_", 1)[1]
+        written = layout.Clip(
+            subject,
+            write_name,
+            str(CKPLUS_CODES[label]) if dataset == "ckplus" else label,
+            clip.frames,
+            first=first,
+            onset=first + clip.onset,
+            apex=first + clip.apex,
+            offset=first + clip.offset,
+            action_units="+".join(a[2:] for a in clip.aus),
+            annotated=False,
+        )
+        _write(dataset, tmp, [written])  # frames now: memory holds one clip at a time
+        written.frames, written.count, written.annotated = None, len(clip.frames), True
+        clips.append(written)
+        truth.append(
+            {
+                "subject": subject,
+                "clip": name,
+                "label": label,
+                "aus": "+".join(clip.aus),
+                "peak_px": round(clip.peak_px, 4),
+                "face_width_px": round(clip.face_width, 2),
+                "blink": int(clip.blink),
+                "frames": len(clip.frames),
+            }
+        )
+    if dataset == "ckplus":  # CK+ ships unlabelled sequences too
+        extra = render_clip(
+            ident, "others", "macro", spec.fps, rng, params, macro_frames, spec.gray
+        )
+        _write(
+            dataset,
+            tmp,
+            [layout.Clip(subject, f"{len(labels) + 1:03d}", "0", extra.frames, annotated=False)],
+        )
+    return clips, truth
+
+
+def _map(fn, jobs: list, workers: int | None):
+    """``map(fn, jobs)`` in order, over ``workers`` processes when more than one."""
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if workers <= 1:
+        yield from map(fn, jobs)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["microexp.synthetic"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        yield from pool.map(fn, jobs)
 
 
 def _first_frame(dataset: str, rng: np.random.Generator) -> int:

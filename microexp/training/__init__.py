@@ -1,6 +1,7 @@
 """Training: schedules, transfer (freeze, new head), fit with logs."""
 
 from .fit import (
+    FreshModel,
     TrainConfig,
     compile_model,
     configure_precision,
@@ -12,6 +13,7 @@ from .fit import (
 )
 
 __all__ = [
+    "FreshModel",
     "TrainConfig",
     "compile_model",
     "configure_precision",

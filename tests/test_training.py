@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from microexp import models
+from microexp.training import (
+    TrainConfig,
+    compile_model,
+    configure_precision,
+    convergence_epoch,
+    set_determinism,
+    step_decay,
+    strategy,
+)
+
+
+def test_step_decay_divides_by_ten_every_k_epochs() -> None:
+    sched = step_decay(1e-4, 20)
+    assert [sched(e) for e in (0, 19, 20, 39, 40, 79)] == pytest.approx(
+        [1e-4, 1e-4, 1e-5, 1e-5, 1e-6, 1e-7]
+    )
+    assert step_decay(1e-4, 0)(150) == pytest.approx(1e-4)
+
+
+def test_convergence_epoch_definition() -> None:
+    assert convergence_epoch([0.2, 0.5, 0.86, 0.9, 0.9]) == 3  # first >= 0.95 * 0.9 = 0.855
+    with pytest.raises(ValueError):
+        convergence_epoch([])
+
+
+def _tiny_s3d() -> keras.Model:
+    return models.build_s3d(
+        num_classes=5, input_shape=(16, 16, 4, 3), filters=(4, 4, 4, 4), dense_units=8
+    )
+
+
+def test_mixed_precision_builds_on_cpu_with_float32_heads() -> None:
+    configure_precision(True)
+    try:
+        for model in (_tiny_s3d(), models.build_atscnn(input_size=32, dense_units=(8,))):
+            assert model.get_layer("head").dtype_policy.name == "float32"
+            assert any(layer.dtype_policy.name == "mixed_float16" for layer in model.layers)
+            compile_model(model, TrainConfig(1, 2, 1e-3))
+        # 2D ops have float16 CPU kernels, so ATSCNN also trains here (Conv3D/MaxPool3D in
+        # float16 exist only on GPUs: S3D under mixed precision is built, not run, on a CPU)
+        x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+        out = model(x)
+        assert out.dtype == "float32"
+        model.fit(x, np.array([0, 1]), epochs=1, verbose=0)
+    finally:
+        configure_precision(False)
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_xla_and_strategy_on_cpu() -> None:
+    set_determinism(0)
+    with strategy().scope():
+        model = _tiny_s3d()
+        compile_model(model, TrainConfig(1, 2, 1e-3), jit_compile=True)
+    x = np.random.default_rng(0).normal(size=(4, 16, 16, 4, 3)).astype("float32")
+    model.fit(x, np.array([0, 1, 2, 3]), epochs=1, batch_size=2, verbose=0)
+    assert isinstance(strategy(), tf.distribute.Strategy)
+
+
+def test_same_seed_same_predictions() -> None:
+    x = np.random.default_rng(1).normal(size=(6, 16, 16, 4, 3)).astype("float32")
+    y = np.array([0, 1, 2, 3, 4, 0])
+    outs = []
+    for _ in range(2):
+        set_determinism(7)
+        model = _tiny_s3d()
+        compile_model(model, TrainConfig(2, 3, 1e-3))
+        model.fit(x, y, epochs=2, batch_size=3, verbose=0, shuffle=False)
+        outs.append(model.predict(x, verbose=0))
+    assert np.array_equal(outs[0], outs[1])
+
+
+def test_fresh_model_equals_a_newly_built_one() -> None:
+    from microexp.training import FreshModel, train
+
+    x = np.random.default_rng(2).normal(size=(6, 16, 16, 4, 3)).astype("float32")
+    y = np.array([0, 1, 2, 3, 4, 0])
+    ds_ = tf.data.Dataset.from_tensor_slices((x, y)).batch(3)
+    cfg = TrainConfig(2, 3, 1e-3, 1)
+
+    def make():
+        return _tiny_s3d()
+
+    def fold(model_source) -> np.ndarray:
+        set_determinism(11)
+        model = model_source()
+        train(model, ds_, cfg)
+        return model.predict(x, verbose=0)
+
+    def newly_built():
+        m = make()
+        compile_model(m, cfg)
+        return m
+
+    reused = FreshModel(make, cfg)
+    first = fold(reused.get)  # fold 1 on the reused model
+    fold(reused.get)  # a fold that changes its weights and optimizer state
+    again = fold(reused.get)  # fresh state again
+    reference = fold(newly_built)
+    assert np.allclose(first, reference, atol=1e-6) and np.allclose(again, reference, atol=1e-6)
