@@ -122,7 +122,12 @@ def cmd_models_summary(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce
 
-    folds = [int(v) for v in args.folds.split(",")] if args.folds else None
+    try:
+        folds = [int(v) for v in args.folds.split(",")] if args.folds else None
+    except ValueError:
+        raise MicroexpError(
+            f"--folds {args.folds!r}: expected fold indices such as 0,3,5"
+        ) from None
     reproduce(
         args.paper,
         args.out,
@@ -136,6 +141,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         cache=args.cache,
         mixed_precision=args.mixed_precision,
         xla=args.xla,
+        pretrained=args.pretrained,
     )
     return 0
 
@@ -258,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--folds", help="only these fold indices, e.g. 0,3,5")
     rep.add_argument("--shard", help="i/n: this machine's share of the folds")
     rep.add_argument("--cache", help="flow cache folder (default OUT/cache)")
+    rep.add_argument(
+        "--pretrained", help="s3d: a CK+ model (.keras) to fine-tune instead of pre-training"
+    )
     rep.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
     rep.add_argument("--xla", action="store_true", help="XLA-compile training steps")
     rep.set_defaults(func=cmd_reproduce)

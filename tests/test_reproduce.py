@@ -119,3 +119,31 @@ def test_bad_names_and_missing_weights(tmp_path: Path) -> None:
             pretrained=tmp_path / "none.keras",
             log=lambda _: None,
         )
+
+
+def test_lbptop_and_ablations_run_through_the_same_chain(tmp_path: Path) -> None:
+    lines: list[str] = []
+    reproduce("s3d", tmp_path / "lbp", preset="tiny", model="lbptop", log=lines.append)
+    metrics = json.loads((tmp_path / "lbp" / "report" / "metrics.json").read_text())
+    assert list(metrics) == ["lbptop-svm"] and metrics["lbptop-svm"]["folds"] == 3
+    reproduce(
+        "atscnn",
+        tmp_path / "ab",
+        preset="tiny",
+        ablation="all",
+        folds=[0],
+        data_dir=tmp_path / "lbp" / "data",
+        log=lines.append,
+    )
+    metrics = json.loads((tmp_path / "ab" / "report" / "metrics.json").read_text())
+    assert set(metrics) == {
+        "atscnn",
+        "atscnn-no-attention",
+        "atscnn-channel-only",
+        "atscnn-spatial-only",
+        "atscnn-relu",
+        "atscnn-no-strain",
+        "atscnn-gray-apex",
+    }
+    table = (tmp_path / "ab" / "report" / "paper_b_table4.csv").read_text()
+    assert "gray-apex,0.59,0.53" in table
