@@ -53,11 +53,12 @@ def test_s3d_rerun_resumes_with_same_numbers(s3d_run: Path) -> None:
 def test_rerun_with_another_config_is_refused(
     s3d_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["reproduce", "s3d", "--preset", "tiny", "--out", str(s3d_run), "--seed", "1"]) == 2
+    assert main(["reproduce", "s3d", "--preset", "tiny", "--out", str(s3d_run), "--xla"]) == 2
     err = capsys.readouterr().err
     assert "another configuration" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow  # ~1.5 min: two shards of paper B, merged; run with -m slow
 def test_atscnn_shards_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "shared"
     common = ["--preset", "tiny", "--cache", str(tmp_path / "cache")]
@@ -121,6 +122,7 @@ def test_bad_names_and_missing_weights(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.slow  # ~1.5 min: the LBP-TOP row and all seven Table 4 rows; run with -m slow
 def test_lbptop_and_ablations_run_through_the_same_chain(tmp_path: Path) -> None:
     lines: list[str] = []
     reproduce("s3d", tmp_path / "lbp", preset="tiny", model="lbptop", log=lines.append)
