@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from microexp import preprocess as pp
-from microexp.data import TensorStore, make_dataset, resampled_items, to_arrays
+from microexp.data import TensorStore, make_dataset, plain_items, resampled_items, to_arrays
 from microexp.datasets import Sample
 from microexp.features import FlowCache
 from microexp.fileio import write_text
@@ -28,14 +28,18 @@ from microexp.training import TrainConfig, compile_model, set_determinism
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="benchmarks/results/training.json")
-    ap.add_argument("--model", default="s3d")
-    ap.add_argument("--size", type=int, default=96, help="S3D input size (paper: 96)")
+    ap.add_argument("--model", default="s3d", help="s3d (paper A) or atscnn (paper B)")
+    ap.add_argument("--size", type=int, help="input size (papers: 96 for s3d, 128 for atscnn)")
     ap.add_argument("--examples", type=int, default=200)
-    ap.add_argument("--batch", type=int, default=10)
+    ap.add_argument("--batch", type=int, help="papers: 10 for s3d, 64 for atscnn")
     ap.add_argument("--epochs", type=int, default=2)
     args = ap.parse_args()
+    paper_b = args.model == "atscnn"
+    args.size = args.size or (128 if paper_b else 96)
+    args.batch = args.batch or (64 if paper_b else 10)
+    shape = (args.size, args.size, 3) if paper_b else (9, args.size, args.size, 10, 3)
 
-    recipe = pp.get_recipe("s3d", size=args.size)
+    recipe = pp.get_recipe(args.model, size=args.size)
     root = tempfile.mkdtemp(prefix="bench_train_")
     cache = FlowCache(root, recipe)
     cache.ensure()
@@ -45,17 +49,22 @@ def main() -> None:
         for i in range(20)
     ]
     for s in samples:
-        cache.save(s, {"x": rng.normal(size=(9, args.size, args.size, 10, 3)).astype(np.float16)})
+        cache.save(s, {"x": rng.normal(size=shape).astype(np.float16)})
     store = TensorStore(cache, samples)
-    labels = [i % 5 for i in range(len(samples))]
-    items = resampled_items(
-        range(len(samples)), labels, args.examples // 5, list(range(1, 9)), True, rng, 5
-    )
+    classes = 3 if paper_b else 5
+    labels = [i % classes for i in range(len(samples))]
+    if paper_b:  # paper B: no re-sampling; every training sample once per epoch
+        items = plain_items([i % len(samples) for i in range(args.examples)], labels)
+    else:  # paper A: re-sampled shifted crops with random rotation
+        items = resampled_items(
+            range(len(samples)), labels, args.examples // 5, list(range(1, 9)), True, rng, 5
+        )
     cfg = TrainConfig(args.epochs, args.batch, 1e-4)
 
     def timed(feed) -> float:
         set_determinism(0)
-        model = build_model(args.model, num_classes=5, input_shape=(args.size, args.size, 10, 3))
+        size = {"input_size": args.size} if paper_b else {"input_shape": shape[1:]}
+        model = build_model(args.model, num_classes=classes, **size)
         compile_model(model, cfg)
         model.fit(*feed(1), epochs=1, verbose=0)  # warm-up: tracing
         t = time.perf_counter()
@@ -69,7 +78,7 @@ def main() -> None:
     result = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "model": args.model,
-        "input": [args.size, args.size, 10, 3],
+        "input": list(shape[1:] if not paper_b else shape),
         "examples": len(items),
         "batch": args.batch,
         "epochs": args.epochs,

@@ -120,7 +120,7 @@ def cmd_models_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .reproduce import reproduce
+    from .reproduction import reproduce
 
     try:
         folds = [int(v) for v in args.folds.split(",")] if args.folds else None
@@ -142,7 +142,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         mixed_precision=args.mixed_precision,
         xla=args.xla,
         pretrained=args.pretrained,
+        modes=[m.strip() for m in args.modes.split(",")],
     )
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .prediction import predict
+
+    result = predict(args.model, args.source, args.onset, args.apex, args.offset, args.fps)
+    print(json.dumps(result.as_dict(), indent=2) if args.json else "\n".join(result.lines()))
     return 0
 
 
@@ -267,6 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--pretrained", help="s3d: a CK+ model (.keras) to fine-tune instead of pre-training"
     )
+    rep.add_argument(
+        "--modes",
+        default="transfer,scratch",
+        help="s3d: transfer and/or scratch runs (default both)",
+    )
     rep.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
     rep.add_argument("--xla", action="store_true", help="XLA-compile training steps")
     rep.set_defaults(func=cmd_reproduce)
@@ -280,6 +294,25 @@ def build_parser() -> argparse.ArgumentParser:
     rpt.add_argument("run_dir", nargs="+", help="reproduce output folder(s) of one configuration")
     rpt.add_argument("--dest", help="report folder (default RUN_DIR/report)")
     rpt.set_defaults(func=cmd_report)
+
+    pred = sub.add_parser(
+        "predict",
+        help="class probabilities for a new video or folder of frames",
+        description="Read the clip, find the face, spot onset and apex (largest TV-L1 "
+        "magnitude from the first frame) unless given, pre-process with the recipe stored in "
+        "the model's run directory, and print the class probabilities. Frame numbers are "
+        "0-based positions in the clip (folders: natural order of the file names).",
+    )
+    pred.add_argument("source", help="video file or folder of frame images")
+    pred.add_argument("--model", required=True, help="RUN_DIR/model.keras from reproduce")
+    pred.add_argument("--onset", type=int, help="onset frame (default: the first)")
+    pred.add_argument("--apex", type=int, help="apex frame (default: spotted)")
+    pred.add_argument("--offset", type=int, help="offset frame (default: the last)")
+    pred.add_argument(
+        "--fps", type=float, help="frame rate (default: the video's; 200 for a folder)"
+    )
+    pred.add_argument("--json", action="store_true", help="print JSON")
+    pred.set_defaults(func=cmd_predict)
 
     demo = sub.add_parser(
         "demo",

@@ -19,6 +19,20 @@ def clip(subject: int, name: str, label: str, n: int = 5, first: int = 1, **kw) 
     return Clip(subject, name, label, frames(n, seed=subject * 100 + len(name)), first=first, **kw)
 
 
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runs folder laid out as the notebooks lay it out (their ``MICROEXP_OUT``) holding
+    paper A's complete ``tiny`` run: shared by test_reproduce and test_notebooks, which
+    then reuse its data, pre-trained model and folds instead of recomputing them."""
+    from microexp import notebook
+    from microexp.reproduction import reproduce
+
+    base = tmp_path_factory.mktemp("runs")
+    s = notebook.settings("s3d", {"MICROEXP_OUT": str(base), "MICROEXP_PRESET": "tiny"})
+    reproduce("s3d", s.out, preset="tiny", data_dir=s.data_dir, log=lambda _: None)
+    return base
+
+
 @pytest.fixture
 def tmp_root(tmp_path: Path) -> Path:
     return tmp_path / "data"

@@ -368,3 +368,68 @@ def test_lbptop_recipe_on_a_sample(tiny_casme2: list[ds.Sample]) -> None:
     x = pp.sample_tensors(tiny_casme2[0], pp.get_recipe("lbptop"))["x"]
     assert x.shape == (1200,)
     assert np.allclose(x.reshape(75, 16).sum(axis=1), 1, atol=1e-5)
+
+
+# --------------------------------------------------------------- clips and apex spotting
+
+
+def _pulse_clip(
+    img: np.ndarray, n: int = 12, apex: int = 7, peak: float = 1.5, at: tuple | None = None
+) -> np.ndarray:
+    """A smooth local deformation (a bump at ``at`` = (x, y), default the mouth of a face
+    crop) rising to ``peak`` px at ``apex`` and falling back: a micro-expression-like clip."""
+    img = np.asarray(img, np.float32)
+    h, w = img.shape
+    cx, cy = at or (w * 0.5, h * 0.75)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    bump = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * 20.0**2))
+    out = []
+    for t in range(n):
+        a = peak * max(0.0, 1 - abs(t - apex) / 4)
+        out.append(_warp(img, a * bump, -a * bump))
+    return np.clip(np.stack(out), 0, 255).astype(np.uint8)
+
+
+def test_spot_apex_finds_the_largest_motion(face_img: np.ndarray) -> None:
+    clip = _pulse_clip(face_img, apex=7)
+    spot = pp.spot_apex(clip, face="precropped")
+    assert (spot.onset, spot.apex) == (0, 7)
+    assert spot.magnitude[0] == 0 and spot.magnitude[7] > 2 * spot.magnitude[2]
+    assert pp.spot_apex(_pulse_clip(face_img, apex=4), face="precropped").apex == 4
+
+
+def test_spot_apex_with_dlib_and_no_face() -> None:
+    whole = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)  # the face is at x 140-300
+    spot = pp.spot_apex(_pulse_clip(whole, n=10, apex=6, at=(220, 170)))
+    assert spot.apex == 6
+    with pytest.raises(pp.SampleExcluded, match="no face found by dlib in clip.avi frame 0"):
+        pp.spot_apex(np.zeros((4, 64, 64), np.uint8), what="clip.avi frame 0")
+
+
+def test_read_clip_folder_order_video_and_errors(tmp_path: Path, face_img: np.ndarray) -> None:
+    clip = _pulse_clip(face_img, n=11)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(clip):  # unpadded names: natural order, not string order
+        cv2.imwrite(str(folder / f"img{i + 1}.png"), f)
+    (folder / "notes.txt").write_text("ignored")
+    frames, fps, names = pp.read_clip(folder)
+    assert names[:3] == ["img1.png", "img2.png", "img3.png"] and names[-1] == "img11.png"
+    assert fps is None and np.array_equal(frames, clip)
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, clip.shape[2:0:-1])
+    for f in clip:
+        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    frames, fps, _ = pp.read_clip(video)
+    assert frames.shape == clip.shape and fps == pytest.approx(25.0)
+    assert np.abs(frames.astype(float) - clip).mean() < 3  # JPEG-compressed frames
+    for bad, message in (
+        (tmp_path / "none.mp4", "no such video file or frame folder"),
+        (tmp_path / "notes.txt", "could not read at least 2 frames"),
+        (tmp_path, "expected at least 2 frame images"),
+    ):
+        if bad.name == "notes.txt":
+            bad.write_text("not a video")
+        with pytest.raises(MicroexpError, match=message):
+            pp.read_clip(bad)

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from microexp.cli import main
 from microexp.errors import MicroexpError
-from microexp.reproduce import make_plan, reproduce
+from microexp.reproduction import make_plan, reproduce
 
 
 @pytest.fixture(scope="module")
-def s3d_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("s3d")
-    reproduce("s3d", out, preset="tiny", log=lambda _: None)
-    return out
+def s3d_run(tiny_runs: Path) -> Path:
+    """Paper A's complete tiny run (the notebooks' tests may have added runs beside it)."""
+    return tiny_runs / "tiny-synthetic" / "s3d"
 
 
 def test_s3d_tiny_end_to_end(s3d_run: Path) -> None:
     report = s3d_run / "report"
     metrics = json.loads((report / "metrics.json").read_text())
-    assert set(metrics) == {"s3d-transfer", "s3d-scratch"}
-    for m in metrics.values():
+    assert {"s3d-transfer", "s3d-scratch"} <= set(metrics)
+    for m in (metrics["s3d-transfer"], metrics["s3d-scratch"]):
         assert m["folds"] == 3 and m["samples"] >= 3
         assert 0 <= m["subject_mean_accuracy"] <= 1 and 0 <= m["pooled_uf1"] <= 1
         assert "mean_convergence_epoch" in m
@@ -34,6 +34,7 @@ def test_s3d_tiny_end_to_end(s3d_run: Path) -> None:
         "paper_a_table3.csv",
         "confusion_s3d-transfer.png",
         "paper_a_fig5_training_curves.png",
+        "paper_a_fig4_transfer_vs_scratch.png",
     ):
         assert (report / name).is_file(), name
     assert (s3d_run / "pretrain" / "s3d" / "model.keras").is_file()
@@ -149,3 +150,91 @@ def test_lbptop_and_ablations_run_through_the_same_chain(tmp_path: Path) -> None
     }
     table = (tmp_path / "ab" / "report" / "paper_b_table4.csv").read_text()
     assert "gray-apex,0.59,0.53" in table
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def _clip_dir(run: Path) -> Path:
+    from microexp import datasets as ds
+
+    root = json.loads((run / "data.json").read_text())["casme2"]["root"]
+    return ds.load("casme2", root).samples[0].frames_dir
+
+
+def test_complete_runs_save_a_model_for_predict(
+    s3d_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = s3d_run / "runs" / "s3d-transfer" / "model.keras"
+    assert model.is_file() and (s3d_run / "runs" / "s3d-scratch" / "model.keras").is_file()
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), str(_clip_dir(s3d_run)), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["classes"] == ["happiness", "disgust", "surprise", "repression", "others"]
+    assert sum(out["probabilities"]) == pytest.approx(1, abs=1e-3)
+    assert out["predicted"] == out["classes"][max(range(5), key=out["probabilities"].__getitem__)]
+    assert out["onset"] == 0 and out["spotted"] and 0 < out["apex"] <= out["offset"]
+    # the CK+ model predicts the 7 macro classes; given frames are used as given
+    pre = s3d_run / "pretrain" / "s3d" / "model.keras"
+    assert main(["predict", "--model", str(pre), str(_clip_dir(s3d_run)), "--apex", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "apex 2 (given)" in text and "predicted: " in text and text.count("\n") == 9
+
+
+def test_predict_atscnn_from_a_video(s3d_run: Path, tmp_path: Path) -> None:
+    import cv2
+
+    from microexp.models import build_model
+    from microexp.prediction import predict
+    from microexp.preprocess import read_clip
+    from microexp.reproduction import _recipe
+
+    plan = make_plan("atscnn", "tiny")
+    recipe = _recipe(plan)
+    run = tmp_path / "run"
+    run.mkdir()
+    build_model("atscnn", num_classes=3, input_size=recipe.size).save(run / "model.keras")
+    classes = ["negative", "positive", "surprise"]
+    (run / "config.json").write_text(json.dumps({"recipe": asdict(recipe), "classes": classes}))
+    frames, _, _ = read_clip(_clip_dir(s3d_run))
+    video = tmp_path / "clip.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, frames.shape[2:0:-1])
+    for f in frames:
+        w.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
+    w.release()
+    result = predict(run / "model.keras", video)
+    assert result.classes == classes and result.fps == pytest.approx(30.0)
+    assert result.frames == len(frames) and sum(result.probabilities) == pytest.approx(1, 1e-3)
+
+
+def test_predict_bad_input(
+    s3d_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = s3d_run / "runs" / "s3d-transfer" / "model.keras"
+    clip = str(_clip_dir(s3d_run))
+    lone = tmp_path / "model.keras"
+    lone.write_bytes(model.read_bytes())
+    cases = [
+        (["--model", str(tmp_path / "none.keras"), clip], "no such model file"),
+        (["--model", str(lone), clip], "config.json: missing"),
+        (["--model", str(model), clip, "--onset", "99"], "--onset 99: the clip has"),
+        (["--model", str(model), str(tmp_path / "nothing")], "no such video file or frame folder"),
+    ]
+    for argv, message in cases:
+        assert main(["predict", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
+def test_package_level_api_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, microexp\n"
+        "import microexp.cli\n"  # loading the modules must not shadow the functions
+        "assert microexp.reproduce.__name__ == 'reproduce' and callable(microexp.predict)\n"
+        "assert microexp.evaluation.uf1([0, 1], [0, 1]) == 1.0\n"
+        "assert 'tensorflow' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -30,8 +30,17 @@ DATASETS = tuple(LOADERS)
 def load(name: str, root: str | os.PathLike, **options: object) -> LoadResult:
     """Read dataset ``name`` from the folder the user unpacked (``root``)."""
     if name not in LOADERS:
-        raise unknown_name("dataset", name, DATASETS)
+        raise unknown_name("dataset", name, tuple(LOADERS))
     return LOADERS[name](root, **options)
+
+
+def register_dataset(name: str, loader: Callable[..., LoadResult]) -> None:
+    """Add a dataset: ``loader(root, **options)`` returns a :class:`LoadResult` of
+    :class:`Sample` rows (subject ids qualified by ``name`` for LOSO), with every sample it
+    cannot use listed as an :class:`Exclusion` and a reason."""
+    if name in LOADERS:
+        raise MicroexpError(f"dataset {name!r} is already registered")
+    LOADERS[name] = loader
 
 
 def load_protocol(
@@ -79,6 +88,7 @@ __all__ = [
     "apply_protocol",
     "get_protocol",
     "load",
+    "register_dataset",
     "load_protocol",
     "loso_folds",
     "merge",

@@ -15,7 +15,9 @@ With ``ids`` only the listed samples are kept, and the list's label is the groun
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
 from .base import Exclusion, LoadResult
@@ -49,12 +51,20 @@ def protocol_names() -> list[str]:
 
 
 def get_protocol(name: str) -> Protocol:
-    """Load protocol ``name`` from ``data_manifests/protocols/NAME.json``."""
-    names = protocol_names()
-    if name not in names:
-        raise unknown_name("protocol", name, names)
-    raw = load_json(f"protocols/{name}.json")
-    path = manifest_path(f"protocols/{name}.json")
+    """Load protocol ``name`` from ``data_manifests/protocols/NAME.json``, or from a JSON file
+    of the same form when ``name`` is the path of one (your own protocol)."""
+    if name.endswith(".json") and Path(name).is_file():
+        path = Path(name)
+        try:
+            raw = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise MicroexpError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    else:
+        names = protocol_names()
+        if name not in names:
+            raise unknown_name("protocol", name, names)
+        raw = load_json(f"protocols/{name}.json")
+        path = manifest_path(f"protocols/{name}.json")
     try:
         rules = {
             ds: DatasetRule(map=dict(r["map"]), drop=tuple(r.get("drop", ())), ids=r.get("ids"))

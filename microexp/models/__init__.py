@@ -7,7 +7,16 @@ from .atscnn import SelectChannel, build_atscnn
 from .baselines import build_lbptop_svm, fit_predict_lbptop
 from .comparison import build_dual_inception, build_offapexnet, build_ststnet
 from .flops import count_macs, total_macs
-from .registry import ABLATIONS, MODELS, ModelSpec, build_model, get_spec, model_names
+from .registry import (
+    ABLATIONS,
+    MODELS,
+    ModelSpec,
+    build_model,
+    get_spec,
+    input_key,
+    model_names,
+    register_model,
+)
 from .s3d import build_s3d, freeze_blocks, replace_head
 from .summary import model_summary
 
@@ -27,8 +36,10 @@ __all__ = [
     "count_macs",
     "freeze_blocks",
     "get_spec",
+    "input_key",
     "model_names",
     "model_summary",
+    "register_model",
     "replace_head",
     "total_macs",
 ]

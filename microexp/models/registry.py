@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import keras
 
-from ..errors import unknown_name
+from ..errors import MicroexpError, unknown_name
 from .atscnn import build_atscnn
 from .comparison import build_dual_inception, build_offapexnet, build_ststnet
 from .s3d import build_s3d
@@ -150,3 +150,28 @@ def build_model(name: str, num_classes: int | None = None, **overrides) -> keras
     """Build registered model ``name`` (``overrides`` replace its builder's arguments)."""
     spec = get_spec(name)
     return spec.builder(num_classes=num_classes or spec.num_classes, **{**spec.kwargs, **overrides})
+
+
+def input_key(model: keras.Model) -> str:
+    """Which cached tensor feeds ``model``: ``"apex"`` (the grey-apex ablation) or ``"x"``."""
+    return "apex" if model.inputs[0].name == "apex" else "x"
+
+
+def register_model(
+    name: str,
+    builder: Callable[..., keras.Model],
+    recipe: str = "atscnn",
+    num_classes: int = 3,
+    paper: dict | None = None,
+    **kwargs: object,
+) -> ModelSpec:
+    """Register a new network under ``name`` so that ``build_model``, ``reproduce --model``
+    and ``models summary`` know it. ``builder(num_classes=..., **kwargs)`` must return a Keras
+    model that reads ``recipe``'s tensors: ``input_size`` is passed for ``atscnn`` (input
+    (size, size, 3): u, v, strain), ``input_shape`` (size, size, frames - 1, 3) for ``s3d``."""
+    if name in MODELS:
+        raise MicroexpError(f"model {name!r} is already registered")
+    if recipe not in ("s3d", "atscnn"):
+        raise unknown_name("recipe", recipe, ("s3d", "atscnn"))
+    MODELS[name] = ModelSpec(builder, dict(kwargs), recipe, num_classes, dict(paper or {}))
+    return MODELS[name]

@@ -7,7 +7,7 @@ returns one sample's tensors exactly as the cache stores them.
 from .augment import cut_shifts, minmax, rotate_sample, shifts, standardise
 from .face import Box, align_eyes, crop, landmark_box
 from .flow import TVL1Params, optical_strain, rotate_flow, tvl1_flow
-from .frames import SampleExcluded, read_frames
+from .frames import SampleExcluded, read_clip, read_frames
 from .interpolate import interpolate, tim_weights
 from .lbptop import lbp_top
 from .magnify import EVMParams, magnify
@@ -18,10 +18,12 @@ from .recipes import (
     S3DRecipe,
     atscnn_tensors,
     get_recipe,
+    recipe_from_dict,
     recipe_key,
     s3d_tensors,
     sample_tensors,
 )
+from .spot import Spot, spot_apex
 
 __all__ = [
     "RECIPES",
@@ -31,6 +33,7 @@ __all__ = [
     "LBPTOPRecipe",
     "S3DRecipe",
     "SampleExcluded",
+    "Spot",
     "TVL1Params",
     "align_eyes",
     "atscnn_tensors",
@@ -43,13 +46,16 @@ __all__ = [
     "magnify",
     "minmax",
     "optical_strain",
+    "read_clip",
     "read_frames",
+    "recipe_from_dict",
     "recipe_key",
     "rotate_flow",
     "rotate_sample",
     "s3d_tensors",
     "sample_tensors",
     "shifts",
+    "spot_apex",
     "standardise",
     "tim_weights",
     "tvl1_flow",

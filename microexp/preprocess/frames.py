@@ -46,3 +46,73 @@ def to_float_gray(frames: np.ndarray) -> np.ndarray:
     if np.issubdtype(np.asarray(frames).dtype, np.floating) and a.size and a.max() <= 1.05:
         a = a * 255.0
     return a
+
+
+#: file suffixes read as video (anything else in a folder is read as a frame image)
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".m4v", ".wmv", ".mpg", ".mpeg")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+
+
+def _number_key(path) -> tuple:
+    """Natural order: img2.jpg before img10.jpg (frame names are rarely zero-padded)."""
+    import re
+
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name))
+
+
+def read_clip(path, fps: float | None = None) -> tuple[np.ndarray, float | None, list[str]]:
+    """A video file or a folder of frame images -> (uint8 (T, H, W) grey frames, fps, names).
+
+    Frames of a folder are taken in natural order of their file names; ``fps`` is the video's
+    own rate unless given (a folder has none unless given). ``names`` label each frame (file
+    names, or ``frame N`` for a video).
+
+    Raises:
+        MicroexpError: missing path, unreadable video, no frame, frames of different sizes.
+    """
+    from pathlib import Path
+
+    import cv2
+
+    from ..errors import MicroexpError
+
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(
+            (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_number_key
+        )
+        if len(files) < 2:
+            raise MicroexpError(
+                f"{path}: expected at least 2 frame images ({', '.join(IMAGE_SUFFIXES)}), found {len(files)}"
+            )
+        frames = []
+        for f in files:
+            img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
+            if img is None:
+                raise MicroexpError(f"{f}: unreadable image")
+            frames.append(img)
+        if len({f.shape for f in frames}) > 1:
+            raise MicroexpError(f"{path}: frames differ in size")
+        return np.stack(frames), fps, [f.name for f in files]
+    if not path.is_file():
+        raise MicroexpError(f"{path}: no such video file or frame folder")
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    try:
+        own_fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
+        while cap.isOpened():
+            ok, img = cap.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+    finally:
+        cap.release()
+    if len(frames) < 2:
+        raise MicroexpError(
+            f"{path}: could not read at least 2 frames (expected a video such as {', '.join(VIDEO_SUFFIXES[:3])})"
+        )
+    return (
+        np.stack(frames),
+        fps or (own_fps if own_fps > 0 else None),
+        [f"frame {i}" for i in range(len(frames))],
+    )

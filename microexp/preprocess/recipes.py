@@ -126,6 +126,21 @@ def get_recipe(name: str, **overrides: object) -> Recipe:
     return recipe
 
 
+def recipe_from_dict(d: dict) -> Recipe:
+    """The recipe stored as ``asdict(recipe)`` in a run's or cache's config (JSON turns tuples
+    into lists and nested parameter sets into dicts)."""
+    d = dict(d)
+    name = d.pop("name", None)
+    if name not in RECIPES:
+        raise unknown_name("recipe", str(name), tuple(RECIPES))
+    nested = {"tvl1": TVL1Params, "evm": EVMParams}
+    over = {
+        k: nested[k](**v) if k in nested else tuple(v) if isinstance(v, list) else v
+        for k, v in d.items()
+    }
+    return get_recipe(name, **over)
+
+
 def recipe_config(recipe: Recipe) -> dict:
     """Every parameter, nested, plus the pipeline version: what the cache key hashes."""
     return {"recipe": asdict(recipe), "pipeline_version": PIPELINE_VERSION}

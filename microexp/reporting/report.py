@@ -148,6 +148,7 @@ def write_report(
             _fig5(
                 records[pair[0][0]], records[pair[1][0]], dest / "paper_a_fig5_training_curves.png"
             )
+            _fig4(tables["paper_a_fig4"][1], dest / "paper_a_fig4_transfer_vs_scratch.png")
         variants = [n for n in a_runs if n.endswith("-transfer")]
         if variants:
             rows = [
@@ -241,6 +242,10 @@ def write_report(
         png = dest / f"confusion_{n}.png"
         _confusion_png(np.array(metrics[n]["confusion"]), configs[n]["classes"], n, png)
         sections.append(f"![confusion matrix of {n}]({png.name})")
+    if (dest / "paper_a_fig4_transfer_vs_scratch.png").is_file():
+        sections.append(
+            "![LOSO accuracy, scratch vs transfer](paper_a_fig4_transfer_vs_scratch.png)"
+        )
     if (dest / "paper_a_fig5_training_curves.png").is_file():
         sections.append(
             "![training accuracy, scratch vs transfer](paper_a_fig5_training_curves.png)"
@@ -250,8 +255,13 @@ def write_report(
 
 
 def _is_synthetic(out: Path) -> bool:
+    """Did the run read synthetic data? From ``out/data.json`` (written by reproduce, wherever
+    the data lives), else from generator markers under ``out/data``."""
     from ..datasets.base import SYNTHETIC_MARKER
 
+    info = out / "data.json"
+    if info.is_file():
+        return any(d.get("synthetic") for d in json.loads(info.read_text()).values())
     return any((out / "data").glob(f"*/{SYNTHETIC_MARKER}"))
 
 
@@ -305,5 +315,26 @@ def _fig5(
         ax.set_xlabel("epoch")
         ax.set_ylabel("training accuracy")
         ax.legend()
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _fig4(rows: list[list], path: Path) -> None:
+    """Paper A's Fig. 4: mean per-subject LOSO accuracy, scratch vs transfer; the paper's bars
+    beside ours. ``rows``: [run, paper %, ours %]."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    x = np.arange(len(rows))
+    for offset, col, label in ((-0.2, 1, "paper A"), (0.2, 2, "ours")):
+        bars = ax.bar(x + offset, [r[col] for r in rows], width=0.4, label=label)
+        ax.bar_label(bars, fmt="%.1f", fontsize=8)
+    ax.set_xticks(x, [r[0] for r in rows])
+    ax.set_ylabel("mean per-subject accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend()
     fig.tight_layout()
     _save(fig, path)

@@ -77,12 +77,18 @@ def make_optimizer(cfg: TrainConfig):
     raise ValueError(f"optimizer must be 'adam' or 'sgd'. Received: optimizer={cfg.optimizer!r}")
 
 
-def compile_model(model, cfg: TrainConfig, jit_compile: bool = False) -> None:
+def compile_model(
+    model, cfg: TrainConfig, jit_compile: bool = False, run_eagerly: bool = False
+) -> None:
+    """Adam/SGD per ``cfg``, sparse cross-entropy, accuracy. ``run_eagerly`` skips tracing the
+    training step: slower per step, but on a CPU tracing costs 5-15 s per model, more than a
+    run of a few steps (the ``tiny`` preset)."""
     model.compile(
         optimizer=make_optimizer(cfg),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         jit_compile=jit_compile,
+        run_eagerly=run_eagerly,
     )
 
 
@@ -140,17 +146,20 @@ class FreshModel:
     training. Results equal those of a newly built and compiled model (tested).
     """
 
-    def __init__(self, make, cfg: TrainConfig, jit_compile: bool = False) -> None:
+    def __init__(
+        self, make, cfg: TrainConfig, jit_compile: bool = False, run_eagerly: bool = False
+    ) -> None:
         self.make = make
         self.cfg = cfg
         self.jit_compile = jit_compile
+        self.run_eagerly = run_eagerly
         self.model = None
 
     def get(self):
         if self.model is None:
             with strategy().scope():
                 self.model = self.make()
-                compile_model(self.model, self.cfg, self.jit_compile)
+                compile_model(self.model, self.cfg, self.jit_compile, self.run_eagerly)
             return self.model
         new = self.make()
         if len(new.variables) != len(self.model.variables):

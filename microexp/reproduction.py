@@ -33,6 +33,7 @@ from .training.fit import TrainConfig
 
 PAPERS = ("s3d", "atscnn")
 PRESETS = ("tiny", "demo", "paper")
+S3D_MODES = ("transfer", "scratch")
 FAST_TVL1 = TVL1Params(epsilon=0.05, nscales=3, warps=3)
 
 
@@ -55,6 +56,8 @@ class Plan:
     mixed_precision: bool = False
     xla: bool = False
     tensorboard: bool = True  # TensorBoard events beside the CSV logs (~2 s per fold on a CPU)
+    final_model: bool = True  # after a complete LOSO, train on every subject -> model.keras
+    run_eagerly: bool = False  # no graph tracing (faster for runs of a few steps: tiny)
 
 
 #: (paper, preset) -> Plan fields; TrainConfig fields are (epochs, batch, lr, decay_every)
@@ -73,6 +76,7 @@ PLAN_TABLE: dict[tuple[str, str], dict] = {
     },
     ("s3d", "tiny"): {
         "data_preset": "tiny", "recipe": {"size": 16, "frames": 5, **_FAST}, "tensorboard": False,
+        "run_eagerly": True,
         "train": (2, 8, 1e-4, 1), "pretrain": (2, 8, 3e-4, 1), "scratch": (2, 8, 3e-4, 1),
         "macro_per_class": 4, "micro_per_class": 4,
     },
@@ -83,6 +87,7 @@ PLAN_TABLE: dict[tuple[str, str], dict] = {
     },
     ("atscnn", "tiny"): {
         "data_preset": "tiny", "recipe": {"size": 32, **_FAST}, "tensorboard": False,
+        "run_eagerly": True,
         "train": (2, 8, 1e-3, 0),
     },
 }
@@ -180,12 +185,19 @@ def reproduce(
     xla: bool = False,
     pretrained: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
+    modes: Sequence[str] = ("transfer", "scratch"),
     log: Callable[[str], None] = print,
 ) -> Path:
     """Run the whole chain; returns the report folder.
 
     ``pretrained``: a CK+ model (.keras) to fine-tune instead of pre-training one (s3d).
     ``data_dir``: where synthetic datasets are generated (default ``out/data``).
+    ``modes``: paper A's runs, ``transfer`` (CK+ weights, blocks 1-3 frozen) and/or
+    ``scratch`` (random weights, same schedule family); paper B ignores it.
+
+    After a complete LOSO (no ``folds``/``shard``), each run also trains one model on every
+    subject with the same schedule and saves it as ``RUN_DIR/model.keras`` for
+    ``microexp predict``; it is used in no reported number.
     """
     from .models import ABLATIONS, get_spec
 
@@ -199,6 +211,9 @@ def reproduce(
                 f"model {plan.model!r} reads {spec.recipe} tensors; use `reproduce {spec.recipe}`"
             )
     shard_t = parse_shard(shard)
+    bad = [m for m in modes if m not in S3D_MODES]
+    if bad or not modes:
+        raise unknown_name("paper A mode", bad[0] if bad else "", S3D_MODES)
     if pretrained is not None and not Path(pretrained).is_file():
         raise MicroexpError(
             f"{pretrained}: CK+ pre-trained model not found "
@@ -216,7 +231,9 @@ def reproduce(
     cache_root = Path(cache) if cache else out / "cache"
     recipe = _recipe(plan)
     if paper == "s3d":
-        runs = _reproduce_s3d(plan, recipe, roots, cache_root, out, folds, shard_t, log, pretrained)
+        runs = _reproduce_s3d(
+            plan, recipe, roots, cache_root, out, folds, shard_t, log, pretrained, modes
+        )
     else:
         if ablation is not None and plan.model != "atscnn":
             raise MicroexpError("--ablation applies to the atscnn model")
@@ -240,7 +257,7 @@ def _compiled(make: Callable, cfg, plan: Plan):
 
     with strategy().scope():
         model = make()
-        compile_model(model, cfg, plan.xla)
+        compile_model(model, cfg, plan.xla, plan.run_eagerly)
     return model
 
 
@@ -269,7 +286,13 @@ def _pretrain(plan: Plan, recipe, roots, cache_root: Path, out: Path, log) -> Pa
     from .training.fit import TrainConfig, train
 
     pre_dir = out / "pretrain" / plan.model
-    config = {"stage": "pretrain", "plan": asdict(plan), "recipe": asdict(recipe)}
+    classes = list(ds.get_protocol("ckplus-7class").classes)
+    config = {
+        "stage": "pretrain",
+        "plan": asdict(plan),
+        "recipe": asdict(recipe),
+        "classes": classes,
+    }
     ensure_run_dir(pre_dir, config)
     path = pre_dir / "model.keras"
     if path.is_file():
@@ -332,16 +355,25 @@ class _atomic_keras:
 
 
 def _reproduce_s3d(
-    plan: Plan, recipe, roots, cache_root: Path, out: Path, folds, shard, log, pretrained=None
+    plan: Plan,
+    recipe,
+    roots,
+    cache_root: Path,
+    out: Path,
+    folds,
+    shard,
+    log,
+    pretrained=None,
+    modes=S3D_MODES,
 ) -> list[str]:
     samples, labels, classes = _protocol_samples("casme2-5class", {"casme2": roots["casme2"]}, log)
     samples, labels, cache = _cached(samples, labels, recipe, cache_root, log)
     if plan.model == "lbptop":
         return [_run_lbptop(plan, recipe, samples, labels, classes, cache, out, folds, shard, log)]
-    if pretrained is None:
+    if pretrained is None and "transfer" in modes:
         pretrained = _pretrain(plan, recipe, roots, cache_root, out, log)
     runs = []
-    for mode in ("transfer", "scratch"):
+    for mode in modes:
         runs.append(
             _run_s3d(
                 plan,
@@ -414,45 +446,43 @@ def _run_s3d(
         freeze_blocks(clone, (1, 2, 3))
         return replace_head(clone, len(classes))
 
-    factory = FreshModel(make, cfg, plan.xla)
+    factory = FreshModel(make, cfg, plan.xla, plan.run_eagerly)
 
-    def fit_predict(train_s, test_s, fold) -> FoldOutput:
-        _keras_setup(plan, plan.seed + fold.index)
-        tr = [index[s.id] for s in train_s]
-        te = [index[s.id] for s in test_s]
-        rng = np.random.default_rng([plan.seed, fold.index])
+    def fit(train_s, k: int, tag: str):
+        """Re-sample the training subjects' crops and train; ``k`` seeds it (fold index)."""
+        _keras_setup(plan, plan.seed + k)
+        rng = np.random.default_rng([plan.seed, k])
         items, caught = _resample(
             log,
-            tr,
+            [index[s.id] for s in train_s],
             labels,
             plan.micro_per_class,
             list(range(1, 9)),
             False,
             rng,
             len(classes),
-            f" for fold {fold.test_subject}",
+            f" for {tag}",
         )
-
         model = factory.get()
         hist = train(
             model,
-            make_dataset(store, items, cfg.batch_size, shuffle=True, seed=plan.seed + fold.index),
+            make_dataset(store, items, cfg.batch_size, shuffle=True, seed=plan.seed + k),
             cfg,
-            run_dir / "logs" / f"fold_{fold.index:03d}",
+            run_dir / "logs" / tag.replace(" ", "_"),
             tensorboard=plan.tensorboard,
         )
-        x_test, _ = to_arrays(store, plain_items(te, labels, crop=0))
-        prob = model.predict(x_test, verbose=0)
-        return FoldOutput(
-            [int(v) for v in prob.argmax(axis=1)],
-            prob.round(5).tolist(),
-            hist,
-            {"warnings": caught, "train_examples": len(items)},
-        )
+        return model, hist, {"warnings": caught, "train_examples": len(items)}
+
+    def fit_predict(train_s, test_s, fold) -> FoldOutput:
+        model, hist, extra = fit(train_s, fold.index, f"fold {fold.index:03d}")
+        x_test, _ = to_arrays(store, plain_items([index[s.id] for s in test_s], labels, crop=0))
+        return _fold_output(model.predict(x_test, verbose=0), hist, extra)
 
     config = _run_config(plan, recipe, name, classes, {"mode": mode})
     run_loso(samples, labels, fit_predict, run_dir, config, folds, shard, log)
     _write_samples(run_dir, samples, labels)
+    if folds is None and shard is None:
+        _final_model(plan, run_dir, lambda: fit(samples, FINAL_SEED, "final")[0], log)
     return name
 
 
@@ -488,7 +518,7 @@ def _reproduce_atscnn(
     plan, recipe, roots, cache_root, out, ablations, folds, shard, log
 ) -> list[str]:
     from .data import TensorStore, make_dataset, plain_items, to_arrays
-    from .models import ABLATIONS, build_model
+    from .models import ABLATIONS, build_model, input_key
     from .training.fit import FreshModel, TrainConfig, train
 
     samples, labels, classes = _protocol_samples("atscnn-composite", roots, log)
@@ -509,35 +539,63 @@ def _reproduce_atscnn(
             ),
             cfg,
             plan.xla,
+            plan.run_eagerly,
         )
 
-        def fit_predict(train_s, test_s, fold, factory=factory, run_dir=run_dir) -> FoldOutput:
-            _keras_setup(plan, plan.seed + fold.index)
+        def fit(train_s, k: int, tag: str, factory=factory, run_dir=run_dir):
+            """Train on ``train_s``; ``k`` seeds it (fold index). Returns (model, history, key)."""
+            _keras_setup(plan, plan.seed + k)
             model = factory.get()
-            key = "apex" if model.inputs[0].name == "apex" else "x"
+            key = input_key(model)
             tr = plain_items([index[s.id] for s in train_s], labels)
             hist = train(
                 model,
-                make_dataset(
-                    store, tr, cfg.batch_size, key, shuffle=True, seed=plan.seed + fold.index
-                ),
+                make_dataset(store, tr, cfg.batch_size, key, shuffle=True, seed=plan.seed + k),
                 cfg,
-                run_dir / "logs" / f"fold_{fold.index:03d}",
+                run_dir / "logs" / tag.replace(" ", "_"),
                 tensorboard=plan.tensorboard,
             )
+            return model, hist, key
+
+        def fit_predict(train_s, test_s, fold, fit=fit) -> FoldOutput:
+            model, hist, key = fit(train_s, fold.index, f"fold {fold.index:03d}")
             x_te, _ = to_arrays(store, plain_items([index[s.id] for s in test_s], labels), key)
-            prob = model.predict(x_te, verbose=0)
-            return FoldOutput([int(v) for v in prob.argmax(axis=1)], prob.round(5).tolist(), hist)
+            return _fold_output(model.predict(x_te, verbose=0), hist)
 
         config = _run_config(plan, recipe, name, classes, {"ablation": ab, "model_args": args})
         run_loso(samples, labels, fit_predict, run_dir, config, folds, shard, log)
         _write_samples(run_dir, samples, labels)
+        if folds is None and shard is None:
+            _final_model(plan, run_dir, lambda fit=fit: fit(samples, FINAL_SEED, "final")[0], log)
         runs.append(name)
     return runs
 
 
 def _write_samples(run_dir: Path, samples, labels) -> None:
     ds.write_samples_csv(samples, run_dir / "samples.csv")
+
+
+#: seeds the model trained on every subject (fold indices seed the LOSO folds)
+FINAL_SEED = 100_000
+
+
+def _fold_output(prob: np.ndarray, hist: dict, extra: dict | None = None) -> FoldOutput:
+    return FoldOutput(
+        [int(v) for v in prob.argmax(axis=1)], prob.round(5).tolist(), hist, extra or {}
+    )
+
+
+def _final_model(plan: Plan, run_dir: Path, fit_all: Callable, log) -> None:
+    """``run_dir/model.keras``: the run's schedule on every subject, for ``microexp predict``
+    (callers skip it for partial runs; reused when present)."""
+    path = run_dir / "model.keras"
+    if not plan.final_model or path.is_file():
+        return
+    t = time.time()
+    model = fit_all()
+    with _atomic_keras(path) as tmp:
+        model.save(tmp)
+    log(f"[final] {run_dir.name}: trained on every subject -> {path} ({time.time() - t:.0f} s)")
 
 
 __all__ = ["Plan", "make_plan", "reproduce"]

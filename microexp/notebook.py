@@ -1,0 +1,197 @@
+"""What the notebooks call: settings from the environment, the reproduce call, and the tables
+and figures of a report. Notebooks hold no logic of their own; everything is here and tested.
+
+Environment variables (all optional):
+
+- ``MICROEXP_DATA``: real data, either ``name=DIR,name=DIR`` or one folder holding the datasets
+  as sub-folders (``CK+``, ``CASME``, ``CASME2``, ``SAMM``, ``SMIC``; see :data:`FOLDER_NAMES`).
+  Unset: the synthetic default, generated on first use.
+- ``MICROEXP_CKPLUS``, ``MICROEXP_CASME``, ``MICROEXP_CASME2``, ``MICROEXP_SAMM``,
+  ``MICROEXP_SMIC``: one dataset's folder (overrides ``MICROEXP_DATA`` for that dataset).
+- ``MICROEXP_PRESET``: ``tiny``, ``demo`` (default) or ``paper``.
+- ``MICROEXP_OUT``: where runs go (default ``microexp-runs`` in the working folder); runs of
+  one preset and data source share ``OUT/{preset}-{synthetic|real}/``, so a notebook reuses
+  what another already ran (``reproduce`` resumes).
+- ``MICROEXP_FOLDS``: only these LOSO fold indices (e.g. ``0``), for a quick look; the tables
+  then cover those folds only, and no final model is trained.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import MicroexpError
+
+# TensorFlow's C++ start-up lines would fill the notebooks' outputs; errors still show
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+#: the datasets each paper reads
+NEEDED = {"s3d": ("ckplus", "casme2"), "atscnn": ("casme", "casme2", "samm")}
+
+#: sub-folder names looked for under ``MICROEXP_DATA`` (case-insensitive), owners' names first
+FOLDER_NAMES = {
+    "ckplus": ("CK+", "ckplus", "CKplus", "cohn-kanade-images", "CK"),
+    "casme": ("CASME", "CASME1", "casme"),
+    "casme2": ("CASME2", "CASME II", "CASME_II", "casme2"),
+    "samm": ("SAMM", "samm"),
+    "smic": ("SMIC", "SMIC-E", "smic"),
+}
+
+
+@dataclass
+class Settings:
+    """Where one notebook's paper reads its data and writes its runs."""
+
+    paper: str
+    data: str  # "synthetic" or "name=DIR,name=DIR"
+    preset: str
+    out: Path  # the reproduce output folder of this paper
+    data_dir: Path  # where synthetic data is generated (shared by both papers)
+    folds: list[int] | None = None
+
+    @property
+    def synthetic(self) -> bool:
+        return self.data == "synthetic"
+
+    def describe(self) -> str:
+        src = "synthetic default (no MICROEXP_DATA set)" if self.synthetic else self.data
+        folds = f"; folds {self.folds}" if self.folds is not None else ""
+        return f"paper {self.paper}: data {src}; preset {self.preset}{folds}; runs in {self.out}"
+
+
+def _find_folder(parent: Path, name: str) -> Path | None:
+    wanted = {n.lower() for n in FOLDER_NAMES[name]}
+    for p in sorted(parent.iterdir()):
+        if p.is_dir() and p.name.lower() in wanted:
+            return p
+    return None
+
+
+def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path] | None:
+    """The real dataset folders named by the environment, or None (synthetic default)."""
+    env = dict(os.environ if env is None else env)
+    roots: dict[str, Path] = {}
+    spec = env.get("MICROEXP_DATA", "").strip()
+    if "=" in spec:
+        for part in spec.split(","):
+            name, _, path = part.partition("=")
+            roots[name.strip()] = Path(path.strip()).expanduser()
+    elif spec:
+        parent = Path(spec).expanduser()
+        if not parent.is_dir():
+            raise MicroexpError(f"MICROEXP_DATA={spec}: no such folder")
+        for name in NEEDED[paper]:
+            found = _find_folder(parent, name)
+            if found is not None:
+                roots[name] = found
+    for name in FOLDER_NAMES:
+        if env.get(f"MICROEXP_{name.upper()}"):
+            roots[name] = Path(env[f"MICROEXP_{name.upper()}"]).expanduser()
+    if not roots:
+        return None
+    missing = [n for n in NEEDED[paper] if n not in roots]
+    if missing:
+        where = f" under {spec}" if spec and "=" not in spec else ""
+        raise MicroexpError(
+            f"paper {paper} needs {', '.join(missing)}: none found{where}; set "
+            + ", ".join(f"MICROEXP_{n.upper()}" for n in missing)
+        )
+    return {n: roots[n] for n in NEEDED[paper]}
+
+
+def settings(paper: str, env: dict[str, str] | None = None) -> Settings:
+    """The notebook's settings for ``paper`` (``s3d`` or ``atscnn``) from the environment."""
+    if paper not in NEEDED:
+        raise MicroexpError(f"unknown paper recipe {paper!r}; expected one of {', '.join(NEEDED)}")
+    env = dict(os.environ if env is None else env)
+    roots = data_roots(paper, env)
+    preset = env.get("MICROEXP_PRESET", "demo")
+    folds_text = env.get("MICROEXP_FOLDS", "").strip()
+    try:
+        folds = [int(v) for v in folds_text.split(",")] if folds_text else None
+    except ValueError:
+        raise MicroexpError(
+            f"MICROEXP_FOLDS={folds_text!r}: expected indices such as 0,3"
+        ) from None
+    base = Path(env.get("MICROEXP_OUT", "microexp-runs")).expanduser()
+    base = base / f"{preset}-{'synthetic' if roots is None else 'real'}"
+    data = "synthetic" if roots is None else ",".join(f"{k}={v}" for k, v in roots.items())
+    return Settings(paper, data, preset, base / paper, base / "data", folds)
+
+
+def run(s: Settings, model: str | None = None, **kwargs) -> Path:
+    """``microexp.reproduce`` with the notebook's settings; returns the report folder.
+    Re-running resumes: finished folds and runs are reused."""
+    from .reproduction import reproduce
+
+    return reproduce(
+        s.paper,
+        s.out,
+        data=s.data,
+        preset=s.preset,
+        model=model,
+        folds=s.folds,
+        data_dir=s.data_dir,
+        **kwargs,
+    )
+
+
+def table(report: str | os.PathLike, key: str):
+    """A report table (``paper_a_table2``, ``all_runs``...) as a pandas DataFrame."""
+    import pandas as pd
+
+    path = Path(report) / f"{key}.csv"
+    if not path.is_file():
+        have = sorted(p.stem for p in Path(report).glob("*.csv"))
+        raise MicroexpError(f"{path}: no such table; the report has {', '.join(have) or 'none'}")
+    return pd.read_csv(path)
+
+
+def figure(report: str | os.PathLike, name: str):
+    """A report figure (PNG file name without suffix) for display in the notebook."""
+    from IPython.display import Image
+
+    path = Path(report) / f"{name}.png"
+    if not path.is_file():
+        have = sorted(p.stem for p in Path(report).glob("*.png"))
+        raise MicroexpError(f"{path}: no such figure; the report has {', '.join(have) or 'none'}")
+    return Image(filename=str(path))
+
+
+def models_table(names: Sequence[str]):
+    """Parameters and FLOPs of registered models beside the papers' figures (DataFrame)."""
+    import pandas as pd
+
+    from .models.summary import model_summary
+
+    rows = []
+    for r in model_summary(list(names)):
+        p = r["paper"]
+        rows.append(
+            {
+                "model": r["name"],
+                "input": "x".join(map(str, r["input_shape"])),
+                "params (ours)": r["params"],
+                "params (paper)": p.get("params"),
+                "FLOPs (ours)": r["flops"],
+                "FLOPs (paper)": p.get("flops"),
+                "MACs (ours)": r["macs"],
+                "MACs (paper)": p.get("macs"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+__all__ = [
+    "FOLDER_NAMES",
+    "Settings",
+    "data_roots",
+    "figure",
+    "models_table",
+    "run",
+    "settings",
+    "table",
+]
