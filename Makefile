@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test notebooks lint format clean
 
 install: $(STAMP)
 
@@ -20,6 +20,10 @@ demo: install
 test: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -q
+
+# re-run every notebook on the demo preset and save it with its outputs (~1 hour on 2 cores)
+notebooks: install
+	$(BIN)/python notebooks/make_notebooks.py --execute
 
 lint: install
 	$(BIN)/python -m ruff check .
