@@ -25,8 +25,8 @@ from pathlib import Path
 
 from .errors import MicroexpError
 
-# TensorFlow's C++ start-up lines would fill the notebooks' outputs; errors still show
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log lines would fill the notebooks' outputs (Python errors still show)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 #: the datasets each paper reads
 NEEDED = {"s3d": ("ckplus", "casme2"), "atscnn": ("casme", "casme2", "samm")}
