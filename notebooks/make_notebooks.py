@@ -25,7 +25,11 @@ HERE = Path(__file__).resolve().parent
 INSTALL = """\
 # Colab or a fresh environment: install microexp when it is missing (set MICROEXP_PIP to
 # install from another place, e.g. your fork or a local checkout).
-import importlib.util, os, subprocess, sys
+import importlib.util
+import os
+import subprocess
+import sys
+
 if importlib.util.find_spec("microexp") is None:
     spec = os.environ.get("MICROEXP_PIP", "git+https://github.com/microexp/microexp.git")
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", spec])"""
@@ -147,7 +151,11 @@ def build(stem: str) -> nbformat.NotebookNode:
         *(new_code_cell(c) for c in code),
     ]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
@@ -158,6 +166,40 @@ def _write(nb: nbformat.NotebookNode, path: Path) -> None:
     os.replace(tmp, path)
 
 
+#: TensorFlow's C++ start-up notices, printed before its logging is configured (so
+#: TF_CPP_MIN_LOG_LEVEL cannot silence them); dropped from saved outputs, nothing else is
+_STARTUP_NOISE = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ", "W0000 ")
+
+
+def drop_startup_noise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Remove stderr outputs made only of TensorFlow's start-up notices."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = [
+            o
+            for o in cell.outputs
+            if not (
+                o.output_type == "stream"
+                and o.name == "stderr"
+                and all(line.startswith(_STARTUP_NOISE) for line in o.text.splitlines())
+            )
+        ]
+    return nb
+
+
+def refresh(saved: nbformat.NotebookNode, new: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``new``'s cell sources with ``saved``'s outputs; refused when the cells' number or kinds
+    differ (then the notebook must be executed again)."""
+    if [c.cell_type for c in saved.cells] != [c.cell_type for c in new.cells]:
+        raise SystemExit("the cells changed: run with --execute instead of --refresh")
+    for old, cell in zip(saved.cells, new.cells, strict=True):
+        if cell.cell_type == "code":
+            cell.outputs = old.get("outputs", [])
+            cell.execution_count = old.get("execution_count")
+    return drop_startup_noise(new)
+
+
 def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 7200) -> nbformat.NotebookNode:
     """Run ``nb`` in a fresh kernel (the environment's MICROEXP_* settings apply)."""
     from nbclient import NotebookClient
@@ -165,7 +207,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 7200) -> nbform
     NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
     ).execute()
-    return nb
+    return drop_startup_noise(nb)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--execute", action="store_true", help="run each notebook, save its outputs")
     ap.add_argument("--only", nargs="*", help="these notebooks (file stems) only")
     ap.add_argument("--dest", type=Path, default=HERE, help="write them here (default: notebooks/)")
+    ap.add_argument(
+        "--refresh",
+        action="store_true",
+        help="keep the saved outputs, rewrite only the cells' sources (after a wording change)",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("MICROEXP_OUT", str(HERE / "microexp-runs"))
     args.dest.mkdir(parents=True, exist_ok=True)
@@ -181,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown notebook {stem!r}; expected one of {', '.join(NOTEBOOKS)}")
         path = args.dest / f"{stem}.ipynb"
         nb = build(stem)
-        if args.execute:
+        if args.refresh:
+            nb = refresh(nbformat.read(path, as_version=4), nb)
+        elif args.execute:
             t = time.time()
             execute(nb, HERE)
             print(f"{path.name}: executed in {time.time() - t:.0f} s", file=sys.stderr)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import keras
@@ -231,3 +232,18 @@ def test_lbptop_svm_separates_opposite_motions() -> None:
     labels = np.array([0, 1] * 20)
     pred = models.fit_predict_lbptop(feats[:30], labels[:30], feats[30:])
     assert (pred == labels[30:]).mean() >= 0.9
+
+
+def test_cli_in_a_fresh_process_prints_no_tensorflow_startup_noise() -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "microexp.cli", "models", "summary", "--model", "ststnet"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0 and "ststnet" in proc.stdout
+    assert "I0000" not in proc.stderr and "InitializeLog" not in proc.stderr, proc.stderr

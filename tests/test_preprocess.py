@@ -433,3 +433,19 @@ def test_read_clip_folder_order_video_and_errors(tmp_path: Path, face_img: np.nd
             bad.write_text("not a video")
         with pytest.raises(MicroexpError, match=message):
             pp.read_clip(bad)
+
+
+def test_spot_apex_ignores_rigid_drift(face_img: np.ndarray) -> None:
+    """A local pulse peaking at frame 5 while the whole face drifts steadily to 2 px: the drift
+    alone would put the apex at the last frame."""
+    pulse = _pulse_clip(face_img, n=12, apex=5, peak=1.5).astype(np.float32)
+    h, w = face_img.shape
+    drifted = np.stack(
+        [
+            _warp(f, np.full((h, w), 2.0 * t / 11, np.float32), np.zeros((h, w), np.float32))
+            for t, f in enumerate(pulse)
+        ]
+    )
+    clip = np.clip(drifted, 0, 255).astype(np.uint8)
+    assert pp.spot_apex(clip, face="precropped").apex == 5
+    assert pp.spot_apex(clip, face="precropped", remove_drift=False).apex == 11
