@@ -214,11 +214,19 @@ def test_predict_bad_input(
     clip = str(_clip_dir(s3d_run))
     lone = tmp_path / "model.keras"
     lone.write_bytes(model.read_bytes())
+    import cv2
+    import numpy as np
+
+    blank = tmp_path / "blank"
+    blank.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(blank / f"{i}.png"), np.full((48, 48), 128, np.uint8))
     cases = [
         (["--model", str(tmp_path / "none.keras"), clip], "no such model file"),
         (["--model", str(lone), clip], "config.json: missing"),
         (["--model", str(model), clip, "--onset", "99"], "--onset 99: the clip has"),
         (["--model", str(model), str(tmp_path / "nothing")], "no such video file or frame folder"),
+        (["--model", str(model), str(blank)], "no face found by dlib in"),
     ]
     for argv, message in cases:
         assert main(["predict", *argv]) == 2
