@@ -327,34 +327,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: TensorFlow prints these C++ notices before its logging is set up (TF_CPP_MIN_LOG_LEVEL
-#: cannot silence them); any other line written while it loads is passed on
-_STARTUP_NOISE = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ", "W0000 ")
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow and Keras with stderr captured; re-print what is not start-up noise."""
-    import tempfile
-
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            import keras  # noqa: F401
-            import tensorflow  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            text = tmp.read().decode(errors="replace")
-    kept = [line for line in text.splitlines() if not line.startswith(_STARTUP_NOISE)]
-    if kept:
-        print("\n".join(kept), file=sys.stderr)
-
-
 #: sub-commands that load TensorFlow
 _TF_COMMANDS = ("reproduce", "demo", "predict", "models", "report")
 
@@ -369,7 +341,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return int(exc.code or 0)
     if args.command in _TF_COMMANDS:
-        _import_tensorflow_quietly()
+        from .tflog import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
     try:
         return args.func(args)
     except MicroexpError as exc:

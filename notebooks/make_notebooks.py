@@ -20,6 +20,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from microexp.tflog import is_startup_noise
+
 HERE = Path(__file__).resolve().parent
 
 INSTALL = """\
@@ -169,13 +171,9 @@ def _write(nb: nbformat.NotebookNode, path: Path) -> None:
     os.replace(tmp, path)
 
 
-#: TensorFlow's C++ start-up notices, printed before its logging is configured (so
-#: TF_CPP_MIN_LOG_LEVEL cannot silence them); dropped from saved outputs, nothing else is
-_STARTUP_NOISE = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ", "W0000 ")
-
-
 def drop_startup_noise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Remove stderr outputs made only of TensorFlow's start-up notices."""
+    """Remove stderr outputs made only of TensorFlow's start-up notices (which
+    TF_CPP_MIN_LOG_LEVEL cannot silence); every other output is kept."""
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -185,7 +183,7 @@ def drop_startup_noise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             if not (
                 o.output_type == "stream"
                 and o.name == "stderr"
-                and all(line.startswith(_STARTUP_NOISE) for line in o.text.splitlines())
+                and all(is_startup_noise(line) for line in o.text.splitlines())
             )
         ]
     return nb

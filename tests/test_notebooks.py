@@ -135,3 +135,18 @@ def test_notebooks_execute_on_tiny(tiny_runs: Path, tmp_path: Path) -> None:
     assert list(table4["network (transfer)"]) == ["cnn2d", "cnn3d", "s3d"]
     b = nbk.table(tiny_runs / "tiny-synthetic" / "atscnn" / "report", "paper_b_table3")
     assert set(b["model"]) == {"ststnet-128", "dual_inception-128", "atscnn"}
+
+
+def test_only_tensorflow_startup_notices_are_dropped_from_saved_outputs() -> None:
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    noise = "WARNING: All log messages before absl::InitializeLog() is called\nI0000 00:00 port.cc:153] oneDNN\n"
+    real = "I0000 00:00 notice\nValueError: something real\n"
+    cell = new_code_cell("x = 1")
+    cell.outputs = [
+        new_output("stream", name="stderr", text=noise),
+        new_output("stream", name="stderr", text=real),
+        new_output("stream", name="stdout", text="I0000 printed by the user\n"),
+    ]
+    kept = make.drop_startup_noise(new_notebook(cells=[cell])).cells[0].outputs
+    assert [o.text for o in kept] == [real, "I0000 printed by the user\n"]
