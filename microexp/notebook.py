@@ -76,9 +76,9 @@ def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path]
     roots: dict[str, Path] = {}
     spec = env.get("MICROEXP_DATA", "").strip()
     if "=" in spec:
-        for part in spec.split(","):
-            name, _, path = part.partition("=")
-            roots[name.strip()] = Path(path.strip()).expanduser()
+        from .datasets import parse_roots
+
+        roots.update(parse_roots(spec, "MICROEXP_DATA"))
     elif spec:
         parent = Path(spec).expanduser()
         if not parent.is_dir():

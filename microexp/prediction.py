@@ -67,7 +67,7 @@ class Prediction:
         return out
 
 
-def _run_config(model_path: Path) -> dict:
+def _model_config(model_path: Path) -> dict:
     path = model_path.parent / "config.json"
     if not path.is_file():
         raise MicroexpError(
@@ -100,7 +100,7 @@ def predict(
     model_path = Path(model)
     if not model_path.is_file():
         raise MicroexpError(f"{model_path}: no such model file (expected RUN_DIR/model.keras)")
-    config = _run_config(model_path)
+    config = _model_config(model_path)
     recipe = recipe_from_dict(config["recipe"])
     if isinstance(recipe, LBPTOPRecipe):
         raise MicroexpError(f"{model_path}: LBP-TOP runs keep no Keras model to predict with")

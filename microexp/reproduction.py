@@ -135,12 +135,7 @@ def resolve_data(
             roots[name] = synthetic.generate(name, data_root / name, data_preset, seed)
             log(f"[data] synthetic {name} ({data_preset}): {roots[name]} ({time.time() - t:.0f} s)")
         return roots
-    roots = {}
-    for part in data.split(","):
-        name, sep, path = part.partition("=")
-        if not sep:
-            raise MicroexpError(f"--data {data!r}: expected synthetic or name=DIR,name=DIR")
-        roots[name.strip()] = Path(path.strip())
+    roots = ds.parse_roots(data, "--data (synthetic or name=DIR,...)")
     missing = [n for n in needed if n not in roots]
     if missing:
         raise MicroexpError(f"--data needs {', '.join(f'{n}=DIR' for n in missing)}")

@@ -84,6 +84,8 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
     assert nbk.settings("atscnn", env).data.startswith(f"casme={tmp_path / 'elsewhere'},casme2=")
     with pytest.raises(MicroexpError, match="MICROEXP_DATA=/nowhere: no such folder"):
         nbk.settings("s3d", {"MICROEXP_DATA": "/nowhere"})
+    with pytest.raises(MicroexpError, match="MICROEXP_DATA 'ckplus=/x,casme2': expected name=DIR"):
+        nbk.settings("s3d", {"MICROEXP_DATA": "ckplus=/x,casme2"})
     with pytest.raises(MicroexpError, match="MICROEXP_FOLDS='x'"):
         nbk.settings("s3d", {"MICROEXP_FOLDS": "x"})
     with pytest.raises(MicroexpError, match="no such table; the report has none"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
 from . import casme, casme2, ckplus, samm, smic
@@ -32,6 +33,18 @@ def load(name: str, root: str | os.PathLike, **options: object) -> LoadResult:
     if name not in LOADERS:
         raise unknown_name("dataset", name, tuple(LOADERS))
     return LOADERS[name](root, **options)
+
+
+def parse_roots(text: str, what: str = "--data") -> dict[str, Path]:
+    """``name=DIR,name=DIR`` -> {name: DIR} (``~`` expanded); ``what`` names the setting in the
+    error for a part without ``=``."""
+    roots: dict[str, Path] = {}
+    for part in text.split(","):
+        name, sep, path = part.partition("=")
+        if not sep or not name.strip():
+            raise MicroexpError(f"{what} {text!r}: expected name=DIR,name=DIR")
+        roots[name.strip()] = Path(path.strip()).expanduser()
+    return roots
 
 
 def register_dataset(name: str, loader: Callable[..., LoadResult]) -> None:
@@ -88,6 +101,7 @@ __all__ = [
     "apply_protocol",
     "get_protocol",
     "load",
+    "parse_roots",
     "register_dataset",
     "load_protocol",
     "loso_folds",
