@@ -65,6 +65,18 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_protocols(args: argparse.Namespace) -> int:
+    from . import datasets as ds
+
+    rows = [ds.describe_protocol(ds.get_protocol(name)) for name in ds.protocol_names()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']}: {', '.join(r['classes'])} <- {', '.join(r['datasets'])}")
+    return 0
+
+
 def _params(values: Sequence[str]) -> dict[str, object]:
     """``--param KEY=VALUE`` (VALUE parsed as JSON when it is JSON, else kept as text)."""
     out: dict[str, object] = {}
@@ -207,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(summary)
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     summary.set_defaults(func=cmd_data_summary)
+
+    protocols = data_sub.add_parser(
+        "protocols",
+        help="list the shipped protocols",
+        description="Load every protocol shipped with microexp and print its classes and the "
+        "datasets it reads.",
+    )
+    protocols.add_argument("--json", action="store_true", help="print a JSON list")
+    protocols.set_defaults(func=cmd_data_protocols)
 
     synth = data_sub.add_parser(
         "synth",

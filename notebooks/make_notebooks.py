@@ -25,16 +25,26 @@ from microexp.tflog import is_startup_noise
 HERE = Path(__file__).resolve().parent
 
 INSTALL = """\
-# Colab or a fresh environment: install microexp when it is missing (set MICROEXP_PIP to
-# install from another place, e.g. your fork or a local checkout).
+# Colab or a fresh environment: install microexp when it is missing. MICROEXP_PIP (a wheel, a
+# folder, or anything pip takes) comes first; otherwise the checkout this notebook sits in.
 import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 if importlib.util.find_spec("microexp") is None:
-    spec = os.environ.get("MICROEXP_PIP", "git+https://github.com/microexp/microexp.git")
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", spec])"""
+    source = os.environ.get("MICROEXP_PIP")
+    if not source:
+        here = Path.cwd().resolve()
+        tops = [d for d in (here, *here.parents) if (d / "microexp" / "__init__.py").is_file()]
+        if not tops:
+            raise SystemExit(
+                "microexp is not installed: set MICROEXP_PIP to a microexp wheel or checkout "
+                "(README, 'Colab'), or open this notebook inside a microexp checkout"
+            )
+        source = str(tops[0])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", source])"""
 
 SETTINGS = """\
 from microexp import notebook as nb

@@ -152,3 +152,38 @@ def test_only_tensorflow_startup_notices_are_dropped_from_saved_outputs() -> Non
     ]
     kept = make.drop_startup_noise(new_notebook(cells=[cell])).cells[0].outputs
     assert [o.text for o in kept] == [real, "I0000 printed by the user\n"]
+
+
+def _run_install_cell(monkeypatch, cwd: Path, env_pip: str | None) -> list[list[str]]:
+    """Execute the notebooks' install cell with microexp 'missing'; return the pip calls."""
+    import subprocess
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    monkeypatch.setattr(subprocess, "check_call", lambda argv, **kw: calls.append(argv))
+    if env_pip is None:
+        monkeypatch.delenv("MICROEXP_PIP", raising=False)
+    else:
+        monkeypatch.setenv("MICROEXP_PIP", env_pip)
+    monkeypatch.chdir(cwd)
+    exec(compile(make.INSTALL, "install-cell", "exec"), {})
+    return calls
+
+
+def test_install_cell_prefers_microexp_pip(monkeypatch, tmp_path) -> None:
+    calls = _run_install_cell(monkeypatch, tmp_path, "/content/microexp-0.1.0-py3-none-any.whl")
+    assert [c[-1] for c in calls] == ["/content/microexp-0.1.0-py3-none-any.whl"]
+    assert calls[0][1:4] == ["-m", "pip", "install"]
+
+
+def test_install_cell_installs_the_checkout_it_sits_in(monkeypatch) -> None:
+    calls = _run_install_cell(monkeypatch, ROOT, None)  # notebooks/ inside this checkout
+    assert [c[-1] for c in calls] == [str(ROOT.parent.resolve())]
+
+
+def test_install_cell_outside_a_checkout_stops_with_one_line(monkeypatch, tmp_path) -> None:
+    with pytest.raises(SystemExit) as stop:
+        _run_install_cell(monkeypatch, tmp_path, None)
+    message = str(stop.value)
+    assert "\n" not in message and "MICROEXP_PIP" in message
+    assert "http" not in make.INSTALL  # never an address that may not exist

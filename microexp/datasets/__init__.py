@@ -14,7 +14,13 @@ from ..errors import MicroexpError, unknown_name
 from . import casme, casme2, ckplus, samm, smic
 from .base import Exclusion, LoadResult
 from .loso import Fold, loso_folds
-from .protocols import Protocol, apply_protocol, get_protocol, protocol_names
+from .protocols import (
+    Protocol,
+    apply_protocol,
+    describe_protocol,
+    get_protocol,
+    protocol_names,
+)
 from .sample import Sample, read_samples_csv, write_samples_csv
 from .summary import format_summary, summarize
 
@@ -99,6 +105,7 @@ __all__ = [
     "Protocol",
     "Sample",
     "apply_protocol",
+    "describe_protocol",
     "get_protocol",
     "load",
     "parse_roots",

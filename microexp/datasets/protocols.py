@@ -47,7 +47,27 @@ class Protocol:
 
 
 def protocol_names() -> list[str]:
-    return sorted(p.stem for p in (manifest_dir() / "protocols").glob("*.json"))
+    """The protocols shipped in ``data_manifests/protocols/``.
+
+    Raises:
+        MicroexpError: the installed package carries none (a broken install).
+    """
+    folder = manifest_dir() / "protocols"
+    names = sorted(p.stem for p in folder.glob("*.json"))
+    if not names:
+        raise MicroexpError(f"{folder}: no protocol files; microexp is installed without its data")
+    return names
+
+
+def describe_protocol(proto: Protocol) -> dict[str, object]:
+    """A protocol as plain data: name, description, classes, datasets, excluded sample count."""
+    return {
+        "name": proto.name,
+        "description": proto.description,
+        "classes": list(proto.classes),
+        "datasets": list(proto.datasets),
+        "excluded_samples": len(proto.exclude),
+    }
 
 
 def get_protocol(name: str) -> Protocol:
