@@ -19,6 +19,7 @@ _SUBMODULES = (
     "data",
     "datasets",
     "evaluation",
+    "experiments",
     "features",
     "layers",
     "models",
@@ -28,7 +29,12 @@ _SUBMODULES = (
     "synthetic",
     "training",
 )
-_FUNCTIONS = {"reproduce": "reproduction", "predict": "prediction", "run_demo": "demo"}
+_FUNCTIONS = {
+    "reproduce": "experiments",
+    "run": "experiments",
+    "predict": "prediction",
+    "run_demo": "demo",
+}
 
 
 def __getattr__(name: str):

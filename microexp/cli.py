@@ -132,31 +132,46 @@ def cmd_models_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .reproduction import reproduce
-
+def _run_options(args: argparse.Namespace) -> dict[str, object]:
+    """The options ``reproduce`` and ``run`` share, from argv."""
     try:
-        folds = [int(v) for v in args.folds.split(",")] if args.folds else None
+        folds = tuple(int(v) for v in args.folds.split(",")) if args.folds else None
     except ValueError:
         raise MicroexpError(
             f"--folds {args.folds!r}: expected fold indices such as 0,3,5"
         ) from None
+    return {
+        "data": args.data,
+        "preset": args.preset,
+        "seed": args.seed,
+        "folds": folds,
+        "shard": args.shard,
+        "cache": args.cache,
+        "mixed_precision": args.mixed_precision,
+        "xla": args.xla,
+        "tensorboard": True if args.tensorboard else None,
+    }
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .experiments import reproduce
+
     reproduce(
         args.paper,
         args.out,
-        data=args.data,
-        preset=args.preset,
         model=args.model,
         ablation=args.ablation,
-        seed=args.seed,
-        folds=folds,
-        shard=args.shard,
-        cache=args.cache,
-        mixed_precision=args.mixed_precision,
-        xla=args.xla,
-        pretrained=args.pretrained,
         modes=[m.strip() for m in args.modes.split(",")],
+        pretrained=args.pretrained,
+        **_run_options(args),
     )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .experiments import run
+
+    run(args.protocol, args.model, args.out, recipe=args.recipe, **_run_options(args))
     return 0
 
 
@@ -169,7 +184,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .reporting.report import write_report
+    from .experiments import write_report
 
     dest = write_report(args.run_dir[0], args.run_dir[1:], args.dest)
     print(f"report: {dest / 'report.md'}")
@@ -196,6 +211,21 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         help="the unpacked dataset folder; for a composite repeat --root name=DIR",
     )
     p.add_argument("--protocol", help="apply a protocol's label map and exclusions")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="synthetic", help="synthetic (default) or name=DIR,name=DIR")
+    p.add_argument("--preset", default="demo", help="tiny, demo (default) or paper")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--folds", help="only these fold indices, e.g. 0,3,5")
+    p.add_argument("--shard", help="i/n: this machine's share of the folds")
+    p.add_argument("--cache", help="flow cache folder (default OUT/cache)")
+    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
+    p.add_argument("--xla", action="store_true", help="XLA-compile training steps")
+    p.add_argument(
+        "--tensorboard", action="store_true", help="TensorBoard events (default: paper preset)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -280,21 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser(
         "reproduce",
-        help="data -> flows -> pre-training -> LOSO -> report, for one paper",
-        description="Run a paper's whole chain. s3d: CK+ pre-training, then LOSO on CASME II "
-        "(transfer and from scratch). atscnn: LOSO on CASME + CASME II + SAMM. Re-running the "
-        "same command resumes after the last finished fold.",
+        help="a paper's declared experiments: data -> flows -> pre-training -> LOSO -> report",
+        description="Run a paper's declared experiments. s3d (paper A): CK+ pre-training, "
+        "then LOSO on CASME II (transfer and from scratch). atscnn (paper B): LOSO on CASME + "
+        "CASME II + SAMM. Re-running the same command resumes after the last finished fold.",
     )
     rep.add_argument("paper", help="s3d (paper A) or atscnn (paper B)")
-    rep.add_argument("--data", default="synthetic", help="synthetic (default) or name=DIR,name=DIR")
-    rep.add_argument("--preset", default="demo", help="tiny, demo (default) or paper")
-    rep.add_argument("--out", required=True, help="output folder")
     rep.add_argument("--model", help="a registered model (default: the paper's), or lbptop for s3d")
     rep.add_argument("--ablation", help="atscnn: one of paper B's Table 4 rows, or all")
-    rep.add_argument("--seed", type=int, default=0)
-    rep.add_argument("--folds", help="only these fold indices, e.g. 0,3,5")
-    rep.add_argument("--shard", help="i/n: this machine's share of the folds")
-    rep.add_argument("--cache", help="flow cache folder (default OUT/cache)")
     rep.add_argument(
         "--pretrained", help="s3d: a CK+ model (.keras) to fine-tune instead of pre-training"
     )
@@ -303,9 +326,21 @@ def build_parser() -> argparse.ArgumentParser:
         default="transfer,scratch",
         help="s3d: transfer and/or scratch runs (default both)",
     )
-    rep.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
-    rep.add_argument("--xla", action="store_true", help="XLA-compile training steps")
+    _add_run_options(rep)
     rep.set_defaults(func=cmd_reproduce)
+
+    run = sub.add_parser(
+        "run",
+        help="any registered model on any protocol under LOSO",
+        description="Train and evaluate a registered model on a protocol's samples under "
+        "leave-one-subject-out, with its recipe's default schedule; the class count is the "
+        "protocol's. Resumes like reproduce.",
+    )
+    run.add_argument("--protocol", required=True, help="a protocol (microexp data protocols)")
+    run.add_argument("--model", required=True, help="a registered model (microexp models summary)")
+    run.add_argument("--recipe", help="the tensors to feed (default: the model's)")
+    _add_run_options(run)
+    run.set_defaults(func=cmd_run)
 
     rpt = sub.add_parser(
         "report",
@@ -349,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: sub-commands that load TensorFlow
-_TF_COMMANDS = ("reproduce", "demo", "predict", "models", "report")
+_TF_COMMANDS = ("reproduce", "run", "demo", "predict", "models", "report")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -369,6 +404,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except MicroexpError as exc:
         print(f"microexp: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a folder that cannot be created, a full disk, no permission
+        where = exc.filename or "a file"
+        print(f"microexp: error: {where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("microexp: interrupted", file=sys.stderr)

@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from .reproduction import reproduce
+from .experiments import reproduce
 
 
 def run_demo(out: str | os.PathLike, preset: str = "demo", seed: int = 0) -> list[Path]:

@@ -5,11 +5,14 @@ An interrupted run never leaves a half-written file under the final name.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import MicroexpError
 
 
 @contextmanager
@@ -31,3 +34,17 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    """A JSON file written by microexp; a missing, truncated or malformed one is a
+    :class:`MicroexpError` naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MicroexpError(f"{path}: cannot be read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise MicroexpError(
+            f"{path}: truncated or malformed JSON ({exc.msg}, line {exc.lineno})"
+        ) from None

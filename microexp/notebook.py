@@ -28,9 +28,6 @@ from .errors import MicroexpError
 # TensorFlow's C++ log lines would fill the notebooks' outputs (Python errors still show)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-#: the datasets each paper reads
-NEEDED = {"s3d": ("ckplus", "casme2"), "atscnn": ("casme", "casme2", "samm")}
-
 #: sub-folder names looked for under ``MICROEXP_DATA`` (case-insensitive), owners' names first
 FOLDER_NAMES = {
     "ckplus": ("CK+", "ckplus", "CKplus", "cohn-kanade-images", "CK"),
@@ -72,7 +69,10 @@ def _find_folder(parent: Path, name: str) -> Path | None:
 
 def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path] | None:
     """The real dataset folders named by the environment, or None (synthetic default)."""
+    from .experiments import datasets_needed
+
     env = dict(os.environ if env is None else env)
+    needed = datasets_needed(paper)
     roots: dict[str, Path] = {}
     spec = env.get("MICROEXP_DATA", "").strip()
     if "=" in spec:
@@ -83,7 +83,7 @@ def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path]
         parent = Path(spec).expanduser()
         if not parent.is_dir():
             raise MicroexpError(f"MICROEXP_DATA={spec}: no such folder")
-        for name in NEEDED[paper]:
+        for name in needed:
             found = _find_folder(parent, name)
             if found is not None:
                 roots[name] = found
@@ -92,20 +92,21 @@ def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path]
             roots[name] = Path(env[f"MICROEXP_{name.upper()}"]).expanduser()
     if not roots:
         return None
-    missing = [n for n in NEEDED[paper] if n not in roots]
+    missing = [n for n in needed if n not in roots]
     if missing:
         where = f" under {spec}" if spec and "=" not in spec else ""
         raise MicroexpError(
             f"paper {paper} needs {', '.join(missing)}: none found{where}; set "
             + ", ".join(f"MICROEXP_{n.upper()}" for n in missing)
         )
-    return {n: roots[n] for n in NEEDED[paper]}
+    return {n: roots[n] for n in needed}
 
 
 def settings(paper: str, env: dict[str, str] | None = None) -> Settings:
     """The notebook's settings for ``paper`` (``s3d`` or ``atscnn``) from the environment."""
-    if paper not in NEEDED:
-        raise MicroexpError(f"unknown paper recipe {paper!r}; expected one of {', '.join(NEEDED)}")
+    from .experiments import get_paper
+
+    get_paper(paper)
     env = dict(os.environ if env is None else env)
     roots = data_roots(paper, env)
     preset = env.get("MICROEXP_PRESET", "demo")
@@ -125,7 +126,7 @@ def settings(paper: str, env: dict[str, str] | None = None) -> Settings:
 def run(s: Settings, model: str | None = None, **kwargs) -> Path:
     """``microexp.reproduce`` with the notebook's settings; returns the report folder.
     Re-running resumes: finished folds and runs are reused."""
-    from .reproduction import reproduce
+    from .experiments import reproduce
 
     return reproduce(
         s.paper,
@@ -133,14 +134,15 @@ def run(s: Settings, model: str | None = None, **kwargs) -> Path:
         data=s.data,
         preset=s.preset,
         model=model,
-        folds=s.folds,
+        folds=tuple(s.folds) if s.folds is not None else None,
         data_dir=s.data_dir,
         **kwargs,
     )
 
 
 def table(report: str | os.PathLike, key: str):
-    """A report table (``paper_a_table2``, ``all_runs``...) as a pandas DataFrame."""
+    """A report table (its key, e.g. ``all_runs``; the CSV files of the report) as a pandas
+    DataFrame."""
     import pandas as pd
 
     path = Path(report) / f"{key}.csv"

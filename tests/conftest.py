@@ -25,7 +25,7 @@ def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     paper A's complete ``tiny`` run: shared by test_reproduce and test_notebooks, which
     then reuse its data, pre-trained model and folds instead of recomputing them."""
     from microexp import notebook
-    from microexp.reproduction import reproduce
+    from microexp.experiments import reproduce
 
     base = tmp_path_factory.mktemp("runs")
     s = notebook.settings("s3d", {"MICROEXP_OUT": str(base), "MICROEXP_PRESET": "tiny"})

@@ -10,7 +10,7 @@ import pytest
 
 from microexp import models
 from microexp.cli import main
-from microexp.layers import CBAM, ChannelAttention, SeparableConv3D, SpatialAttention
+from microexp.layers import CBAM, ChannelAttention, SpatialAttention
 
 # small inputs: every registered builder at a size that trains in milliseconds
 SMALL = {
@@ -67,27 +67,38 @@ def test_every_model_builds_runs_trains_and_round_trips(name: str, tmp_path: Pat
     )
 
 
-@pytest.mark.parametrize(
-    "layer",
-    [
-        ChannelAttention(ratio=4),
-        SpatialAttention(kernel_size=5),
-        CBAM(ratio=2, kernel_size=3),
-        SeparableConv3D(6),
-    ],
-)
-def test_layer_config_round_trip(layer: keras.layers.Layer) -> None:
-    shape = (2, 8, 8, 4, 3) if isinstance(layer, SeparableConv3D) else (2, 8, 8, 8)
-    x = np.random.default_rng(0).normal(size=shape).astype("float32")
-    y = layer(x)
-    config = layer.get_config()
-    again = type(layer).from_config(config)
-    again(x)
-    again.set_weights(layer.get_weights())
-    assert again.get_config() == config
-    assert np.allclose(again(x), y, atol=1e-6)
-    serialised = keras.saving.serialize_keras_object(layer)
-    assert serialised["registered_name"].startswith("microexp>")
+#: constructor arguments and an input shape (batch first) for every registered layer; a layer
+#: registered under "microexp" without an entry here fails the test below
+LAYER_CASES = {
+    "ChannelAttention": ({"ratio": 4}, (2, 8, 8, 8)),
+    "SpatialAttention": ({"kernel_size": 5}, (2, 8, 8, 8)),
+    "CBAM": ({"ratio": 2, "kernel_size": 3}, (2, 8, 8, 8)),
+    "SeparableConv3D": ({"filters": 6}, (2, 8, 8, 4, 3)),
+    "SelectChannel": ({"index": 1}, (2, 6, 6, 3)),
+}
+
+
+def test_every_registered_layer_passes_the_shared_layer_test() -> None:
+    import microexp.models  # noqa: F401  (registers the model-level layers too)
+    from microexp.layers.testing import registered_layers, run_layer_test
+
+    registered = registered_layers()
+    names = {k.split(">", 1)[1] for k in registered}
+    assert names == set(LAYER_CASES), f"no LAYER_CASES entry for {names - set(LAYER_CASES)}"
+    for key, cls in registered.items():
+        kwargs, shape = LAYER_CASES[key.split(">", 1)[1]]
+        run_layer_test(cls, kwargs, shape)
+
+
+def test_the_layer_test_catches_a_broken_config() -> None:
+    from microexp.layers.testing import run_layer_test
+
+    class Forgetful(ChannelAttention):  # drops its ratio from the config
+        def get_config(self) -> dict:
+            return {k: v for k, v in super().get_config().items() if k != "ratio"}
+
+    with pytest.raises(AssertionError, match="config round trip"):
+        run_layer_test(Forgetful, {"ratio": 4}, (2, 4, 4, 8))
 
 
 def test_attention_gates_are_bounded() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from microexp.cli import main
 from microexp.errors import MicroexpError
-from microexp.reproduction import make_plan, reproduce
+from microexp.experiments import get_paper, reproduce
 
 
 @pytest.fixture(scope="module")
@@ -108,9 +108,9 @@ def test_atscnn_shards_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_bad_names_and_missing_weights(tmp_path: Path) -> None:
     with pytest.raises(MicroexpError, match="unknown preset"):
-        make_plan("s3d", "huge")
+        reproduce("s3d", tmp_path, preset="huge", log=lambda _: None)
     with pytest.raises(MicroexpError, match="unknown paper recipe"):
-        make_plan("s4d", "tiny")
+        reproduce("s4d", tmp_path, preset="tiny", log=lambda _: None)
     with pytest.raises(MicroexpError, match="reads s3d tensors"):
         reproduce("atscnn", tmp_path, preset="tiny", model="s3d", log=lambda _: None)
     with pytest.raises(MicroexpError, match="pre-trained model not found"):
@@ -184,13 +184,12 @@ def test_complete_runs_save_a_model_for_predict(
 def test_predict_atscnn_from_a_video(s3d_run: Path, tmp_path: Path) -> None:
     import cv2
 
+    from microexp.experiments.runner import recipe_of
     from microexp.models import build_model
     from microexp.prediction import predict
     from microexp.preprocess import read_clip
-    from microexp.reproduction import _recipe
 
-    plan = make_plan("atscnn", "tiny")
-    recipe = _recipe(plan)
+    recipe = recipe_of(get_paper("atscnn").experiments[0], "tiny")
     run = tmp_path / "run"
     run.mkdir()
     build_model("atscnn", num_classes=3, input_size=recipe.size).save(run / "model.keras")

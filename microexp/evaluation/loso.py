@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..datasets import Fold, Sample, loso_folds
 from ..errors import MicroexpError
-from ..fileio import write_text
+from ..fileio import read_json, write_text
 
 
 @dataclass
@@ -35,8 +35,16 @@ class FoldOutput:
 FitPredict = Callable[[Sequence[Sample], Sequence[Sample], Fold], FoldOutput]
 
 
+#: config.json sections that never change a number (TensorBoard, verbosity, eager tracing,
+#: the final model, paths; the run's name and the tables it feeds): outside the hash, so
+#: changing them resumes a run instead of refusing it
+UNHASHED = ("runtime", "meta")
+
+
 def config_hash(config: dict) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """Hash of what changes a number: every section of ``config`` except :data:`UNHASHED`."""
+    hashed = {k: v for k, v in config.items() if k not in UNHASHED}
+    return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -76,16 +84,43 @@ def ensure_run_dir(run_dir: Path, config: dict) -> None:
     """Create ``run_dir`` with ``config.json``; refuse one that holds another config."""
     path = run_dir / "config.json"
     if path.is_file():
-        stored = json.loads(path.read_text())
+        stored = read_json(path)
         if config_hash(stored) != config_hash(config):
-            diff = sorted(k for k in set(stored) | set(config) if stored.get(k) != config.get(k))
             raise MicroexpError(
-                f"{path}: run directory holds another configuration (differs in {', '.join(diff[:5])}); "
-                "use another --out or remove it"
+                f"{path}: run directory holds another configuration (differs in "
+                f"{', '.join(_differences(stored, config)[:5])}); use another --out or remove it"
             )
-        return
+        if stored == json.loads(json.dumps(config, default=str)):
+            return
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text(path, json.dumps(config, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
+    """Dotted names of the hashed settings where ``a`` and ``b`` differ (e.g. ``train.lr``)."""
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if not prefix and k in UNHASHED:
+            continue
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _differences(va, vb, f"{prefix}{k}.")
+        elif json.dumps(va, default=str) != json.dumps(vb, default=str):
+            out.append(f"{prefix}{k}")
+    return out
+
+
+def _reusable(path: Path, chash: str, log: Callable[[str], None]) -> dict | None:
+    """The finished fold record at ``path`` when it belongs to this configuration; a
+    truncated or malformed one (a half-copied shard) is named in the log and recomputed."""
+    if not path.is_file():
+        return None
+    try:
+        rec = read_json(path)
+    except MicroexpError as exc:
+        log(f"  {exc}; recomputing this fold")
+        return None
+    return rec if rec.get("config_hash") == chash else None
 
 
 def run_loso(
@@ -112,14 +147,13 @@ def run_loso(
     records = []
     for fold in todo:
         path = fold_path(run_dir, fold)
-        if path.is_file():
-            rec = json.loads(path.read_text())
-            if rec.get("config_hash") == chash:
-                records.append(rec)
-                log(
-                    f"[fold {fold.index + 1}/{len(all_folds)}] {fold.test_subject}: done before, reused"
-                )
-                continue
+        rec = _reusable(path, chash, log)
+        if rec is not None:
+            records.append(rec)
+            log(
+                f"[fold {fold.index + 1}/{len(all_folds)}] {fold.test_subject}: done before, reused"
+            )
+            continue
         train = [samples[i] for i in fold.train]
         test = [samples[i] for i in fold.test]
         held_out = {s.subject_key for s in test}
@@ -163,13 +197,16 @@ def load_records(run_dirs: Sequence[str | os.PathLike]) -> tuple[dict, list[dict
         cpath = d / "config.json"
         if not cpath.is_file():
             raise MicroexpError(f"{d}: not a run directory (no config.json)")
-        cfg = json.loads(cpath.read_text())
+        cfg = read_json(cpath)
         if config is None:
             config = cfg
         elif config_hash(cfg) != config_hash(config):
             raise MicroexpError(f"{d}: run directory from another configuration than {run_dirs[0]}")
         for p in sorted((d / "folds").glob("fold_*.json")):
-            rec = json.loads(p.read_text())
+            try:
+                rec = read_json(p)
+            except MicroexpError as exc:
+                raise MicroexpError(f"{exc}; re-run the same command to recompute it") from None
             by_fold[rec["fold"]] = rec
     if config is None:
         raise MicroexpError("no run directory given")

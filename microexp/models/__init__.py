@@ -8,7 +8,6 @@ from .baselines import build_lbptop_svm, fit_predict_lbptop
 from .comparison import build_dual_inception, build_offapexnet, build_ststnet
 from .flops import count_macs, total_macs
 from .registry import (
-    ABLATIONS,
     MODELS,
     ModelSpec,
     build_model,
@@ -21,7 +20,6 @@ from .s3d import build_s3d, freeze_blocks, replace_head
 from .summary import model_summary
 
 __all__ = [
-    "ABLATIONS",
     "MODELS",
     "ModelSpec",
     "SelectChannel",

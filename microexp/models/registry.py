@@ -124,17 +124,6 @@ MODELS: dict[str, ModelSpec] = {
     ),
 }
 
-#: paper B's Table 4 rows as ATSCNN arguments, with the UAR/UF1 its text implies
-ABLATIONS: dict[str, tuple[dict, dict]] = {
-    "full": ({}, {"uar": 0.7351, "uf1": 0.7205}),
-    "no-attention": ({"attention": None}, {"uar": 0.6993, "uf1": 0.6748}),
-    "channel-only": ({"attention": "channel"}, {"uar": 0.7266, "uf1": 0.7077}),
-    "spatial-only": ({"attention": "spatial"}, {"uar": 0.7224, "uf1": 0.6970}),
-    "relu": ({"activation": "relu"}, {"uar": 0.6900, "uf1": 0.6685}),
-    "no-strain": ({"streams": "uv"}, {"uar": 0.7228, "uf1": 0.6966}),
-    "gray-apex": ({"streams": "gray"}, {"uar": 0.5921, "uf1": 0.5309}),
-}
-
 
 def model_names() -> list[str]:
     return list(MODELS)

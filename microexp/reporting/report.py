@@ -8,45 +8,67 @@ import io
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MicroexpError
 from ..evaluation import all_metrics, confusion_matrix, load_records
-from ..fileio import atomic_path, write_text
-
-#: paper A, Table 2 (LOSO accuracy %, CASME II) and Fig. 4; Table 3; Table 4
-PAPER_A_TABLE2 = {
-    "STCLQP": 58.39,
-    "LBP-TOP": 63.41,
-    "STLBP-IP": 59.51,
-    "3D-FCNN": 59.11,
-    "C3DEvol": 63.71,
-    "SDF": 47.30,
-    "MagGA": 63.30,
-    "S3D CNN-transfer": 67.58,
-}
-PAPER_A_TABLE3 = {  # scratch, transfer
-    "convergence_epoch": (20.73, 11.46),
-    "final_train_accuracy": (64.35, 92.16),
-    "final_train_loss": (0.818, 0.458),
-}
-PAPER_A_TABLE4 = {"cnn2d": 58.27, "cnn3d": 64.68, "s3d": 67.58}
-PAPER_A_FIG4 = {"scratch": 49.46, "transfer": 67.58}
+from ..fileio import atomic_path, read_json, write_text
+from .tables import Column, TableSpec
 
 
-def _runs(outs: Sequence[Path]) -> dict[str, list[Path]]:
-    names: dict[str, list[Path]] = {}
+@dataclass(frozen=True)
+class RunResult:
+    """One run (its shards merged): what its config.json says, its fold records, its metrics."""
+
+    name: str
+    dirs: tuple[Path, ...]
+    config: dict
+    records: list[dict]
+    metrics: dict
+
+    @property
+    def meta(self) -> dict:
+        return self.config.get("meta") or {"name": self.name, "tables": []}
+
+    def label(self, field: str) -> str:
+        value = self.meta.get(field)
+        if value is None:
+            raise MicroexpError(
+                f"{self.dirs[0] / 'config.json'}: run metadata has no {field!r}; "
+                "re-run it with this version of microexp"
+            )
+        return str(value)
+
+
+def _run_dirs(outs: Sequence[Path]) -> list[Path]:
+    dirs = []
     for out in outs:
         runs = out / "runs"
         if not runs.is_dir():
-            raise MicroexpError(f"{out}: not a reproduce output folder (no runs/)")
-        for d in sorted(p for p in runs.iterdir() if (p / "config.json").is_file()):
-            names.setdefault(d.name, []).append(d)
-    if not names:
+            raise MicroexpError(f"{out}: not a run output folder (no runs/)")
+        dirs += sorted(p for p in runs.iterdir() if (p / "config.json").is_file())
+    if not dirs:
         raise MicroexpError(f"{outs[0]}: no finished run to report")
-    return names
+    return dirs
+
+
+def collect_runs(outs: Sequence[Path]) -> list[RunResult]:
+    """Every run under ``OUT/runs/`` of each output folder, shards of one run merged by the
+    name in their metadata (so a renamed run directory still merges and lands in its tables),
+    sorted by that name; runs without a finished fold are left out."""
+    by_name: dict[str, list[Path]] = {}
+    for d in _run_dirs(outs):
+        meta = read_json(d / "config.json").get("meta") or {}
+        by_name.setdefault(str(meta.get("name", d.name)), []).append(d)
+    results = []
+    for name in sorted(by_name):
+        cfg, recs = load_records(by_name[name])
+        if recs:
+            results.append(RunResult(name, tuple(by_name[name]), cfg, recs, run_metrics(cfg, recs)))
+    return results
 
 
 def run_metrics(config: dict, records: list[dict]) -> dict:
@@ -86,172 +108,124 @@ def _table(header: list[str], rows: list[list]) -> tuple[str, str]:
     return "\n".join(md), buf.getvalue()
 
 
+def _ours(run: RunResult, col: Column) -> float:
+    return col.scale * run.metrics.get(col.metric, np.nan)
+
+
+def _paper(spec: TableSpec, label: str) -> list[float | None]:
+    values = spec.paper.get(label)
+    return list(values) if values is not None else [None] * len(spec.paper_columns())
+
+
+def build_table(spec: TableSpec, runs: Sequence[RunResult]) -> tuple[list[str], list[list]]:
+    """The header and rows of ``spec`` over the runs that feed it (in name order)."""
+    labels = [spec.row_format.format(r.label(spec.row)) for r in runs]
+    if spec.transpose:
+        paper_cols = spec.paper_columns()
+        header = [spec.row_title, *(f"paper {lb}" for lb in labels)]
+        header += [f"ours {lb}" for lb in labels]
+        rows = []
+        for col in spec.columns:
+            i = paper_cols.index(col) if col in paper_cols else None
+            paper = [None if i is None else _paper(spec, lb)[i] for lb in labels]
+            rows.append([col.ours, *paper, *(_ours(r, col) for r in runs)])
+        return header, rows
+    header = [spec.row_title, *(c.paper for c in spec.paper_columns())]
+    header += [c.ours for c in spec.columns]
+    rows = [[k, v] + [None] * (len(header) - 2) for k, v in spec.reference.items()]
+    for run, lb in zip(runs, labels, strict=True):
+        rows.append([lb, *_paper(spec, lb), *(_ours(run, c) for c in spec.columns)])
+    return header, rows
+
+
+def _feeding(runs: Sequence[RunResult], tables: Sequence[TableSpec]) -> dict[str, list]:
+    """table key -> the runs whose metadata says they feed it; a run naming a table that no
+    declaration defines is an error naming its config.json (never silently dropped)."""
+    known = {t.key for t in tables}
+    feeding: dict[str, list] = {t.key: [] for t in tables}
+    for run in runs:
+        for key in run.meta.get("tables", []):
+            if key not in known:
+                raise MicroexpError(
+                    f"{run.dirs[0] / 'config.json'}: feeds table {key!r}, which no declared "
+                    "experiment defines (import the module that declares it)"
+                )
+            feeding[key].append(run)
+    return feeding
+
+
 def write_report(
     out: str | os.PathLike,
     more: Sequence[str | os.PathLike] = (),
     dest: str | os.PathLike | None = None,
+    tables: Sequence[TableSpec] = (),
 ) -> Path:
-    """Write ``report/`` for the reproduce folder ``out`` (and shards ``more``)."""
+    """Write ``report/`` for the output folder ``out`` (and shards ``more``): the declared
+    ``tables`` that its runs feed, every run's metrics, confusion matrices and figures."""
     outs = [Path(out), *map(Path, more)]
     dest = Path(dest) if dest else outs[0] / "report"
     dest.mkdir(parents=True, exist_ok=True)
-    metrics, configs, records = {}, {}, {}
-    for name, dirs in _runs(outs).items():
-        cfg, recs = load_records(dirs)
-        if not recs:
-            continue
-        configs[name], records[name] = cfg, recs
-        metrics[name] = run_metrics(cfg, recs)
-    write_text(dest / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    runs = collect_runs(outs)
+    write_text(
+        dest / "metrics.json", json.dumps({r.name: r.metrics for r in runs}, indent=2) + "\n"
+    )
     sections = ["# microexp report", ""]
-    synthetic = any(_is_synthetic(o) for o in outs)
-    if synthetic:
+    if any(_is_synthetic(o) for o in outs):
         sections += [
             "**Synthetic data**: these numbers check that the chain works; they are not comparable to the papers'.",
             "",
         ]
-    tables = {}
-    a_runs = [n for n in metrics if configs[n]["plan"]["paper"] == "s3d"]
-    b_runs = [n for n in metrics if configs[n]["plan"]["paper"] == "atscnn"]
-    if a_runs:
-        rows = [[k, v, None] for k, v in PAPER_A_TABLE2.items()]
-        rows += [[f"ours: {n}", None, 100 * metrics[n]["subject_mean_accuracy"]] for n in a_runs]
-        tables["paper_a_table2"] = (["method", "paper A (%)", "ours (%)"], rows)
-        pair = (
-            [n for n in a_runs if n.endswith("-scratch")],
-            [n for n in a_runs if n.endswith("-transfer")],
-        )
-        if pair[0] and pair[1]:
-            s, t = metrics[pair[0][0]], metrics[pair[1][0]]
-            rows = []
-            for key, (ps, pt) in PAPER_A_TABLE3.items():
-                ours = f"mean_{key}"
-                scale = 100 if "accuracy" in key else 1
-                rows.append([key, ps, pt, s.get(ours, np.nan) * scale, t.get(ours, np.nan) * scale])
-            tables["paper_a_table3"] = (
-                [
-                    "quantity (mean over folds)",
-                    "paper scratch",
-                    "paper transfer",
-                    "ours scratch",
-                    "ours transfer",
-                ],
-                rows,
-            )
-            tables["paper_a_fig4"] = (
-                ["run", "paper A (%)", "ours (%)"],
-                [
-                    ["scratch", PAPER_A_FIG4["scratch"], 100 * s["subject_mean_accuracy"]],
-                    ["transfer", PAPER_A_FIG4["transfer"], 100 * t["subject_mean_accuracy"]],
-                ],
-            )
-            _fig5(
-                records[pair[0][0]], records[pair[1][0]], dest / "paper_a_fig5_training_curves.png"
-            )
-            _fig4(tables["paper_a_fig4"][1], dest / "paper_a_fig4_transfer_vs_scratch.png")
-        variants = [n for n in a_runs if n.endswith("-transfer")]
-        if variants:
-            rows = [
-                [
-                    n.split("-")[0],
-                    PAPER_A_TABLE4.get(n.split("-")[0]),
-                    100 * metrics[n]["subject_mean_accuracy"],
-                ]
-                for n in variants
-            ]
-            tables["paper_a_table4"] = (
-                ["network (transfer)", "paper A LOSO accuracy (%)", "ours (%)"],
-                rows,
-            )
-    if b_runs:
-        from ..models import ABLATIONS, MODELS
-
-        rows = []
-        for n in b_runs:
-            model = configs[n]["plan"]["model"]
-            paper = MODELS.get(model).paper if model in MODELS else {}
-            if configs[n].get("ablation", "full") == "full":
-                rows.append(
-                    [
-                        n,
-                        paper.get("uar"),
-                        paper.get("uf1"),
-                        metrics[n]["pooled_uar"],
-                        metrics[n]["pooled_uf1"],
-                        metrics[n]["fold_mean_uf1"],
-                    ]
-                )
-        tables["paper_b_table3"] = (
-            [
-                "model",
-                "paper UAR",
-                "paper UF1",
-                "ours pooled UAR",
-                "ours pooled UF1",
-                "ours fold-mean UF1",
-            ],
-            rows,
-        )
-        ab_rows = []
-        for n in b_runs:
-            ab = configs[n].get("ablation")
-            if ab and configs[n]["plan"]["model"] == "atscnn":
-                p = ABLATIONS[ab][1]
-                ab_rows.append(
-                    [ab, p["uar"], p["uf1"], metrics[n]["pooled_uar"], metrics[n]["pooled_uf1"]]
-                )
-        if len(ab_rows) > 1:
-            tables["paper_b_table4"] = (
-                ["ablation", "paper UAR", "paper UF1", "ours pooled UAR", "ours pooled UF1"],
-                ab_rows,
-            )
-    for key, (header, rows) in tables.items():
-        md, csv_text = _table(header, rows)
-        write_text(dest / f"{key}.csv", csv_text)
-        sections += [f"## {key.replace('_', ' ')}", "", md, ""]
+    images = []
+    feeding = _feeding(runs, tables)
+    for spec in tables:
+        fed = feeding[spec.key]
+        if len(fed) < spec.min_rows:
+            continue
+        header, rows = build_table(spec, fed)
+        if spec.columns:  # a figure alone (paper A's Fig. 5) has no table
+            md, csv_text = _table(header, rows)
+            write_text(dest / f"{spec.key}.csv", csv_text)
+            sections += [f"## {spec.key.replace('_', ' ')}", "", md, ""]
+        if spec.figure is not None:
+            _FIGURES[spec.figure](spec, header, rows, fed, dest / spec.figure_file)
+            images.append(f"![{spec.caption or spec.key}]({spec.figure_file})")
     sections += ["## every run, every metric", ""]
-    header = [
-        "run",
-        "folds",
-        "samples",
-        "subject-mean acc",
-        "pooled acc",
-        "pooled UF1",
-        "pooled UAR",
-        "fold-mean UF1",
-        "fold-mean UAR",
-    ]
-    rows = [
-        [
-            n,
-            m["folds"],
-            m["samples"],
-            m["subject_mean_accuracy"],
-            m["pooled_accuracy"],
-            m["pooled_uf1"],
-            m["pooled_uar"],
-            m["fold_mean_uf1"],
-            m["fold_mean_uar"],
-        ]
-        for n, m in metrics.items()
-    ]
-    md, csv_text = _table(header, rows)
+    md, csv_text = _table(_ALL_HEADER, [_all_row(r) for r in runs])
     write_text(dest / "all_runs.csv", csv_text)
     sections += [md, ""]
-    for n in metrics:
-        png = dest / f"confusion_{n}.png"
-        _confusion_png(np.array(metrics[n]["confusion"]), configs[n]["classes"], n, png)
-        sections.append(f"![confusion matrix of {n}]({png.name})")
-    if (dest / "paper_a_fig4_transfer_vs_scratch.png").is_file():
-        sections.append(
-            "![LOSO accuracy, scratch vs transfer](paper_a_fig4_transfer_vs_scratch.png)"
-        )
-    if (dest / "paper_a_fig5_training_curves.png").is_file():
-        sections.append(
-            "![training accuracy, scratch vs transfer](paper_a_fig5_training_curves.png)"
-        )
-    write_text(dest / "report.md", "\n".join(sections) + "\n")
+    for r in runs:
+        png = dest / f"confusion_{r.name}.png"
+        _confusion_png(np.array(r.metrics["confusion"]), r.config["classes"], r.name, png)
+        sections.append(f"![confusion matrix of {r.name}]({png.name})")
+    write_text(dest / "report.md", "\n".join(sections + images) + "\n")
     return dest
+
+
+_ALL_HEADER = [
+    "run",
+    "folds",
+    "samples",
+    "subject-mean acc",
+    "pooled acc",
+    "pooled UF1",
+    "pooled UAR",
+    "fold-mean UF1",
+    "fold-mean UAR",
+]
+_ALL_KEYS = (
+    "folds",
+    "samples",
+    "subject_mean_accuracy",
+    "pooled_accuracy",
+    "pooled_uf1",
+    "pooled_uar",
+    "fold_mean_uf1",
+    "fold_mean_uar",
+)
+
+
+def _all_row(run: RunResult) -> list:
+    return [run.name, *(run.metrics[k] for k in _ALL_KEYS)]
 
 
 def _is_synthetic(out: Path) -> bool:
@@ -294,24 +268,25 @@ def _confusion_png(cm: np.ndarray, classes: list[str], title: str, path: Path) -
     _save(fig, path)
 
 
-def _fig5(
-    scratch: list[dict], transfer: list[dict], path: Path, folds: tuple[int, int] = (6, 16)
+def _curves(
+    spec: TableSpec, header: list, rows: list, runs: Sequence[RunResult], path: Path
 ) -> None:
-    """Paper A's Fig. 5: training accuracy per epoch of two folds (its 6 and 16, 1-based),
-    scratch vs transfer; the last two folds when there are fewer."""
+    """Paper A's Fig. 5: training accuracy per epoch of two folds (its 6 and 16, 1-based) for
+    each run that feeds ``spec``; the last two folds when there are fewer."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = min(len(scratch), len(transfer))
+    folds = (6, 16)
+    n = min(len(r.records) for r in runs)
     chosen = [f - 1 for f in folds if f <= n] or list(range(max(0, n - 2), n))
     fig, axes = plt.subplots(1, len(chosen), figsize=(5 * len(chosen), 3.5), squeeze=False)
     for ax, k in zip(axes[0], chosen, strict=True):
-        for recs, label in ((scratch, "scratch"), (transfer, "transfer")):
-            acc = recs[k]["history"].get("accuracy", [])
-            ax.plot(range(1, len(acc) + 1), acc, label=label)
-        ax.set_title(f"fold {k + 1} ({transfer[k]['test_subject']})")
+        for run in runs:
+            acc = run.records[k]["history"].get("accuracy", [])
+            ax.plot(range(1, len(acc) + 1), acc, label=run.label(spec.row))
+        ax.set_title(f"fold {k + 1} ({runs[-1].records[k]['test_subject']})")
         ax.set_xlabel("epoch")
         ax.set_ylabel("training accuracy")
         ax.legend()
@@ -319,9 +294,8 @@ def _fig5(
     _save(fig, path)
 
 
-def _fig4(rows: list[list], path: Path) -> None:
-    """Paper A's Fig. 4: mean per-subject LOSO accuracy, scratch vs transfer; the paper's bars
-    beside ours. ``rows``: [run, paper %, ours %]."""
+def _bars(spec: TableSpec, header: list, rows: list, runs: Sequence[RunResult], path: Path) -> None:
+    """Paper A's Fig. 4: the paper's bar beside ours for each row ([label, paper, ours])."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -329,12 +303,17 @@ def _fig4(rows: list[list], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     x = np.arange(len(rows))
-    for offset, col, label in ((-0.2, 1, "paper A"), (0.2, 2, "ours")):
-        bars = ax.bar(x + offset, [r[col] for r in rows], width=0.4, label=label)
+    for offset, col in ((-0.2, 1), (0.2, 2)):
+        values = [np.nan if r[col] is None else r[col] for r in rows]
+        bars = ax.bar(x + offset, values, width=0.4, label=header[col])
         ax.bar_label(bars, fmt="%.1f", fontsize=8)
     ax.set_xticks(x, [r[0] for r in rows])
-    ax.set_ylabel("mean per-subject accuracy (%)")
+    ax.set_ylabel(spec.columns[0].ours)
     ax.set_ylim(0, 100)
     ax.legend()
     fig.tight_layout()
     _save(fig, path)
+
+
+#: TableSpec.figure -> the function drawing it
+_FIGURES = {"curves": _curves, "bars": _bars}

@@ -1,0 +1,89 @@
+"""A run's data: the user's folders or the synthetic default, a protocol's samples and labels,
+and their cached tensors."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import datasets as ds
+from ..errors import MicroexpError
+from ..features import FlowCache, build_cache
+from ..fileio import write_text
+
+
+def datasets_of(protocols: Sequence[str]) -> list[str]:
+    """The datasets the protocols read, in order of first use."""
+    names: list[str] = []
+    for p in protocols:
+        names += [n for n in ds.get_protocol(p).datasets if n not in names]
+    return names
+
+
+def resolve_data(
+    data: str, data_root: Path, data_preset: str, seed: int, needed: Sequence[str], log
+) -> dict[str, Path]:
+    """``synthetic`` -> generate the needed synthetic datasets under ``data_root``; else
+    ``name=DIR,name=DIR`` roots of the user's real datasets."""
+    if data == "synthetic":
+        from .. import synthetic
+
+        roots = {}
+        for name in needed:
+            t = time.time()
+            roots[name] = synthetic.generate(name, data_root / name, data_preset, seed)
+            log(f"[data] synthetic {name} ({data_preset}): {roots[name]} ({time.time() - t:.0f} s)")
+        return roots
+    roots = ds.parse_roots(data, "--data (synthetic or name=DIR,...)")
+    missing = [n for n in needed if n not in roots]
+    if missing:
+        raise MicroexpError(f"--data needs {', '.join(f'{n}=DIR' for n in missing)}")
+    return roots
+
+
+def record_data(out: Path, roots: dict[str, Path]) -> None:
+    """``out/data.json``: which folders the run read, and whether they are synthetic. Kept out
+    of the hashed configuration, so shards on machines with other paths still merge."""
+    from ..datasets.base import is_synthetic
+
+    info = {name: {"root": str(r), "synthetic": is_synthetic(Path(r))} for name, r in roots.items()}
+    write_text(out / "data.json", json.dumps(info, indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A protocol's samples whose tensors are cached, their class indices, the class names,
+    and the in-memory store of their tensors (float16, as cached)."""
+
+    samples: list
+    labels: list[int]
+    classes: list[str]
+    store: object  # microexp.data.TensorStore
+
+    def indices(self, samples: Sequence) -> list[int]:
+        index = {s.id: i for i, s in enumerate(self.samples)}
+        return [index[s.id] for s in samples]
+
+
+def prepare(
+    protocol: str, roots: dict[str, Path], recipe, cache_root: Path, log: Callable
+) -> Prepared:
+    """protocol -> samples -> cache (built or reused) -> tensors in memory."""
+    from ..data import TensorStore
+
+    proto = ds.get_protocol(protocol)
+    merged = ds.merge(ds.load_protocol(proto, {n: roots[n] for n in proto.datasets}), protocol)
+    index = {c: i for i, c in enumerate(proto.classes)}
+    subjects = len({s.subject_key for s in merged.samples})
+    log(f"[protocol] {protocol}: {len(merged.samples)} samples, {subjects} subjects")
+    summary = build_cache(merged.samples, recipe, cache_root, progress=False)
+    log(f"[flows] {recipe.name}: {summary.line()}")
+    cache = FlowCache(cache_root, recipe)
+    kept = [s for s in merged.samples if cache.status(s) == "ok"]
+    if not kept:
+        raise MicroexpError(f"no sample of {protocol} could be pre-processed ({recipe.name})")
+    labels = [index[s.label] for s in kept]
+    return Prepared(kept, labels, list(proto.classes), TensorStore(cache, kept))

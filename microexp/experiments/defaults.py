@@ -1,0 +1,66 @@
+"""Defaults per recipe: how each preset scales the recipe, and the training a model reading
+that recipe gets when no experiment declares another (``microexp run``).
+
+The ``paper`` rows are the papers' settings; ``demo`` is scaled for ``make demo`` on a 2-core
+CPU (smaller tensors: 32 px for S3D, 64 px for ATSCNN; faster TV-L1: eps 0.05, 3 scales, 3
+warps; few epochs, larger learning rates); ``tiny`` is the smallest run that exercises every
+step. Demo and tiny numbers say the chain works, not what the papers' numbers are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from ..preprocess import TVL1Params
+from ..training.fit import TrainConfig
+from .spec import ByPreset, Sampling, Stage
+
+FAST_TVL1 = asdict(TVL1Params(epsilon=0.05, nscales=3, warps=3))
+
+#: recipe -> its parameter overrides per preset
+RECIPE_PRESETS: dict[str, ByPreset[dict]] = {
+    "s3d": ByPreset(
+        tiny={"size": 16, "frames": 5, "tvl1": FAST_TVL1},
+        demo={"size": 32, "tvl1": FAST_TVL1},
+        paper={},
+    ),
+    "atscnn": ByPreset(
+        tiny={"size": 32, "tvl1": FAST_TVL1},
+        demo={"size": 64, "tvl1": FAST_TVL1},
+        paper={},
+    ),
+    # LBP-TOP needs at least 32 px for its 5 x 5 blocks with radius 4 in time
+    "lbptop": ByPreset(tiny={"size": 32}, demo={"size": 32}, paper={"size": 96}),
+}
+
+#: paper A's class re-sampling of micro-expressions: per class, crops 1-8, crop 0 for testing
+MICRO_RESAMPLING = Sampling(
+    per_class=ByPreset(tiny=4, demo=12, paper=50), crops=tuple(range(1, 9)), test_crop=0
+)
+
+#: recipe -> the stage a model reading it is trained with by default (from scratch)
+TRAINING: dict[str, Stage] = {
+    # paper A's from-scratch schedule: 40 epochs, batch 10, 1e-4 divided by 10 every 10 epochs
+    "s3d": Stage(
+        schedules=ByPreset(
+            tiny=TrainConfig(epochs=2, batch_size=8, lr=3e-4, decay_every=1),
+            demo=TrainConfig(epochs=4, batch_size=10, lr=3e-4, decay_every=3),
+            paper=TrainConfig(epochs=40, batch_size=10, lr=1e-4, decay_every=10),
+        ),
+        sampling=MICRO_RESAMPLING,
+    ),
+    # paper B: Adam 1e-4, batch 64, 200 epochs, every training sample once
+    "atscnn": Stage(
+        schedules=ByPreset(
+            tiny=TrainConfig(epochs=2, batch_size=8, lr=1e-3),
+            demo=TrainConfig(epochs=5, batch_size=16, lr=1e-3),
+            paper=TrainConfig(epochs=200, batch_size=64, lr=1e-4),
+        ),
+    ),
+}
+
+
+def model_inputs(recipe, shape: tuple[int, ...]) -> dict[str, object]:
+    """The input argument a registered builder takes for ``recipe``'s tensors: ``input_shape``
+    (size, size, frames - 1, 3) for S3D-family tensors, ``input_size`` for flow images."""
+    return {"input_size": recipe.size} if recipe.name == "atscnn" else {"input_shape": shape}

@@ -1,0 +1,378 @@
+"""The one generic runner: declared experiments -> data -> samples -> cache -> LOSO with one
+fold trainer -> run directories -> report.
+
+``reproduce(NAME, OUT)`` runs a paper's declared experiments; ``run(PROTOCOL, MODEL, OUT)``
+runs any registered model on any protocol in the recipe's default setting. Both resume:
+finished folds, pre-trained models and final models are reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from ..errors import MicroexpError, unknown_name
+from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso
+from .data import Prepared, datasets_of, prepare, record_data, resolve_data
+from .defaults import RECIPE_PRESETS, TRAINING, model_inputs
+from .spec import Experiment, Preset, Stage, get_preset
+from .trainer import TRAINERS, FitSetting, KerasTrainer, save_model
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (what ``microexp reproduce`` and ``microexp run`` take besides names).
+
+    ``data``: ``synthetic`` or ``name=DIR,name=DIR``. ``folds``/``shard``: a part of the folds
+    (then no final model). ``cache``: flow cache (default OUT/cache). ``data_dir``: where
+    synthetic data is generated (default OUT/data). ``pretrained``: a pre-trained model
+    (.keras) to fine-tune instead of pre-training one. ``tensorboard`` None: the preset's.
+    """
+
+    data: str = "synthetic"
+    preset: str = "demo"
+    seed: int = 0
+    folds: tuple[int, ...] | None = None
+    shard: str | None = None
+    cache: str | os.PathLike | None = None
+    data_dir: str | os.PathLike | None = None
+    mixed_precision: bool = False
+    xla: bool = False
+    pretrained: str | os.PathLike | None = None
+    tensorboard: bool | None = None
+    final_model: bool = True
+    log: Callable[[str], None] = print
+
+
+@dataclass(frozen=True)
+class Context:
+    """One call's resolved settings, passed to every step instead of long argument lists."""
+
+    out: Path
+    opts: RunOptions
+    preset: Preset
+    roots: dict[str, Path]
+    cache_root: Path
+    shard: tuple[int, int] | None
+    paper: str | None
+    memo: dict = field(default_factory=dict)  # (protocol, recipe) -> Prepared
+
+    def log(self, message: str) -> None:
+        self.opts.log(message)
+
+    @property
+    def complete(self) -> bool:
+        """A run over every fold (not --folds/--shard): it then also saves a final model."""
+        return self.opts.folds is None and self.shard is None
+
+    def runtime(self) -> dict:
+        """Settings that never change a number (outside the run's hash)."""
+        tb = self.preset.tensorboard if self.opts.tensorboard is None else self.opts.tensorboard
+        return {
+            "tensorboard": tb,
+            "run_eagerly": self.preset.run_eagerly,
+            "final_model": self.opts.final_model,
+            "out": str(self.out),
+        }
+
+
+# ------------------------------------------------------------------------------ resolving
+
+
+def recipe_of(exp: Experiment, preset: str):
+    """The experiment's recipe (default: the model's) with the preset's parameters."""
+    from ..preprocess import TVL1Params, get_recipe
+
+    name = exp.recipe or _model_recipe(exp.model)
+    over = dict(RECIPE_PRESETS[name][preset]) if name in RECIPE_PRESETS else {}
+    if "tvl1" in over:
+        over["tvl1"] = TVL1Params(**over["tvl1"])
+    return get_recipe(name, **over)
+
+
+def _model_recipe(model: str) -> str:
+    from ..models import get_spec
+
+    return get_spec(model).recipe
+
+
+def check_experiment(exp: Experiment) -> None:
+    """Refuse, in one line, a model whose input the recipe cannot provide, or an unknown
+    trainer, before any data is read."""
+    if exp.trainer not in TRAINERS:
+        raise unknown_name("trainer", exp.trainer, tuple(TRAINERS))
+    if exp.trainer != "keras":
+        return
+    reads = _model_recipe(exp.model)
+    if exp.recipe is not None and exp.recipe != reads:
+        raise MicroexpError(
+            f"model {exp.model!r} reads {reads} tensors; recipe {exp.recipe!r} cannot provide "
+            f"them (use --recipe {reads})"
+        )
+
+
+def _prepared(ctx: Context, protocol: str, recipe) -> Prepared:
+    key = (protocol, json.dumps(asdict(recipe), sort_keys=True, default=str))
+    if key not in ctx.memo:
+        ctx.memo[key] = prepare(protocol, ctx.roots, recipe, ctx.cache_root, ctx.log)
+    return ctx.memo[key]
+
+
+def _setting(ctx: Context, stage: Stage, make: Callable | None, log_dir: Path) -> FitSetting:
+    name = ctx.preset.name
+    sampling = stage.sampling
+    return FitSetting(
+        make=make,
+        schedule=None if stage.schedules is None else stage.schedules[name],
+        sampling=sampling,
+        per_class=None if sampling.per_class is None else sampling.per_class[name],
+        seed=ctx.opts.seed,
+        mixed_precision=ctx.opts.mixed_precision,
+        xla=ctx.opts.xla,
+        run_eagerly=ctx.preset.run_eagerly,
+        tensorboard=ctx.runtime()["tensorboard"],
+        log_dir=log_dir,
+        log=ctx.log,
+    )
+
+
+def _stage_config(ctx: Context, stage: Stage) -> dict:
+    sched = None if stage.schedules is None else asdict(stage.schedules[ctx.preset.name])
+    return {
+        "protocol": stage.protocol,
+        "train": sched,
+        "sampling": stage.sampling.resolved(ctx.preset.name),
+        "freeze": list(stage.freeze),
+    }
+
+
+def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: str) -> dict:
+    """A run directory's config.json: the hashed settings, then ``runtime`` and ``meta``."""
+    return {
+        "stage": stage,
+        "protocol": exp.protocol,
+        "model": exp.model,
+        "model_args": dict(exp.model_args),
+        "trainer": exp.trainer,
+        "recipe": asdict(recipe),
+        "classes": classes,
+        "seed": ctx.opts.seed,
+        "data_preset": ctx.preset.data_preset,
+        "mixed_precision": ctx.opts.mixed_precision,
+        "xla": ctx.opts.xla,
+        "runtime": ctx.runtime(),
+        "meta": {**exp.meta(ctx.paper), "preset": ctx.preset.name},
+    }
+
+
+# -------------------------------------------------------------------------------- stages
+
+
+def _builder(exp: Experiment, data: Prepared, recipe, num_classes: int) -> Callable:
+    from ..data import Item
+    from ..models import build_model
+
+    crops = exp.train.sampling.crops
+    first = Item(0, crops[0] if crops else exp.train.sampling.test_crop, 0, 0)
+    inputs = model_inputs(recipe, data.store.example(first).shape)
+    return lambda: build_model(exp.model, num_classes=num_classes, **inputs, **dict(exp.model_args))
+
+
+def pretrain(ctx: Context, exp: Experiment, recipe) -> Path:
+    """Pre-train on the stage's macro-expression protocol (every subject: it is not the
+    evaluation set) and save ``OUT/pretrain/MODEL/model.keras``; reused when present."""
+    import keras
+
+    stage = exp.pretrain
+    pre = replace(exp, protocol=stage.protocol, train=stage, pretrain=None)
+    pre_dir = ctx.out / "pretrain" / exp.model
+    path = pre_dir / "model.keras"
+    classes = _classes(stage.protocol)
+    config = _config(ctx, pre, recipe, classes, "pretrain")
+    config["pretrain"] = _stage_config(ctx, stage)
+    config["meta"].update(name=f"{exp.model}-pretrain", tables=[])
+    ensure_run_dir(pre_dir, config)
+    if path.is_file():
+        ctx.log(f"[pretrain] {exp.model}: reusing {path}")
+        return path
+    data = _prepared(ctx, stage.protocol, recipe)
+    make = _builder(pre, data, recipe, len(classes))
+    trainer = KerasTrainer(_setting(ctx, stage, make, pre_dir / "logs"), data)
+    t = time.time()
+    model, hist, extra = trainer.fit(data.samples, None, stage.protocol)
+    ctx.log(
+        f"[pretrain] {exp.model}: {extra['train_examples']} examples, final train accuracy "
+        f"{hist['accuracy'][-1]:.3f} ({time.time() - t:.0f} s)"
+    )
+    (pre_dir / "history.json").write_text(json.dumps(hist) + "\n")
+    save_model(model, path)
+    keras.backend.clear_session()
+    return path
+
+
+def _classes(protocol: str) -> list[str]:
+    from ..datasets import get_protocol
+
+    return list(get_protocol(protocol).classes)
+
+
+def _fine_tune_builder(exp: Experiment, pretrained: Path, num_classes: int) -> Callable:
+    """The fold's starting point: the pre-trained model, its ``freeze`` blocks frozen, a new
+    head with the protocol's classes."""
+    import keras
+
+    from ..models import freeze_blocks, replace_head
+
+    base = keras.models.load_model(pretrained)
+
+    def make():
+        clone = keras.models.clone_model(base)
+        clone.set_weights(base.get_weights())
+        freeze_blocks(clone, exp.train.freeze)
+        return replace_head(clone, num_classes)
+
+    return make
+
+
+def _pretrained(ctx: Context, exp: Experiment, recipe) -> tuple[Path, str]:
+    """The model to fine-tune and what the hash records of it (a given file's digest)."""
+    if ctx.opts.pretrained is not None:
+        path = Path(ctx.opts.pretrained)
+        return path, hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return pretrain(ctx, exp, recipe), "pre-trained in this run"
+
+
+def run_experiment(ctx: Context, exp: Experiment) -> str:
+    """One declared experiment under LOSO, resumable; returns its name."""
+    recipe = recipe_of(exp, ctx.preset.name)
+    data = _prepared(ctx, exp.protocol, recipe)
+    run_dir = ctx.out / "runs" / exp.name
+    config = _config(ctx, exp, recipe, data.classes, "loso")
+    config["train"] = _stage_config(ctx, exp.train)
+    make = None
+    if exp.pretrain is not None:
+        path, origin = _pretrained(ctx, exp, recipe)
+        config["pretrain"] = {**_stage_config(ctx, exp.pretrain), "model": origin}
+        make = _fine_tune_builder(exp, path, len(data.classes))
+    elif exp.trainer == "keras":
+        make = _builder(exp, data, recipe, len(data.classes))
+    trainer = TRAINERS[exp.trainer](_setting(ctx, exp.train, make, run_dir / "logs"), data)
+    ctx.log(f"[run] {exp.name}: LOSO over {len({s.subject_key for s in data.samples})} subjects")
+    opts = ctx.opts
+    run_loso(
+        data.samples,
+        data.labels,
+        trainer.fit_predict,
+        run_dir,
+        config,
+        opts.folds,
+        ctx.shard,
+        ctx.log,
+    )
+    _write_samples(run_dir, data)
+    if ctx.complete and opts.final_model and trainer.fit_all is not None:
+        _final_model(ctx, run_dir, trainer.fit_all)
+    return exp.name
+
+
+def _write_samples(run_dir: Path, data: Prepared) -> None:
+    from ..datasets import write_samples_csv
+
+    write_samples_csv(data.samples, run_dir / "samples.csv")
+
+
+def _final_model(ctx: Context, run_dir: Path, fit_all: Callable) -> None:
+    """``run_dir/model.keras``: the run's schedule on every subject, for ``microexp predict``;
+    used in no reported number (reused when present)."""
+    path = run_dir / "model.keras"
+    if path.is_file():
+        return
+    t = time.time()
+    save_model(fit_all(), path)
+    ctx.log(f"[final] {run_dir.name}: trained on every subject -> {path} ({time.time() - t:.0f} s)")
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper: str | None):
+    """Validate everything that can be validated before data is read, then resolve the data."""
+    preset = get_preset(opts.preset)
+    shard = parse_shard(opts.shard)
+    for exp in experiments:
+        check_experiment(exp)
+    if opts.pretrained is not None and not Path(opts.pretrained).is_file():
+        raise MicroexpError(
+            f"{opts.pretrained}: pre-trained model not found (expected a .keras file written "
+            "by a run with a pre-training stage, OUT/pretrain/MODEL/model.keras)"
+        )
+    protocols = [p for e in experiments for p in (e.pretrain and e.pretrain.protocol, e.protocol)]
+    needed = datasets_of([p for p in protocols if p])
+    data_root = Path(opts.data_dir) if opts.data_dir else out / "data"
+    roots = resolve_data(opts.data, data_root, preset.data_preset, opts.seed, needed, opts.log)
+    record_data(out, roots)
+    cache_root = Path(opts.cache) if opts.cache else out / "cache"
+    return Context(out, opts, preset, roots, cache_root, shard, paper)
+
+
+def run_all(
+    out: str | os.PathLike,
+    experiments: Sequence[Experiment],
+    opts: RunOptions,
+    paper: str | None = None,
+    tables: Sequence = (),
+) -> Path:
+    """Run ``experiments`` into ``out`` and write the report (registered tables and
+    ``tables``); returns the report folder."""
+    from . import write_report
+
+    out = Path(out)
+    t0 = time.time()
+    ctx = start(out, experiments, opts, paper)
+    names = [run_experiment(ctx, exp) for exp in experiments]
+    report = write_report(out, tables=tables)
+    what = paper or ", ".join(e.protocol for e in experiments[:1])
+    opts.log(f"{what} ({opts.preset}) finished in {time.time() - t0:.0f} s: {', '.join(names)}")
+    opts.log(f"report: {report / 'report.md'}")
+    return report
+
+
+def experiment_for(protocol: str, model: str, recipe: str | None = None) -> Experiment:
+    """Any registered model on any protocol, in its recipe's default setting
+    (:data:`~microexp.experiments.defaults.TRAINING`); the class count is the protocol's."""
+    reads = recipe or _model_recipe(model)
+    if reads not in TRAINING:
+        raise unknown_name("recipe for a deep model", reads, tuple(TRAINING))
+    return Experiment(
+        name=model, protocol=protocol, model=model, recipe=recipe, train=TRAINING[reads]
+    )
+
+
+def run(
+    protocol: str,
+    model: str,
+    out: str | os.PathLike,
+    recipe: str | None = None,
+    **options: object,
+) -> Path:
+    """Train and evaluate registered ``model`` on ``protocol`` under LOSO (``options``: the
+    fields of :class:`RunOptions`); returns the report folder."""
+    from ..datasets import get_protocol
+
+    get_protocol(protocol)
+    return run_all(out, [experiment_for(protocol, model, recipe)], _options(options))
+
+
+def _options(options: dict) -> RunOptions:
+    names = set(RunOptions.__dataclass_fields__)
+    bad = sorted(set(options) - names)
+    if bad:
+        raise TypeError(f"unknown option {bad[0]!r}; expected one of {', '.join(sorted(names))}")
+    if options.get("folds") is not None:
+        options = {**options, "folds": tuple(options["folds"])}
+    return RunOptions(**options)

@@ -1,0 +1,182 @@
+"""The fold trainers: one for every deep model (re-sampling, rotation, input key and seeds are
+decided here and nowhere else) and one for the handcrafted LBP-TOP + SVM baseline.
+
+Seeds: a stage trained on every subject (pre-training) uses the run's seed; LOSO fold ``k``
+uses ``seed + k`` for Keras and the shuffle and ``[seed, k]`` for re-sampling; the model
+trained on every subject after LOSO is fold :data:`FINAL_SEED`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..evaluation.loso import FoldOutput
+from .data import Prepared
+from .spec import Sampling
+
+#: seeds the model trained on every subject (fold indices seed the LOSO folds)
+FINAL_SEED = 100_000
+
+
+@dataclass(frozen=True)
+class Seeds:
+    keras: int
+    shuffle: int
+    rng: np.random.Generator
+
+
+def seeds_for(seed: int, k: int | None) -> Seeds:
+    """The seeds of a stage on every subject (``k`` None) or of fold ``k``."""
+    if k is None:
+        return Seeds(seed, seed, np.random.default_rng(seed))
+    return Seeds(seed + k, seed + k, np.random.default_rng([seed, k]))
+
+
+@dataclass(frozen=True)
+class FitSetting:
+    """Everything a fold trainer needs besides the data: the stage's schedule and sampling
+    (``per_class`` resolved for the preset), how to make the starting model, the seed, and
+    the switches (mixed precision and XLA change numbers; the rest do not)."""
+
+    make: Callable | None  # () -> keras.Model, the fold's starting point
+    schedule: object  # TrainConfig (None for the SVM baseline)
+    sampling: Sampling
+    per_class: int | None
+    seed: int
+    mixed_precision: bool
+    xla: bool
+    run_eagerly: bool
+    tensorboard: bool
+    log_dir: Path
+    log: Callable[[str], None]
+
+
+def draw_items(setting: FitSetting, data: Prepared, indices: list[int], rng, context: str):
+    """The stage's training examples: every sample once, or paper A's class re-sampling; with
+    the empty-class warnings it raised."""
+    from ..data import plain_items, resampled_items
+
+    if setting.per_class is None:
+        return plain_items(indices, data.labels), []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        items = resampled_items(
+            indices,
+            data.labels,
+            setting.per_class,
+            list(setting.sampling.crops),
+            setting.sampling.rotate,
+            rng,
+            len(data.classes),
+            context,
+        )
+    return items, [str(w.message) for w in caught]
+
+
+class KerasTrainer:
+    """Every deep model's fold trainer: a fresh model per fold (one traced model reused,
+    :class:`~microexp.training.fit.FreshModel`), trained on the stage's examples, predicting
+    the held-out samples from ``sampling.test_crop``."""
+
+    def __init__(self, setting: FitSetting, data: Prepared) -> None:
+        from ..training.fit import FreshModel
+
+        self.s = setting
+        self.data = data
+        self.factory = FreshModel(setting.make, setting.schedule, setting.xla, setting.run_eagerly)
+
+    def fit(self, train_samples: Sequence, k: int | None, tag: str):
+        """Train on ``train_samples`` (``k``: fold index, None for a stage on every subject);
+        returns (model, history, extra)."""
+        from ..data import make_dataset
+        from ..models import input_key
+        from ..training.fit import configure_precision, set_determinism, train
+
+        s = self.s
+        seeds = seeds_for(s.seed, k)
+        configure_precision(s.mixed_precision)
+        set_determinism(seeds.keras)
+        context = f" for {tag}" if k is not None else f" in {tag}"
+        indices = self.data.indices(train_samples)
+        items, caught = draw_items(s, self.data, indices, seeds.rng, context)
+        for m in caught:
+            s.log(f"  warning: {m}")
+        model = self.factory.get()
+        key = input_key(model)
+        batch = s.schedule.batch_size
+        dataset = make_dataset(self.data.store, items, batch, key, shuffle=True, seed=seeds.shuffle)
+        log_dir = s.log_dir / tag.replace(" ", "_")
+        hist = train(model, dataset, s.schedule, log_dir, tensorboard=s.tensorboard)
+        return model, hist, {"warnings": caught, "train_examples": len(items)}
+
+    def fit_predict(self, train_s: Sequence, test_s: Sequence, fold) -> FoldOutput:
+        from ..data import plain_items, to_arrays
+        from ..models import input_key
+
+        model, hist, extra = self.fit(train_s, fold.index, f"fold {fold.index:03d}")
+        items = plain_items(self.data.indices(test_s), self.data.labels, self.s.sampling.test_crop)
+        x_test, _ = to_arrays(self.data.store, items, input_key(model))
+        prob = model.predict(x_test, verbose=0)
+        return FoldOutput(
+            [int(v) for v in prob.argmax(axis=1)], prob.round(5).tolist(), hist, extra
+        )
+
+    def fit_all(self):
+        """The run's schedule on every subject (seed :data:`FINAL_SEED`): the saved model."""
+        return self.fit(self.data.samples, FINAL_SEED, "final")[0]
+
+
+class SVMTrainer:
+    """The handcrafted baseline: LBP-TOP features, a linear SVM fitted per fold."""
+
+    def __init__(self, setting: FitSetting, data: Prepared) -> None:
+        self.s = setting
+        self.data = data
+
+    def fit_predict(self, train_s: Sequence, test_s: Sequence, fold) -> FoldOutput:
+        from ..data import plain_items, to_arrays
+        from ..models import fit_predict_lbptop
+
+        store, labels = self.data.store, self.data.labels
+        x_tr, y_tr = to_arrays(store, plain_items(self.data.indices(train_s), labels))
+        x_te, _ = to_arrays(store, plain_items(self.data.indices(test_s), labels))
+        return FoldOutput([int(v) for v in fit_predict_lbptop(x_tr, y_tr, x_te, seed=self.s.seed)])
+
+    fit_all = None  # no saved model: predict needs a Keras model
+
+
+#: Experiment.trainer -> its fold trainer
+TRAINERS = {"keras": KerasTrainer, "lbptop-svm": SVMTrainer}
+
+
+class atomic_keras:
+    """Save a .keras file under a temporary name (Keras needs the suffix), then rename."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, exc_type, *_: object) -> None:
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def save_model(model, path: Path) -> None:
+    with atomic_keras(path) as tmp:
+        model.save(tmp)
+
+
+def timed(log: Callable[[str], None], message: str, t0: float) -> None:
+    log(f"{message} ({time.time() - t0:.0f} s)")

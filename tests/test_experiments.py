@@ -1,0 +1,177 @@
+"""Experiments as data: a toy experiment declared here runs end to end through the one generic
+runner; configs, resumption, reports by metadata, any model on any protocol."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from microexp import experiments as ex
+from microexp.cli import main
+from microexp.errors import MicroexpError
+from microexp.experiments.runner import check_experiment
+from microexp.reporting.tables import Column, TableSpec
+from microexp.training.fit import TrainConfig
+
+ONE_EPOCH = TrainConfig(epochs=1, batch_size=4, lr=1e-3)
+
+#: a toy experiment, declared the way docs/extending.md shows: ATSCNN on CASME II's 5 classes
+TOY = ex.Experiment(
+    name="toy-atscnn-casme2",
+    protocol="casme2-5class",
+    model="atscnn",
+    model_args={"channels": (2, 3, 4, 4), "dense_units": (16,)},
+    train=ex.Stage(schedules=ex.ByPreset(tiny=ONE_EPOCH, demo=ONE_EPOCH, paper=ONE_EPOCH)),
+    tables=("toy_table",),
+)
+TOY_TABLE = TableSpec(
+    key="toy_table",
+    row_title="experiment",
+    columns=(Column("pooled_uf1", "ours pooled UF1", paper="someone's UF1"),),
+    paper={"toy-atscnn-casme2": (0.5,)},
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_runs: Path) -> Path:
+    """The synthetic tiny datasets the session's paper A run generated."""
+    return tiny_runs / "tiny-synthetic" / "data"
+
+
+@pytest.fixture(scope="module")
+def toy_run(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("toy")
+    ex.run_experiments(
+        [TOY],
+        out,
+        tables=[TOY_TABLE],
+        preset="tiny",
+        data_dir=tiny_data,
+        final_model=False,
+        log=lambda _: None,
+    )
+    return out
+
+
+def test_a_toy_experiment_runs_end_to_end_with_its_table(toy_run: Path) -> None:
+    run_dir = toy_run / "runs" / "toy-atscnn-casme2"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert len(config["classes"]) == 5 and config["model_args"]["dense_units"] == [16]
+    assert config["meta"]["tables"] == ["toy_table"] and config["runtime"]["tensorboard"] is False
+    records = [json.loads(p.read_text()) for p in sorted((run_dir / "folds").glob("*.json"))]
+    assert len(records) == 3 and all(len(r["y_prob"][0]) == 5 for r in records)
+    table = (toy_run / "report" / "toy_table.csv").read_text().splitlines()
+    assert table[0] == "experiment,someone's UF1,ours pooled UF1"
+    assert table[1].startswith("toy-atscnn-casme2,0.50,")
+
+
+def _again(out: Path, experiment=TOY, **options) -> list[str]:
+    lines: list[str] = []
+    opts = {"preset": "tiny", "data_dir": out.parent / "unused", "final_model": False}
+    opts.update(options)
+    ex.run_experiments([experiment], out, tables=[TOY_TABLE], log=lines.append, **opts)
+    return lines
+
+
+def test_runtime_settings_resume_and_number_settings_refuse(toy_run: Path, tiny_data) -> None:
+    lines = _again(toy_run, data_dir=tiny_data, tensorboard=True)
+    assert sum("done before, reused" in line for line in lines) == 3
+    config = json.loads((toy_run / "runs" / "toy-atscnn-casme2" / "config.json").read_text())
+    assert config["runtime"]["tensorboard"] is True  # the stored config is the resolved one
+
+    faster = dataclasses.replace(ONE_EPOCH, lr=1e-2)
+    other = dataclasses.replace(
+        TOY, train=ex.Stage(schedules=ex.ByPreset(tiny=faster, demo=faster, paper=faster))
+    )
+    with pytest.raises(MicroexpError, match=r"another configuration \(differs in train\.train\.lr"):
+        _again(toy_run, other, data_dir=tiny_data)
+
+
+def test_a_truncated_fold_record_is_named_and_recomputed(toy_run: Path, tiny_data) -> None:
+    folds = toy_run / "runs" / "toy-atscnn-casme2" / "folds"
+    path = sorted(folds.glob("*.json"))[0]
+    whole = json.loads(path.read_text())
+    path.write_text(path.read_text()[:40])  # a half-copied shard
+    lines = _again(toy_run, data_dir=tiny_data)
+    assert any(str(path) in line and "recomputing" in line for line in lines)
+    assert sum("done before, reused" in line for line in lines) == 2
+    again = json.loads(path.read_text())
+    assert again["y_pred"] == whole["y_pred"] and again["y_prob"] == whole["y_prob"]
+
+
+def test_reports_follow_metadata_not_directory_names(toy_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(toy_run / "runs", copy / "runs")
+    (copy / "runs" / "toy-atscnn-casme2").rename(copy / "runs" / "renamed-on-disk")
+    report = ex.write_report(copy, tables=[TOY_TABLE])
+    assert "toy-atscnn-casme2,0.50," in (report / "toy_table.csv").read_text()
+    with pytest.raises(MicroexpError) as err:  # its table is not declared in this process
+        ex.write_report(copy)
+    message = str(err.value)
+    assert "renamed-on-disk/config.json" in message and "toy_table" in message
+    assert "\n" not in message
+
+
+def test_any_registered_model_on_any_protocol_from_the_cli(tiny_data: Path, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "--protocol", "casme2-5class", "--model", "offapexnet", "--preset", "tiny"]
+    argv += ["--data", f"casme2={tiny_data / 'casme2'}", "--folds", "0", "--out", str(out)]
+    assert main(argv) == 0
+    config = json.loads((out / "runs" / "offapexnet" / "config.json").read_text())
+    assert len(config["classes"]) == 5 and config["recipe"]["name"] == "atscnn"
+    assert json.loads((out / "report" / "metrics.json").read_text())["offapexnet"]["folds"] == 1
+    capsys.readouterr()
+    bad = ["run", "--protocol", "casme2-5class", "--model", "s3d", "--recipe", "atscnn"]
+    assert main([*bad, "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "model 's3d' reads s3d tensors; recipe 'atscnn'" in err and err.count("\n") == 1
+
+
+def test_the_class_count_comes_from_the_protocol() -> None:
+    exp = ex.experiment_for("atscnn-composite", "s3d")
+    assert exp.protocol == "atscnn-composite" and exp.train is ex.defaults.TRAINING["s3d"]
+    check_experiment(exp)
+
+
+def test_declarations_are_frozen_consistent_and_selectable() -> None:
+    a, b = ex.get_paper("s3d"), ex.get_paper("atscnn")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.experiments[0].model = "cnn2d"
+    for paper in (a, b):
+        for e in paper.experiments:
+            check_experiment(e)
+    names = lambda chosen: [e.name for e in chosen]  # noqa: E731
+    assert names(ex.select(a, None, None)) == ["s3d-transfer", "s3d-scratch"]
+    assert names(ex.select(a, "cnn2d", None, ("transfer",))) == ["cnn2d-transfer"]
+    assert names(ex.select(a, "lbptop", None)) == ["lbptop-svm"]
+    assert len(ex.select(b, None, "all")) == 7
+    assert names(ex.select(b, "offapexnet-128", None)) == ["offapexnet-128"]  # template
+    with pytest.raises(MicroexpError, match="unknown ablation of atscnn 'none'"):
+        ex.select(b, None, "none")
+    with pytest.raises(MicroexpError, match="unknown mode 'fine'"):
+        ex.select(a, None, None, ("fine",))
+    assert ex.datasets_needed("s3d") == ("ckplus", "casme2")
+
+
+def test_only_the_declarations_know_the_papers_tables() -> None:
+    package = Path(ex.__file__).resolve().parents[1]
+    for path in package.rglob("*.py"):
+        if "experiments" in path.parts:
+            continue
+        text = path.read_text()
+        for word in ("PAPER_A", "PAPER_B", "paper_a_table", "paper_b_table", "paper_a_fig"):
+            assert word not in text, f"{path} knows {word}"
+
+
+def test_an_uncreatable_output_folder_is_one_line(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    argv = ["data", "synth", "--dataset", "casme2", "--preset", "tiny"]
+    assert main([*argv, "--out", str(blocker / "sub" / "CASME2")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("microexp: error: ") and str(blocker) in err and err.count("\n") == 1
