@@ -64,8 +64,22 @@ def test_a_toy_experiment_runs_end_to_end_with_its_table(toy_run: Path) -> None:
     records = [json.loads(p.read_text()) for p in sorted((run_dir / "folds").glob("*.json"))]
     assert len(records) == 3 and all(len(r["y_prob"][0]) == 5 for r in records)
     table = (toy_run / "report" / "toy_table.csv").read_text().splitlines()
-    assert table[0] == "experiment,someone's UF1,ours pooled UF1"
+    assert table[0] == (
+        "experiment,someone's UF1,ours pooled UF1,ours pooled UF1 95% CI,majority,linear probe"
+    )
     assert table[1].startswith("toy-atscnn-casme2,0.50,")
+    # baselines on the same folds, intervals and the comparison with the probe, for scripts
+    metrics = json.loads((toy_run / "report" / "metrics.json").read_text())
+    run = metrics["toy-atscnn-casme2"]
+    assert set(run["baselines"]) == {"majority", "linear_probe"}
+    for name in ("majority", "linear_probe"):
+        assert set(run["baselines"][name]) >= {"pooled_uf1", "pooled_uar", "ci95"}
+        assert run["baselines"][name]["samples"] == run["samples"]
+    low, high = run["ci95"]["pooled_uf1"]
+    assert low <= run["pooled_uf1"] <= high
+    (probe,) = metrics["comparisons"]
+    assert probe["a"] == "toy-atscnn-casme2" and probe["b"] == "toy-atscnn-casme2:linear_probe"
+    assert set(probe) >= {"metric", "difference", "ci95", "p_value"}
 
 
 def _again(out: Path, experiment=TOY, **options) -> list[str]:

@@ -128,7 +128,7 @@ def test_lbptop_and_ablations_run_through_the_same_chain(tmp_path: Path) -> None
     lines: list[str] = []
     reproduce("s3d", tmp_path / "lbp", preset="tiny", model="lbptop", log=lines.append)
     metrics = json.loads((tmp_path / "lbp" / "report" / "metrics.json").read_text())
-    assert list(metrics) == ["lbptop-svm"] and metrics["lbptop-svm"]["folds"] == 3
+    assert list(metrics) == ["lbptop-svm", "comparisons"] and metrics["lbptop-svm"]["folds"] == 3
     reproduce(
         "atscnn",
         tmp_path / "ab",
@@ -140,6 +140,7 @@ def test_lbptop_and_ablations_run_through_the_same_chain(tmp_path: Path) -> None
     )
     metrics = json.loads((tmp_path / "ab" / "report" / "metrics.json").read_text())
     assert set(metrics) == {
+        "comparisons",
         "atscnn",
         "atscnn-no-attention",
         "atscnn-channel-only",
@@ -149,7 +150,9 @@ def test_lbptop_and_ablations_run_through_the_same_chain(tmp_path: Path) -> None
         "atscnn-gray-apex",
     }
     table = (tmp_path / "ab" / "report" / "paper_b_table4.csv").read_text()
-    assert "gray-apex,0.59,0.53" in table
+    assert "gray-apex,0.53,0.59" in table  # paper UF1, UAR
+    compared = {(c["a"], c["b"]) for c in metrics["comparisons"]}
+    assert ("atscnn-relu", "atscnn") in compared and ("atscnn", "atscnn:linear_probe") in compared
 
 
 # --------------------------------------------------------------------------- predict

@@ -15,6 +15,7 @@ from .defaults import MICRO_RESAMPLING, TRAINING
 from .spec import ByPreset, Experiment, Paper, Sampling, Stage
 
 PROTOCOL = "casme2-5class"
+HEADLINE = "subject_mean_accuracy"  # eq. 8: the mean over subjects of per-subject accuracy
 
 PRETRAIN = Stage(
     protocol="ckplus-7class",
@@ -114,6 +115,8 @@ def _pair(model: str, transfer_tables: tuple[str, ...], scratch_tables: tuple[st
             train=FINE_TUNE,
             mode="transfer",
             tables=transfer_tables,
+            headline=HEADLINE,
+            compare_to=f"{model}-scratch",
         ),
         Experiment(
             name=f"{model}-scratch",
@@ -123,6 +126,7 @@ def _pair(model: str, transfer_tables: tuple[str, ...], scratch_tables: tuple[st
             train=SCRATCH,
             mode="scratch",
             tables=scratch_tables,
+            headline=HEADLINE,
         ),
     )
 
@@ -142,6 +146,7 @@ PAPER_A = Paper(
             trainer="lbptop-svm",
             train=Stage(schedules=None),
             tables=("paper_a_table2",),
+            headline=HEADLINE,
         ),
     ),
     tables=TABLES,

@@ -21,7 +21,7 @@ from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso
 from .data import Prepared, datasets_of, prepare, record_data, resolve_data
 from .defaults import RECIPE_PRESETS, TRAINING, model_inputs
 from .spec import Experiment, Preset, Stage, get_preset
-from .trainer import TRAINERS, FitSetting, KerasTrainer, save_model
+from .trainer import BASELINES, TRAINERS, FitSetting, KerasTrainer, baseline_fit_predict, save_model
 
 
 @dataclass(frozen=True)
@@ -275,9 +275,41 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
         ctx.log,
     )
     _write_samples(run_dir, data)
+    run_baselines(ctx, exp, data, recipe, run_dir)
     if ctx.complete and opts.final_model and trainer.fit_all is not None:
         _final_model(ctx, run_dir, trainer.fit_all)
     return exp.name
+
+
+def run_baselines(ctx: Context, exp: Experiment, data: Prepared, recipe, run_dir: Path) -> None:
+    """The majority class and the linear probe on the same folds and cached tensors
+    (``run_dir/baselines/NAME/``, resumable like the run)."""
+    from ..evaluation.baselines import PROBE_C, PROBE_GRID
+    from ..evaluation.metrics import all_metrics
+
+    crop = exp.train.sampling.test_crop
+    line = []
+    for name in BASELINES:
+        config = {
+            "baseline": name,
+            "protocol": exp.protocol,
+            "recipe": asdict(recipe),
+            "classes": data.classes,
+            "crop": crop,
+            "probe": {"grid": PROBE_GRID, "C": PROBE_C} if name == "linear_probe" else None,
+            "meta": {"name": f"{exp.name}:{name}"},
+        }
+        fp = baseline_fit_predict(name, data, crop)
+        recs = run_loso(
+            data.samples, data.labels, fp, run_dir / "baselines" / name, config,
+            ctx.opts.folds, ctx.shard, lambda _: None,
+        )  # fmt: skip
+        t = [v for r in recs for v in r["y_true"]]
+        p = [v for r in recs for v in r["y_pred"]]
+        subjects = [r["test_subject"] for r in recs for _ in r["y_true"]]
+        m = all_metrics(t, p, subjects, len(data.classes))
+        line.append(f"{name} {exp.headline} {m[exp.headline]:.3f}")
+    ctx.log(f"[baselines] {exp.name}: {', '.join(line)}")
 
 
 def _write_samples(run_dir: Path, data: Prepared) -> None:

@@ -107,6 +107,9 @@ class Experiment:
     handcrafted baseline). ``pretrain`` set: ``train`` fine-tunes the pre-trained model.
     ``tables``: the report tables this run's row goes to. ``mode`` and ``variant`` are run
     metadata the tables select and label rows by (transfer/scratch; an ablation's name).
+    ``headline``: the paper's metric for this run; ``compare_to``: the run it is compared with
+    (difference, interval, paired test), e.g. transfer with scratch, an ablation with the full
+    model.
     """
 
     name: str
@@ -120,6 +123,8 @@ class Experiment:
     mode: str = "scratch"
     variant: str = "full"
     tables: tuple[str, ...] = ()
+    headline: str = "pooled_uf1"  # the metric comparisons and baselines are read by
+    compare_to: str | None = None  # the run this one is compared with (paired, same samples)
 
     def meta(self, paper: str | None) -> dict:
         """What config.json records about the run besides its hashed settings."""
@@ -132,6 +137,8 @@ class Experiment:
             "variant": self.variant,
             "stage": "fine-tune" if self.pretrain else "scratch",
             "tables": list(self.tables),
+            "headline": self.headline,
+            "compare_to": self.compare_to,
         }
 
 

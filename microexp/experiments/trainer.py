@@ -152,6 +152,33 @@ class SVMTrainer:
     fit_all = None  # no saved model: predict needs a Keras model
 
 
+def baseline_fit_predict(name: str, data: Prepared, crop: int | None):
+    """A LOSO ``fit_predict`` of baseline ``name`` (``majority`` or ``linear_probe``) on the
+    same cached tensors as the model (crop ``crop`` for training and testing)."""
+    from ..data import plain_items
+    from ..evaluation.baselines import (
+        linear_probe_fit_predict,
+        majority_fit_predict,
+        pooled_features,
+    )
+
+    def features(items) -> np.ndarray:
+        return np.stack([pooled_features(data.store.example(it)) for it in items])
+
+    def fit_predict(train_s: Sequence, test_s: Sequence, fold) -> FoldOutput:
+        tr = plain_items(data.indices(train_s), data.labels, crop)
+        te = plain_items(data.indices(test_s), data.labels, crop)
+        y_tr = [it.label for it in tr]
+        if name == "majority":
+            return FoldOutput(majority_fit_predict(y_tr, len(te)))
+        return FoldOutput(linear_probe_fit_predict(features(tr), y_tr, features(te)))
+
+    return fit_predict
+
+
+#: the baselines every LOSO run reports beside its model
+BASELINES = ("majority", "linear_probe")
+
 #: Experiment.trainer -> its fold trainer
 TRAINERS = {"keras": KerasTrainer, "lbptop-svm": SVMTrainer}
 

@@ -8,13 +8,14 @@ import io
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MicroexpError
 from ..evaluation import all_metrics, confusion_matrix, load_records
+from ..evaluation.intervals import bootstrap_ci, paired_comparison
 from ..fileio import atomic_path, read_json, write_text
 from .tables import Column, TableSpec
 
@@ -28,6 +29,7 @@ class RunResult:
     config: dict
     records: list[dict]
     metrics: dict
+    baselines: dict = field(default_factory=dict)  # name -> (records, metrics)
 
     @property
     def meta(self) -> dict:
@@ -65,10 +67,26 @@ def collect_runs(outs: Sequence[Path]) -> list[RunResult]:
         by_name.setdefault(str(meta.get("name", d.name)), []).append(d)
     results = []
     for name in sorted(by_name):
-        cfg, recs = load_records(by_name[name])
+        dirs = by_name[name]
+        cfg, recs = load_records(dirs)
         if recs:
-            results.append(RunResult(name, tuple(by_name[name]), cfg, recs, run_metrics(cfg, recs)))
+            metrics = run_metrics(cfg, recs)
+            results.append(RunResult(name, tuple(dirs), cfg, recs, metrics, _baselines(dirs)))
     return results
+
+
+def _baselines(dirs: Sequence[Path]) -> dict[str, tuple[list[dict], dict]]:
+    """The baselines run beside a run (``RUN_DIR/baselines/NAME/``), shards merged."""
+    found: dict[str, list[Path]] = {}
+    for d in dirs:
+        for b in sorted((d / "baselines").glob("*/config.json")):
+            found.setdefault(b.parent.name, []).append(b.parent)
+    out = {}
+    for name, bdirs in found.items():
+        cfg, recs = load_records(bdirs)
+        if recs:
+            out[name] = (recs, run_metrics(cfg, recs))
+    return out
 
 
 def run_metrics(config: dict, records: list[dict]) -> dict:
@@ -90,6 +108,7 @@ def run_metrics(config: dict, records: list[dict]) -> dict:
         m["mean_final_train_accuracy"] = float(np.mean([h["accuracy"][-1] for h in hists]))
         m["mean_final_train_loss"] = float(np.mean([h["loss"][-1] for h in hists]))
     m["confusion"] = confusion_matrix(y_true, y_pred, list(range(len(classes)))).tolist()
+    m["ci95"] = bootstrap_ci(y_true, y_pred, subjects, len(classes))
     return m
 
 
@@ -130,12 +149,68 @@ def build_table(spec: TableSpec, runs: Sequence[RunResult]) -> tuple[list[str], 
             paper = [None if i is None else _paper(spec, lb)[i] for lb in labels]
             rows.append([col.ours, *paper, *(_ours(r, col) for r in runs)])
         return header, rows
+    if not spec.columns:  # a figure alone
+        return [spec.row_title], [[lb] for lb in labels]
+    first = spec.columns[0]
     header = [spec.row_title, *(c.paper for c in spec.paper_columns())]
     header += [c.ours for c in spec.columns]
+    header += [f"{first.ours} 95% CI", "majority", "linear probe"]
     rows = [[k, v] + [None] * (len(header) - 2) for k, v in spec.reference.items()]
     for run, lb in zip(runs, labels, strict=True):
-        rows.append([lb, *_paper(spec, lb), *(_ours(run, c) for c in spec.columns)])
+        ours = [_ours(run, c) for c in spec.columns]
+        rows.append([lb, *_paper(spec, lb), *ours, *_beside(run, first)])
     return header, rows
+
+
+def _beside(run: RunResult, col: Column) -> list:
+    """The interval of ``col``'s metric, then the majority and linear-probe baselines' value."""
+    low, high = run.metrics.get("ci95", {}).get(col.metric, (np.nan, np.nan))
+    ci = None if np.isnan(low) else f"[{col.scale * low:.2f}, {col.scale * high:.2f}]"
+    base = [run.baselines.get(b, (None, {}))[1].get(col.metric, np.nan) for b in _BASELINES]
+    return [ci, *(col.scale * v for v in base)]
+
+
+_BASELINES = ("majority", "linear_probe")
+
+
+def _predictions(records: list[dict]) -> dict[str, tuple[int, int, str]]:
+    return {
+        sid: (t, p, r["test_subject"])
+        for r in records
+        for sid, t, p in zip(r["samples"], r["y_true"], r["y_pred"], strict=True)
+    }
+
+
+def _compare(a: str, ra: list[dict], b: str, rb: list[dict], metric: str, n: int) -> dict | None:
+    """A paired comparison of two runs' predictions of the samples both predicted."""
+    pa, pb = _predictions(ra), _predictions(rb)
+    common = sorted(set(pa) & set(pb))
+    if not common:
+        return None
+    ta, tb = ([pa[s] for s in common], [pb[s] for s in common])
+    arrays = [tuple(np.array([v[i] for v in t]) for i in range(3)) for t in (ta, tb)]
+    result = paired_comparison(arrays[0], arrays[1], metric, n)
+    return {"a": a, "b": b, **result, "samples": len(common)}
+
+
+def comparisons(runs: Sequence[RunResult]) -> list[dict]:
+    """Each run against the run its metadata names (``compare_to``) and against its linear
+    probe, on its headline metric."""
+    by_name = {r.name: r for r in runs}
+    out = []
+    for r in runs:
+        metric, n = r.meta.get("headline", "pooled_uf1"), len(r.config["classes"])
+        pairs = []
+        if r.meta.get("compare_to") in by_name:
+            other = by_name[r.meta["compare_to"]]
+            pairs.append((other.name, other.records))
+        if "linear_probe" in r.baselines:
+            pairs.append((f"{r.name}:linear_probe", r.baselines["linear_probe"][0]))
+        for b, records in pairs:
+            found = _compare(r.name, r.records, b, records, metric, n)
+            if found is not None:
+                out.append(found)
+    return out
 
 
 def _feeding(runs: Sequence[RunResult], tables: Sequence[TableSpec]) -> dict[str, list]:
@@ -166,9 +241,13 @@ def write_report(
     dest = Path(dest) if dest else outs[0] / "report"
     dest.mkdir(parents=True, exist_ok=True)
     runs = collect_runs(outs)
-    write_text(
-        dest / "metrics.json", json.dumps({r.name: r.metrics for r in runs}, indent=2) + "\n"
-    )
+    compared = comparisons(runs)
+    document = {
+        r.name: {**r.metrics, "baselines": {b: m for b, (_, m) in r.baselines.items()}}
+        for r in runs
+    }
+    document["comparisons"] = compared
+    write_text(dest / "metrics.json", json.dumps(document, indent=2) + "\n")
     sections = ["# microexp report", ""]
     if any(_is_synthetic(o) for o in outs):
         sections += [
@@ -189,8 +268,16 @@ def write_report(
         if spec.figure is not None:
             _FIGURES[spec.figure](spec, header, rows, fed, dest / spec.figure_file)
             images.append(f"![{spec.caption or spec.key}]({spec.figure_file})")
-    sections += ["## every run, every metric", ""]
-    md, csv_text = _table(_ALL_HEADER, [_all_row(r) for r in runs])
+    if compared:
+        md, csv_text = _table(*_comparison_table(compared))
+        write_text(dest / "comparisons.csv", csv_text)
+        sections += ["## paired comparisons (over subjects)", "", md, ""]
+    sections += ["## every run, every metric (baselines on the same folds)", ""]
+    all_rows = []
+    for r in runs:
+        all_rows.append(_all_row(r.name, r.metrics))
+        all_rows += [_all_row(f"{r.name} [{b}]", m) for b, (_, m) in r.baselines.items()]
+    md, csv_text = _table(_ALL_HEADER, all_rows)
     write_text(dest / "all_runs.csv", csv_text)
     sections += [md, ""]
     for r in runs:
@@ -224,8 +311,18 @@ _ALL_KEYS = (
 )
 
 
-def _all_row(run: RunResult) -> list:
-    return [run.name, *(run.metrics[k] for k in _ALL_KEYS)]
+def _all_row(name: str, metrics: dict) -> list:
+    return [name, *(metrics[k] for k in _ALL_KEYS)]
+
+
+def _comparison_table(compared: list[dict]) -> tuple[list[str], list[list]]:
+    header = ["a", "b", "metric", "a - b", "95% CI", "paired permutation p", "samples"]
+    rows = [
+        [c["a"], c["b"], c["metric"], c["difference"], "[{:.2f}, {:.2f}]".format(*c["ci95"]),
+         c["p_value"], c["samples"]]
+        for c in compared
+    ]  # fmt: skip
+    return header, rows
 
 
 def _is_synthetic(out: Path) -> bool:
@@ -295,22 +392,29 @@ def _curves(
 
 
 def _bars(spec: TableSpec, header: list, rows: list, runs: Sequence[RunResult], path: Path) -> None:
-    """Paper A's Fig. 4: the paper's bar beside ours for each row ([label, paper, ours])."""
+    """The table's first metric per row: the paper's bar beside ours, ours with its 95 %
+    bootstrap interval over subjects as an error bar (paper A's Fig. 4, paper B's Table 4)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    col = spec.columns[0]
+    ours_at = 1 + len(spec.paper_columns())
+    ours = np.array([r[ours_at] for r in rows], float)
+    ci = np.array([r.metrics["ci95"].get(col.metric, (np.nan, np.nan)) for r in runs]) * col.scale
+    err = np.nan_to_num(np.abs(ci.T - ours))
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(rows), 3.5))
     x = np.arange(len(rows))
-    for offset, col in ((-0.2, 1), (0.2, 2)):
-        values = [np.nan if r[col] is None else r[col] for r in rows]
-        bars = ax.bar(x + offset, values, width=0.4, label=header[col])
-        ax.bar_label(bars, fmt="%.1f", fontsize=8)
-    ax.set_xticks(x, [r[0] for r in rows])
-    ax.set_ylabel(spec.columns[0].ours)
-    ax.set_ylim(0, 100)
-    ax.legend()
+    if col.paper is not None:
+        paper = [np.nan if r[1] is None else r[1] for r in rows]
+        ax.bar_label(ax.bar(x - 0.2, paper, 0.4, label=header[1]), fmt="%.2f", fontsize=7)
+    bars = ax.bar(x + 0.2, ours, 0.4, yerr=err, capsize=3, label=f"{header[ours_at]} (95% CI)")
+    ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(x, [r[0] for r in rows], rotation=30 if len(rows) > 3 else 0, ha="right")
+    ax.set_ylabel(col.metric.replace("_", " "))
+    ax.set_ylim(0, 100 if col.scale == 100 else 1)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     _save(fig, path)
 
