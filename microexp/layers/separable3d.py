@@ -13,6 +13,7 @@ class SeparableConv3D(layers.Layer):
 
     Parameters: (k*k*C_in + 1) * filters + (kt*filters + 1) * filters; "same" padding (paper A's
     output sizes imply it). Not Keras' depthwise-separable convolution: both convs mix channels.
+    ``kernel_initializer``: He normal by default (paper A is silent; see :func:`build_s3d`).
     """
 
     def __init__(
@@ -21,6 +22,7 @@ class SeparableConv3D(layers.Layer):
         kernel_size: int = 3,
         temporal_size: int = 3,
         activation: str = "relu",
+        kernel_initializer: str = "he_normal",
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -30,13 +32,15 @@ class SeparableConv3D(layers.Layer):
         self.kernel_size = kernel_size
         self.temporal_size = temporal_size
         self.activation = activation
+        self.kernel_initializer = kernel_initializer
         k, kt = kernel_size, temporal_size
-        self.conv_s = layers.Conv3D(
-            filters, (k, k, 1), padding="same", activation=activation, name="conv_s"
-        )
-        self.conv_t = layers.Conv3D(
-            filters, (1, 1, kt), padding="same", activation=activation, name="conv_t"
-        )
+        common = {
+            "padding": "same",
+            "activation": activation,
+            "kernel_initializer": kernel_initializer,
+        }
+        self.conv_s = layers.Conv3D(filters, (k, k, 1), name="conv_s", **common)
+        self.conv_t = layers.Conv3D(filters, (1, 1, kt), name="conv_t", **common)
 
     def build(self, input_shape) -> None:
         self.conv_s.build(input_shape)
@@ -56,4 +60,5 @@ class SeparableConv3D(layers.Layer):
             "kernel_size": self.kernel_size,
             "temporal_size": self.temporal_size,
             "activation": self.activation,
+            "kernel_initializer": self.kernel_initializer,
         }

@@ -29,11 +29,17 @@ def build_s3d(
     dense_units: int = 128,
     dropout: float = 0.2,
     activation: str = "relu",
+    kernel_initializer: str = "he_normal",
     name: str | None = None,
 ) -> keras.Model:
     """Paper A's network.
 
     Args:
+        kernel_initializer: of every ReLU layer (the convolutions and Dense 128). Paper A is
+            silent. Keras' default (Glorot uniform) halves the signal's variance at each of the
+            16 ReLU convolutions: CK+ pre-training with quarter turns stayed at chance for 315
+            steps with it, and reached 0.61 train accuracy by epoch 6 with He normal (He et al.
+            2015, made for ReLU); so He normal is the default, for every preset.
         conv: ``separable`` (S3D: (3,3,1) then (1,1,3), each with its activation), ``2d``
             (paper A's "2D CNN": the temporal convs dropped) or ``3d`` (each pair one (3,3,3)
             conv). With 7 classes: 3,374,711 / 3,243,671 / 3,829,751 parameters.
@@ -42,22 +48,25 @@ def build_s3d(
         raise ValueError(f"conv must be one of {CONVS}. Received: conv={conv!r}")
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2. Received: num_classes={num_classes}")
+    init = {"kernel_initializer": kernel_initializer}
     inputs = keras.Input(tuple(input_shape), name="flow")
     x = inputs
     for b, f in enumerate(filters, start=1):
         for j in (1, 2):
             lname = f"block{b}_conv{j}"
             if conv == "separable":
-                x = SeparableConv3D(f, activation=activation, name=lname)(x)
+                x = SeparableConv3D(f, activation=activation, **init, name=lname)(x)
             else:
                 kernel = (3, 3, 1) if conv == "2d" else (3, 3, 3)
-                x = layers.Conv3D(f, kernel, padding="same", activation=activation, name=lname)(x)
+                x = layers.Conv3D(
+                    f, kernel, padding="same", activation=activation, name=lname, **init
+                )(x)
         if b < len(filters):
             x = layers.MaxPooling3D((2, 2, 1), name=f"block{b}_pool")(x)
         else:
             x = layers.AveragePooling3D((2, 2, 2), name=f"block{b}_pool")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(dense_units, activation=activation, name="fc")(x)
+    x = layers.Dense(dense_units, activation=activation, name="fc", **init)(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head")(x)
     default = {"separable": "s3d", "2d": "cnn2d", "3d": "cnn3d"}[conv]

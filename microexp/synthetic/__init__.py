@@ -1,6 +1,7 @@
 """The embedded default: synthetic datasets written in the real datasets' on-disk layouts."""
 
 from .generator import (
+    DIFFICULTY,
     PRESETS,
     SPECS,
     MotionParams,
@@ -11,6 +12,7 @@ from .generator import (
 )
 
 __all__ = [
+    "DIFFICULTY",
     "PRESETS",
     "SPECS",
     "MotionParams",

@@ -30,7 +30,7 @@ from . import layout
 from .face import Identity, make_identity, sample_field
 from .motion import action_units_for, envelope, expression_field
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -156,17 +156,79 @@ _MEGC_MAPS = {"casme2": {"fear", "sadness"}, "samm": set(), "smic": set()}  # ow
 
 @dataclass(frozen=True)
 class MotionParams:
-    """Ranges the generator draws from, per sample (face-width units unless stated)."""
+    """Ranges the generator draws from, per sample (face-width units unless stated).
+
+    The difficulty controls mean something in the world they model (docs/synthetic.md):
+    expression intensity against sensor noise (``micro_peak``, ``noise_sigma``); AUs shared
+    between classes (``shared_au_probability``: one AU of ``shared_aus``, which real coding
+    finds across the negative emotions and "others", is added); a per-subject style
+    (``style_gain``: each subject's strength per AU; ``style_omit_probability``: the chance a
+    subject leaves one AU of an emotion's prototype out, always the same one;
+    ``subject_intensity``: how expressive a subject is); distractors in micro clips (blinks,
+    head drift, ``flicker``: per-frame brightness gain s.d.); a share of weak clips
+    (``weak_share``, peak scaled by ``weak_scale``) and of ambiguous ones (``ambiguous_share``:
+    another emotion's prototype shows too).
+    """
 
     micro_peak: tuple[float, float] = (0.006, 0.018)  # 0.8-2.3 px on a 128 px face
     macro_peak: tuple[float, float] = (0.06, 0.12)
     micro_duration_s: tuple[float, float] = (0.2, 0.5)
     apex_fraction: tuple[float, float] = (0.3, 0.6)
     pad_s: tuple[float, float] = (0.0, 0.1)  # neutral frames before onset and after offset
-    drift: float = 0.008  # largest head drift over a clip
-    blink_probability: float = 0.35
+    drift: float = 0.015  # largest head drift over a clip
+    blink_probability: float = 0.5
     blink_s: tuple[float, float] = (0.1, 0.15)
-    noise_sigma: float = 1.5  # grey levels
+    noise_sigma: float = 2.0  # grey levels
+    shared_au_probability: float = 0.5
+    shared_aus: tuple[str, ...] = ("AU4", "AU7", "AU14", "AU17", "AU24", "AU25")
+    style_gain: tuple[float, float] = (0.5, 1.5)
+    style_omit_probability: float = 0.5
+    subject_intensity: tuple[float, float] = (0.7, 1.3)
+    flicker: float = 0.01
+    weak_share: float = 0.3
+    weak_scale: tuple[float, float] = (0.3, 0.6)
+    ambiguous_share: float = 0.15
+
+
+#: named worlds: ``easy`` is generator version 1's (no shared AUs, no subject style, no
+#: flicker, no weak or ambiguous clips; milder noise, drift and blinks), kept for the record
+DIFFICULTY = {
+    "default": MotionParams(),
+    "easy": MotionParams(
+        drift=0.008,
+        blink_probability=0.35,
+        noise_sigma=1.5,
+        shared_au_probability=0.0,
+        style_gain=(1.0, 1.0),
+        style_omit_probability=0.0,
+        subject_intensity=(1.0, 1.0),
+        flicker=0.0,
+        weak_share=0.0,
+        ambiguous_share=0.0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class SubjectStyle:
+    """How one subject expresses: a gain per AU, the prototype AU it leaves out per emotion
+    (None: none), and an overall intensity factor."""
+
+    gains: dict[str, float]
+    omits: dict[str, str | None]
+    intensity: float
+
+
+def make_style(rng: np.random.Generator, params: MotionParams) -> SubjectStyle:
+    """A subject's style, drawn once per subject from its own generator."""
+    from .motion import ACTION_UNITS, PROTOTYPES
+
+    gains = {au: float(rng.uniform(*params.style_gain)) for au in (*ACTION_UNITS, "AU12R")}
+    omits = {}
+    for label, aus in PROTOTYPES.items():
+        omit = rng.random() < params.style_omit_probability and len(aus) > 1
+        omits[label] = str(rng.choice(aus)) if omit else None
+    return SubjectStyle(gains, omits, float(rng.uniform(*params.subject_intensity)))
 
 
 @dataclass
@@ -183,6 +245,8 @@ class RenderedClip:
     blink: bool
     landmarks: np.ndarray  # (T, 68, 2): every motion included
     expression_landmarks: np.ndarray  # (T, 68, 2): the expression alone
+    weak: bool = False  # intensity scaled down by MotionParams.weak_scale
+    ambiguous: bool = False  # another emotion's prototype shows too
 
 
 def render_clip(
@@ -194,12 +258,14 @@ def render_clip(
     params: MotionParams = MotionParams(),
     macro_frames: tuple[int, int] = (8, 20),
     gray: bool = False,
+    style: SubjectStyle | None = None,
 ) -> RenderedClip:
-    """One expression clip of ``identity`` showing ``label``."""
+    """One expression clip of ``identity`` showing ``label`` (in the subject's ``style``)."""
     h, w = identity.image.shape[:2]
     lm = identity.landmarks
     fw = identity.face_width
-    aus = action_units_for(label, rng)
+    aus, ambiguous = _clip_aus(label, kind, rng, params, style)
+    weak = kind == "micro" and rng.random() < params.weak_share
     if kind == "macro":
         n = int(rng.integers(macro_frames[0], macro_frames[1] + 1))
         onset, apex, offset = 0, n - 1, n - 1
@@ -213,8 +279,11 @@ def render_clip(
         offset = onset + length - 1
         n = offset + 1 + post
         peak = rng.uniform(*params.micro_peak) * fw
+        peak *= rng.uniform(*params.weak_scale) if weak else 1.0
+    peak *= 1.0 if style is None else style.intensity
     amp = envelope(n, onset, apex, offset)
-    field = expression_field(lm, aus, (h, w), peak, rng)
+    field = expression_field(lm, aus, (h, w), peak, rng, None if style is None else style.gains)
+    gain = 1 + params.flicker * rng.standard_normal(n) if kind == "micro" else np.ones(n)
     drift_dir = rng.normal(size=2)
     drift = (drift_dir / np.linalg.norm(drift_dir)) * rng.uniform(0, params.drift) * fw
     blink = kind == "micro" and rng.random() < params.blink_probability
@@ -246,6 +315,7 @@ def render_clip(
         )
         if gray:
             img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        img *= np.float32(gain[t])
         img += rng.standard_normal(img.shape, dtype=np.float32) * params.noise_sigma
         frames.append(np.clip(np.rint(img), 0, 255).astype(np.uint8))
         landmarks.append(lm + lm_expr * amp[t] + lm_blink * blink_amp[t] + shift)
@@ -261,7 +331,30 @@ def render_clip(
         bool(blink),
         np.stack(landmarks),
         np.stack(expr_landmarks),
+        weak,
+        ambiguous,
     )
+
+
+def _clip_aus(
+    label: str, kind: str, rng: np.random.Generator, params: MotionParams, style
+) -> tuple[tuple[str, ...], bool]:
+    """The AUs a clip shows: the label's (minus the one the subject leaves out), sometimes
+    one shared AU, and in an ambiguous micro clip another emotion's prototype too."""
+    from .motion import PROTOTYPES
+
+    aus = action_units_for(label, rng)
+    omit = None if style is None else style.omits.get(label)
+    if omit in aus and len(aus) > 1:
+        aus = tuple(a for a in aus if a != omit)
+    if rng.random() < params.shared_au_probability:
+        extra = [a for a in params.shared_aus if a not in aus]
+        aus = (*aus, str(rng.choice(extra))) if extra else aus
+    ambiguous = kind == "micro" and rng.random() < params.ambiguous_share
+    if ambiguous:
+        other = str(rng.choice([k for k in PROTOTYPES if k != label]))
+        aus = tuple(dict.fromkeys((*aus, *PROTOTYPES[other])))
+    return tuple(sorted(aus)), ambiguous
 
 
 # --------------------------------------------------------------------------------- naming
@@ -448,10 +541,13 @@ def _render_subject(job: tuple) -> tuple[list[layout.Clip], list[dict]]:
     tmp = Path(tmp)
     rng = np.random.default_rng([seed, list(SPECS).index(dataset), subject])
     ident = make_identity(rng, face_px, canvas)
+    style = make_style(rng, params)
     used: set[str] = set()
     clips, truth = [], []
     for k, label in enumerate(labels):
-        clip = render_clip(ident, label, spec.kind, spec.fps, rng, params, macro_frames, spec.gray)
+        clip = render_clip(
+            ident, label, spec.kind, spec.fps, rng, params, macro_frames, spec.gray, style
+        )
         name = _clip_name(dataset, subject, label, k, pool, used)
         first = _first_frame(dataset, rng)
         write_name = name
@@ -481,6 +577,8 @@ def _render_subject(job: tuple) -> tuple[list[layout.Clip], list[dict]]:
                 "peak_px": round(clip.peak_px, 4),
                 "face_width_px": round(clip.face_width, 2),
                 "blink": int(clip.blink),
+                "weak": int(clip.weak),
+                "ambiguous": int(clip.ambiguous),
                 "frames": len(clip.frames),
             }
         )

@@ -86,12 +86,17 @@ def action_units_for(label: str, rng: np.random.Generator) -> tuple[str, ...]:
 
 
 def au_vectors(
-    aus: tuple[str, ...], n_points: int = 68, rng: np.random.Generator | None = None
+    aus: tuple[str, ...],
+    n_points: int = 68,
+    rng: np.random.Generator | None = None,
+    gains: dict[str, float] | None = None,
 ) -> np.ndarray:
-    """(68, 2) landmark displacement directions (face-width units, before rescaling)."""
+    """(68, 2) landmark displacement directions (face-width units, before rescaling);
+    ``gains``: a subject's own strength per AU (its expression style)."""
     vec = np.zeros((n_points, 2), np.float32)
     for au in aus:
         weight = 1.0 if rng is None else rng.uniform(0.6, 1.0)
+        weight *= 1.0 if gains is None else gains.get(au, 1.0)
         for idx, (dx, dy) in _AU[au]:
             vec[list(idx)] += weight * np.array([dx, dy], np.float32)
     return vec
@@ -103,11 +108,12 @@ def expression_field(
     shape: tuple[int, int],
     peak_px: float,
     rng: np.random.Generator | None = None,
+    gains: dict[str, float] | None = None,
 ) -> np.ndarray:
     """(H, W, 2) forward displacement of ``aus`` at full intensity: the largest landmark moves by
     exactly ``peak_px`` pixels."""
     face_width = float(np.linalg.norm(landmarks[16] - landmarks[0]))
-    vec = au_vectors(aus, len(landmarks), rng) * face_width
+    vec = au_vectors(aus, len(landmarks), rng, gains) * face_width
     field = gaussian_field(landmarks, vec, shape, sigma=0.09 * face_width, ridge=0.3)
     moved = np.linalg.norm(sample_field(field, landmarks), axis=1).max()
     return field * (peak_px / moved) if moved > 0 else field
