@@ -140,10 +140,15 @@ def _run_options(args: argparse.Namespace) -> dict[str, object]:
         raise MicroexpError(
             f"--folds {args.folds!r}: expected fold indices such as 0,3,5"
         ) from None
+    try:
+        seeds = tuple(int(v) for v in args.seeds.split(",")) if args.seeds else None
+    except ValueError:
+        raise MicroexpError(f"--seeds {args.seeds!r}: expected seeds such as 0,1,2") from None
     return {
         "data": args.data,
         "preset": args.preset,
         "seed": args.seed,
+        "seeds": seeds,
         "folds": folds,
         "shard": args.shard,
         "cache": args.cache,
@@ -217,7 +222,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="synthetic", help="synthetic (default) or name=DIR,name=DIR")
     p.add_argument("--preset", default="demo", help="tiny, demo (default) or paper")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="data (and training) seed")
+    p.add_argument(
+        "--seeds", help="train once per seed, e.g. 0,1,2 (tables: mean and sd over seeds)"
+    )
     p.add_argument("--folds", help="only these fold indices, e.g. 0,3,5")
     p.add_argument("--shard", help="i/n: this machine's share of the folds")
     p.add_argument("--cache", help="flow cache folder (default OUT/cache)")

@@ -189,3 +189,19 @@ def test_an_uncreatable_output_folder_is_one_line(tmp_path: Path, capsys) -> Non
     assert main([*argv, "--out", str(blocker / "sub" / "CASME2")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("microexp: error: ") and str(blocker) in err and err.count("\n") == 1
+
+
+def test_seeds_give_mean_and_sd_with_their_interval(toy_run: Path, tiny_data, tmp_path) -> None:
+    import shutil
+
+    out = tmp_path / "seeds"
+    shutil.copytree(toy_run, out, ignore=shutil.ignore_patterns("report"))
+    lines = _again(out, data_dir=tiny_data, seeds=(0, 1), folds=(0, 1))
+    assert sum("done before, reused" in line for line in lines) == 2  # seed 0, folds 0 and 1
+    assert (out / "runs" / "toy-atscnn-casme2-seed1" / "config.json").is_file()
+    run = json.loads((out / "report" / "metrics.json").read_text())["toy-atscnn-casme2"]
+    assert run["seeds"] == [0, 1] and run["folds"] == 2  # the folds both seeds finished
+    assert set(run["sd"]) >= {"pooled_uf1", "subject_mean_accuracy"}
+    assert run["ci95"]["pooled_uf1"][0] <= run["pooled_uf1"] <= run["ci95"]["pooled_uf1"][1]
+    header = (out / "report" / "toy_table.csv").read_text().splitlines()[0]
+    assert header.endswith("ours pooled UF1 sd over seeds")

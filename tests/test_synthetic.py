@@ -98,18 +98,46 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 def test_micro_amplitude_in_stated_range() -> None:
     ident = face.make_identity(np.random.default_rng(0), 128, (224, 269))
     rng = np.random.default_rng(1)
-    lo, hi = MotionParams().micro_peak
-    for label in ("happiness", "disgust", "surprise", "repression", "others"):
-        clip = render_clip(ident, label, "micro", 200.0, rng)
+    params = MotionParams()
+    lo, hi = params.micro_peak
+    weak = 0
+    for label in ("happiness", "disgust", "surprise", "repression", "others") * 3:
+        clip = render_clip(ident, label, "micro", 200.0, rng, params)
         base = clip.expression_landmarks[clip.onset]
         disp = np.linalg.norm(clip.expression_landmarks - base, axis=2).max(axis=1)
         assert int(np.argmax(disp)) == clip.apex
         peak = disp.max()
-        assert lo * clip.face_width - 1e-3 <= peak <= hi * clip.face_width + 1e-3
-        assert 0.5 <= peak <= 2.5  # px on a ~128 px face
+        if clip.weak:  # a weak clip's peak is scaled down by weak_scale
+            weak += 1
+            lo_w, hi_w = lo * params.weak_scale[0], hi * params.weak_scale[1]
+            assert lo_w * clip.face_width - 1e-3 <= peak <= hi_w * clip.face_width + 1e-3
+        else:
+            assert lo * clip.face_width - 1e-3 <= peak <= hi * clip.face_width + 1e-3
+            assert 0.5 <= peak <= 2.5  # px on a ~128 px face
         assert 0.2 <= (clip.offset - clip.onset + 1) / 200.0 <= 0.5 + 1 / 200
         # nothing moves before onset except drift and blinks: the expression is still
         assert np.allclose(clip.expression_landmarks[: clip.onset + 1], base)
+    assert 0 < weak < 15  # about weak_share of the clips
+
+
+def test_subject_style_and_shared_aus_shape_the_clips() -> None:
+    from microexp.synthetic.generator import DIFFICULTY, make_style
+
+    ident = face.make_identity(np.random.default_rng(0), 96, (168, 202))
+    params = DIFFICULTY["default"]
+    style = make_style(np.random.default_rng(3), params)
+    assert all(params.style_gain[0] <= g <= params.style_gain[1] for g in style.gains.values())
+    rng = np.random.default_rng(4)
+    clips = [
+        render_clip(ident, "surprise", "micro", 200.0, rng, params, style=style) for _ in range(12)
+    ]
+    omitted = style.omits["surprise"]
+    assert all(omitted not in c.aus for c in clips if not c.ambiguous) if omitted else True
+    shared = [c for c in clips if set(c.aus) & set(params.shared_aus)]
+    assert 0 < len(shared) < 12
+    easy = DIFFICULTY["easy"]
+    plain = render_clip(ident, "surprise", "micro", 200.0, np.random.default_rng(4), easy)
+    assert not plain.weak and not plain.ambiguous and not set(plain.aus) & {"AU7", "AU14"}
 
 
 def test_macro_is_large_and_ends_at_apex() -> None:

@@ -20,6 +20,9 @@ INTERVAL_METRICS = ("subject_mean_accuracy", "pooled_accuracy", "pooled_uf1", "p
 
 
 def _metric(name: str, y_true, y_pred, subjects, n_classes: int) -> float:
+    """``name`` of pooled predictions; 2-D ``y_pred`` (seeds, samples): its mean over seeds."""
+    if np.ndim(y_pred) == 2:
+        return float(np.mean([_metric(name, y_true, p, subjects, n_classes) for p in y_pred]))
     labels = list(range(n_classes))
     if name == "subject_mean_accuracy":
         return subject_mean_accuracy(y_true, y_pred, subjects)
@@ -34,18 +37,19 @@ def _metric(name: str, y_true, y_pred, subjects, n_classes: int) -> float:
 
 class _BySubject:
     """Predictions grouped by subject, so a resample of subject indices (repeats allowed)
-    becomes pooled predictions; a repeated subject counts as a new one."""
+    becomes pooled predictions; a repeated subject counts as a new one. ``y_pred`` may be 2-D
+    (seeds, samples): every seed's predictions of the same samples."""
 
     def __init__(self, y_true, y_pred, subjects) -> None:
         subjects = np.asarray(subjects)
         self.names = list(dict.fromkeys(subjects.tolist()))
-        t, p = np.asarray(y_true), np.asarray(y_pred)
-        self.parts = [(t[subjects == s], p[subjects == s]) for s in self.names]
+        t, p = np.asarray(y_true), np.atleast_2d(y_pred)
+        self.parts = [(t[subjects == s], p[:, subjects == s]) for s in self.names]
 
     def pooled(self, idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         idx = np.asarray(idx, int)
         t = np.concatenate([self.parts[i][0] for i in idx])
-        p = np.concatenate([self.parts[i][1] for i in idx])
+        p = np.concatenate([self.parts[i][1] for i in idx], axis=1)
         s = np.concatenate([np.full(len(self.parts[i][0]), k) for k, i in enumerate(idx)])
         return t, p, s
 
@@ -60,7 +64,8 @@ def bootstrap_ci(
     seed: int = 0,
 ) -> dict[str, list[float]]:
     """{metric: [low, high]}: 95 % percentile bootstrap over subjects (resample subjects with
-    replacement, recompute the pooled metric). Fewer than 2 subjects: [nan, nan]."""
+    replacement, recompute the pooled metric; with 2-D ``y_pred``, its mean over seeds).
+    Fewer than 2 subjects: [nan, nan]."""
     from scipy import stats
 
     groups = _BySubject(y_true, y_pred, subjects)
@@ -90,13 +95,21 @@ def paired_comparison(
     a: tuple, b: tuple, metric: str, n_classes: int, n_resamples: int = 2000, seed: int = 0
 ) -> dict[str, object]:
     """Run ``a`` minus run ``b`` on the same samples. ``a``/``b``: (y_true, y_pred, subjects)
-    in the same sample order. Returns the difference of the pooled metric, its 95 % bootstrap
+    in the same sample order; ``y_pred`` may be 2-D (seeds, samples): the metric is then the
+    mean over seeds (a run of one seed is repeated to match). Returns the difference of the pooled metric, its 95 % bootstrap
     interval over subjects, and the two-sided p-value of a paired permutation test (the two
     runs' predictions of a subject swap places; exact when 2^subjects <= ``n_resamples``)."""
     from scipy import stats
 
     if list(a[0]) != list(b[0]) or list(a[2]) != list(b[2]):
         raise ValueError("paired comparison needs the same samples in the same order")
+    pa, pb = np.atleast_2d(a[1]), np.atleast_2d(b[1])
+    rows = max(len(pa), len(pb))
+    pa, pb = (np.repeat(p, rows, axis=0) if len(p) == 1 else p[:rows] for p in (pa, pb))
+    if len(pa) != len(pb):
+        rows = min(len(pa), len(pb))
+        pa, pb = pa[:rows], pb[:rows]
+    a, b = (a[0], pa, a[2]), (b[0], pb, b[2])
     ga, gb = _BySubject(*a), _BySubject(*b)
     n = len(ga.names)
 
@@ -119,7 +132,7 @@ def paired_comparison(
     )
     both = _BySubject(
         np.concatenate([a[0], b[0]]),
-        np.concatenate([a[1], b[1]]),
+        np.concatenate([a[1], b[1]], axis=1),
         np.concatenate([[f"a{s}" for s in a[2]], [f"b{s}" for s in b[2]]]),
     )  # subject i of a is group i, of b group n + i (names keep first-seen order)
 

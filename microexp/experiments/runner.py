@@ -28,7 +28,10 @@ from .trainer import BASELINES, TRAINERS, FitSetting, KerasTrainer, baseline_fit
 class RunOptions:
     """How to run (what ``microexp reproduce`` and ``microexp run`` take besides names).
 
-    ``data``: ``synthetic`` or ``name=DIR,name=DIR``. ``folds``/``shard``: a part of the folds
+    ``data``: ``synthetic`` or ``name=DIR,name=DIR``. ``seed`` seeds the synthetic data and,
+    unless ``seeds`` is given, training; ``seeds``: train every experiment once per seed (run
+    folders ``NAME`` for seed 0, ``NAME-seedK`` otherwise; tables give the mean and s.d. over
+    seeds). ``folds``/``shard``: a part of the folds
     (then no final model). ``cache``: flow cache (default OUT/cache). ``data_dir``: where
     synthetic data is generated (default OUT/data). ``pretrained``: a pre-trained model
     (.keras) to fine-tune instead of pre-training one. ``tensorboard`` None: the preset's.
@@ -37,6 +40,7 @@ class RunOptions:
     data: str = "synthetic"
     preset: str = "demo"
     seed: int = 0
+    seeds: tuple[int, ...] | None = None
     folds: tuple[int, ...] | None = None
     shard: str | None = None
     cache: str | os.PathLike | None = None
@@ -61,6 +65,11 @@ class Context:
     shard: tuple[int, int] | None
     paper: str | None
     memo: dict = field(default_factory=dict)  # (protocol, recipe) -> Prepared
+    seed: int = 0  # this pass's training seed
+
+    def run_name(self, name: str) -> str:
+        """The run folder of experiment ``name`` at this pass's seed."""
+        return name if self.seed == 0 else f"{name}-seed{self.seed}"
 
     def log(self, message: str) -> None:
         self.opts.log(message)
@@ -131,7 +140,7 @@ def _setting(ctx: Context, stage: Stage, make: Callable | None, log_dir: Path) -
         schedule=None if stage.schedules is None else stage.schedules[name],
         sampling=sampling,
         per_class=None if sampling.per_class is None else sampling.per_class[name],
-        seed=ctx.opts.seed,
+        seed=ctx.seed,
         mixed_precision=ctx.opts.mixed_precision,
         xla=ctx.opts.xla,
         run_eagerly=ctx.preset.run_eagerly,
@@ -161,7 +170,7 @@ def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: st
         "trainer": exp.trainer,
         "recipe": asdict(recipe),
         "classes": classes,
-        "seed": ctx.opts.seed,
+        "seed": ctx.seed,
         "data_preset": ctx.preset.data_preset,
         "mixed_precision": ctx.opts.mixed_precision,
         "xla": ctx.opts.xla,
@@ -190,7 +199,7 @@ def pretrain(ctx: Context, exp: Experiment, recipe) -> Path:
 
     stage = exp.pretrain
     pre = replace(exp, protocol=stage.protocol, train=stage, pretrain=None)
-    pre_dir = ctx.out / "pretrain" / exp.model
+    pre_dir = ctx.out / "pretrain" / ctx.run_name(exp.model)
     path = pre_dir / "model.keras"
     classes = _classes(stage.protocol)
     config = _config(ctx, pre, recipe, classes, "pretrain")
@@ -251,7 +260,7 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
     """One declared experiment under LOSO, resumable; returns its name."""
     recipe = recipe_of(exp, ctx.preset.name)
     data = _prepared(ctx, exp.protocol, recipe)
-    run_dir = ctx.out / "runs" / exp.name
+    run_dir = ctx.out / "runs" / ctx.run_name(exp.name)
     config = _config(ctx, exp, recipe, data.classes, "loso")
     config["train"] = _stage_config(ctx, exp.train)
     make = None
@@ -278,7 +287,7 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
     run_baselines(ctx, exp, data, recipe, run_dir)
     if ctx.complete and opts.final_model and trainer.fit_all is not None:
         _final_model(ctx, run_dir, trainer.fit_all)
-    return exp.name
+    return run_dir.name
 
 
 def run_baselines(ctx: Context, exp: Experiment, data: Prepared, recipe, run_dir: Path) -> None:
@@ -349,7 +358,7 @@ def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper:
     roots = resolve_data(opts.data, data_root, preset.data_preset, opts.seed, needed, opts.log)
     record_data(out, roots)
     cache_root = Path(opts.cache) if opts.cache else out / "cache"
-    return Context(out, opts, preset, roots, cache_root, shard, paper)
+    return Context(out, opts, preset, roots, cache_root, shard, paper, seed=opts.seed)
 
 
 def run_all(
@@ -366,7 +375,9 @@ def run_all(
     out = Path(out)
     t0 = time.time()
     ctx = start(out, experiments, opts, paper)
-    names = [run_experiment(ctx, exp) for exp in experiments]
+    names = []
+    for seed in opts.seeds or (opts.seed,):
+        names += [run_experiment(replace(ctx, seed=seed), exp) for exp in experiments]
     report = write_report(out, tables=tables)
     what = paper or ", ".join(e.protocol for e in experiments[:1])
     opts.log(f"{what} ({opts.preset}) finished in {time.time() - t0:.0f} s: {', '.join(names)}")
@@ -405,6 +416,7 @@ def _options(options: dict) -> RunOptions:
     bad = sorted(set(options) - names)
     if bad:
         raise TypeError(f"unknown option {bad[0]!r}; expected one of {', '.join(sorted(names))}")
-    if options.get("folds") is not None:
-        options = {**options, "folds": tuple(options["folds"])}
+    for key in ("folds", "seeds"):
+        if options.get(key) is not None:
+            options = {**options, key: tuple(int(v) for v in options[key])}
     return RunOptions(**options)

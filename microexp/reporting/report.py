@@ -30,6 +30,7 @@ class RunResult:
     records: list[dict]
     metrics: dict
     baselines: dict = field(default_factory=dict)  # name -> (records, metrics)
+    seed_records: list = field(default_factory=list)  # every seed's records (first = records)
 
     @property
     def meta(self) -> dict:
@@ -60,18 +61,25 @@ def _run_dirs(outs: Sequence[Path]) -> list[Path]:
 def collect_runs(outs: Sequence[Path]) -> list[RunResult]:
     """Every run under ``OUT/runs/`` of each output folder, shards of one run merged by the
     name in their metadata (so a renamed run directory still merges and lands in its tables),
-    sorted by that name; runs without a finished fold are left out."""
-    by_name: dict[str, list[Path]] = {}
+    the seeds of one run gathered, sorted by name; runs without a finished fold are left out."""
+    by_name: dict[str, dict[int, list[Path]]] = {}
     for d in _run_dirs(outs):
-        meta = read_json(d / "config.json").get("meta") or {}
-        by_name.setdefault(str(meta.get("name", d.name)), []).append(d)
+        config = read_json(d / "config.json")
+        name = str((config.get("meta") or {}).get("name", d.name))
+        by_name.setdefault(name, {}).setdefault(int(config.get("seed", 0)), []).append(d)
     results = []
     for name in sorted(by_name):
-        dirs = by_name[name]
-        cfg, recs = load_records(dirs)
-        if recs:
-            metrics = run_metrics(cfg, recs)
-            results.append(RunResult(name, tuple(dirs), cfg, recs, metrics, _baselines(dirs)))
+        seeds = by_name[name]
+        loaded = {k: load_records(seeds[k]) for k in sorted(seeds)}
+        loaded = {k: v for k, v in loaded.items() if v[1]}
+        if not loaded:
+            continue
+        first = min(loaded)
+        cfg, recs = loaded[first]
+        metrics = run_metrics(cfg, [loaded[k][1] for k in loaded], list(loaded))
+        dirs = tuple(d for k in loaded for d in seeds[k])
+        every = [loaded[k][1] for k in loaded]
+        results.append(RunResult(name, dirs, cfg, recs, metrics, _baselines(seeds[first]), every))
     return results
 
 
@@ -85,30 +93,54 @@ def _baselines(dirs: Sequence[Path]) -> dict[str, tuple[list[dict], dict]]:
     for name, bdirs in found.items():
         cfg, recs = load_records(bdirs)
         if recs:
-            out[name] = (recs, run_metrics(cfg, recs))
+            out[name] = (recs, run_metrics(cfg, [recs]))
     return out
 
 
-def run_metrics(config: dict, records: list[dict]) -> dict:
-    """Every metric of one run, plus paper A's Table 3 figures from the training histories."""
+def _aligned(seed_records: list[list[dict]]) -> list[list[dict]]:
+    """Each seed's records of the folds every seed finished, in fold order."""
+    common = set.intersection(*({r["fold"] for r in recs} for recs in seed_records))
+    return [[r for r in recs if r["fold"] in common] for recs in seed_records]
+
+
+def predictions(seed_records: list[list[dict]]) -> dict:
+    """y_true, y_pred (seeds, samples), subjects and sample ids of a run's aligned seeds."""
+    aligned = _aligned(seed_records)
+    first = aligned[0]
+    return {
+        "y_true": np.array([v for r in first for v in r["y_true"]]),
+        "y_pred": np.array([[v for r in recs for v in r["y_pred"]] for recs in aligned]),
+        "subjects": np.array([r["test_subject"] for r in first for _ in r["y_true"]]),
+        "samples": [s for r in first for s in r["samples"]],
+    }
+
+
+def run_metrics(config: dict, seed_records: list[list[dict]], seeds: list[int] | None = None):
+    """Every metric of one run (the mean over seeds when there are several, with their s.d.),
+    its 95 % interval over subjects, and paper A's Table 3 figures from the histories."""
     from ..training.fit import convergence_epoch
 
-    y_true = [v for r in records for v in r["y_true"]]
-    y_pred = [v for r in records for v in r["y_pred"]]
-    subjects = [r["test_subject"] for r in records for _ in r["y_true"]]
-    classes = config["classes"]
-    m = all_metrics(y_true, y_pred, subjects, len(classes))
-    m["folds"] = len(records)
-    m["samples"] = len(y_true)
-    hists = [r["history"] for r in records if r.get("history", {}).get("accuracy")]
+    n = len(config["classes"])
+    pred = predictions(seed_records)
+    t, s = pred["y_true"], pred["subjects"]
+    per_seed = [all_metrics(t, p, s, n) for p in pred["y_pred"]]
+    m = {k: float(np.mean([ps[k] for ps in per_seed])) for k in per_seed[0]}
+    m["folds"] = len(_aligned(seed_records)[0])
+    m["samples"] = len(t)
+    if len(per_seed) > 1:
+        m["seeds"] = seeds
+        m["sd"] = {k: float(np.std([ps[k] for ps in per_seed], ddof=1)) for k in per_seed[0]}
+    hists = [
+        r["history"] for recs in seed_records for r in recs if r.get("history", {}).get("accuracy")
+    ]
     if hists:
         m["mean_convergence_epoch"] = float(
             np.mean([convergence_epoch(h["accuracy"]) for h in hists])
         )
         m["mean_final_train_accuracy"] = float(np.mean([h["accuracy"][-1] for h in hists]))
         m["mean_final_train_loss"] = float(np.mean([h["loss"][-1] for h in hists]))
-    m["confusion"] = confusion_matrix(y_true, y_pred, list(range(len(classes)))).tolist()
-    m["ci95"] = bootstrap_ci(y_true, y_pred, subjects, len(classes))
+    m["confusion"] = confusion_matrix(t, pred["y_pred"][0], list(range(n))).tolist()
+    m["ci95"] = bootstrap_ci(t, pred["y_pred"], s, n)
     return m
 
 
@@ -152,13 +184,19 @@ def build_table(spec: TableSpec, runs: Sequence[RunResult]) -> tuple[list[str], 
     if not spec.columns:  # a figure alone
         return [spec.row_title], [[lb] for lb in labels]
     first = spec.columns[0]
+    seeded = any("sd" in r.metrics for r in runs)
     header = [spec.row_title, *(c.paper for c in spec.paper_columns())]
     header += [c.ours for c in spec.columns]
     header += [f"{first.ours} 95% CI", "majority", "linear probe"]
+    header += [f"{first.ours} sd over seeds"] if seeded else []
     rows = [[k, v] + [None] * (len(header) - 2) for k, v in spec.reference.items()]
     for run, lb in zip(runs, labels, strict=True):
         ours = [_ours(run, c) for c in spec.columns]
-        rows.append([lb, *_paper(spec, lb), *ours, *_beside(run, first)])
+        row = [lb, *_paper(spec, lb), *ours, *_beside(run, first)]
+        if seeded:
+            sd = run.metrics.get("sd", {}).get(first.metric)
+            row.append(None if sd is None else first.scale * sd)
+        rows.append(row)
     return header, rows
 
 
@@ -173,23 +211,17 @@ def _beside(run: RunResult, col: Column) -> list:
 _BASELINES = ("majority", "linear_probe")
 
 
-def _predictions(records: list[dict]) -> dict[str, tuple[int, int, str]]:
-    return {
-        sid: (t, p, r["test_subject"])
-        for r in records
-        for sid, t, p in zip(r["samples"], r["y_true"], r["y_pred"], strict=True)
-    }
-
-
-def _compare(a: str, ra: list[dict], b: str, rb: list[dict], metric: str, n: int) -> dict | None:
-    """A paired comparison of two runs' predictions of the samples both predicted."""
-    pa, pb = _predictions(ra), _predictions(rb)
-    common = sorted(set(pa) & set(pb))
+def _compare(a: str, ra: list, b: str, rb: list, metric: str, n: int) -> dict | None:
+    """A paired comparison of two runs (lists of seeds' records) on the samples both
+    predicted."""
+    pa, pb = predictions(ra), predictions(rb)
+    ia, ib = ({sid: i for i, sid in enumerate(p["samples"])} for p in (pa, pb))
+    common = sorted(set(ia) & set(ib))
     if not common:
         return None
-    ta, tb = ([pa[s] for s in common], [pb[s] for s in common])
-    arrays = [tuple(np.array([v[i] for v in t]) for i in range(3)) for t in (ta, tb)]
-    result = paired_comparison(arrays[0], arrays[1], metric, n)
+    ka, kb = [ia[sid] for sid in common], [ib[sid] for sid in common]
+    runs = [(p["y_true"][k], p["y_pred"][:, k], p["subjects"][k]) for p, k in ((pa, ka), (pb, kb))]
+    result = paired_comparison(runs[0], runs[1], metric, n)
     return {"a": a, "b": b, **result, "samples": len(common)}
 
 
@@ -203,11 +235,11 @@ def comparisons(runs: Sequence[RunResult]) -> list[dict]:
         pairs = []
         if r.meta.get("compare_to") in by_name:
             other = by_name[r.meta["compare_to"]]
-            pairs.append((other.name, other.records))
+            pairs.append((other.name, other.seed_records))
         if "linear_probe" in r.baselines:
-            pairs.append((f"{r.name}:linear_probe", r.baselines["linear_probe"][0]))
+            pairs.append((f"{r.name}:linear_probe", [r.baselines["linear_probe"][0]]))
         for b, records in pairs:
-            found = _compare(r.name, r.records, b, records, metric, n)
+            found = _compare(r.name, r.seed_records, b, records, metric, n)
             if found is not None:
                 out.append(found)
     return out

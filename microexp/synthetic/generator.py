@@ -10,7 +10,8 @@ class proportions, subject ids and (where a published list names them) clip ids.
 
 What is not: real facial appearance change (wrinkles, shading of moving skin), 3D head motion,
 the real datasets' resolutions (frames are small, the face spans ``face_px`` pixels),
-recording artefacts such as flicker, and the real annotation quirks (the tests cover those).
+and the real annotation quirks (the tests cover those). Illumination changes are modelled as a
+slow global flicker only.
 """
 
 from __future__ import annotations
@@ -165,7 +166,8 @@ class MotionParams:
     (``style_gain``: each subject's strength per AU; ``style_omit_probability``: the chance a
     subject leaves one AU of an emotion's prototype out, always the same one;
     ``subject_intensity``: how expressive a subject is); distractors in micro clips (blinks,
-    head drift, ``flicker``: per-frame brightness gain s.d.); a share of weak clips
+    head drift, ``flicker``: amplitude of a slow global brightness oscillation at
+    ``flicker_hz``, as lights beat against a high-speed camera); a share of weak clips
     (``weak_share``, peak scaled by ``weak_scale``) and of ambiguous ones (``ambiguous_share``:
     another emotion's prototype shows too).
     """
@@ -179,15 +181,16 @@ class MotionParams:
     blink_probability: float = 0.5
     blink_s: tuple[float, float] = (0.1, 0.15)
     noise_sigma: float = 2.0  # grey levels
-    shared_au_probability: float = 0.5
-    shared_aus: tuple[str, ...] = ("AU4", "AU7", "AU14", "AU17", "AU24", "AU25")
-    style_gain: tuple[float, float] = (0.5, 1.5)
-    style_omit_probability: float = 0.5
+    shared_au_probability: float = 0.3
+    shared_aus: tuple[str, ...] = ("AU4", "AU7", "AU14", "AU25")
+    style_gain: tuple[float, float] = (0.6, 1.4)
+    style_omit_probability: float = 0.25
     subject_intensity: tuple[float, float] = (0.7, 1.3)
-    flicker: float = 0.01
-    weak_share: float = 0.3
+    flicker: float = 0.03
+    flicker_hz: tuple[float, float] = (1.0, 4.0)
+    weak_share: float = 0.15
     weak_scale: tuple[float, float] = (0.3, 0.6)
-    ambiguous_share: float = 0.15
+    ambiguous_share: float = 0.1
 
 
 #: named worlds: ``easy`` is generator version 1's (no shared AUs, no subject style, no
@@ -283,7 +286,7 @@ def render_clip(
     peak *= 1.0 if style is None else style.intensity
     amp = envelope(n, onset, apex, offset)
     field = expression_field(lm, aus, (h, w), peak, rng, None if style is None else style.gains)
-    gain = 1 + params.flicker * rng.standard_normal(n) if kind == "micro" else np.ones(n)
+    gain = _flicker(n, fps, rng, params) if kind == "micro" else np.ones(n)
     drift_dir = rng.normal(size=2)
     drift = (drift_dir / np.linalg.norm(drift_dir)) * rng.uniform(0, params.drift) * fw
     blink = kind == "micro" and rng.random() < params.blink_probability
@@ -334,6 +337,12 @@ def render_clip(
         weak,
         ambiguous,
     )
+
+
+def _flicker(n: int, fps: float, rng: np.random.Generator, params: MotionParams) -> np.ndarray:
+    """Per-frame brightness gain: 1 + flicker * sin(2 pi f t + phase)."""
+    hz, phase = rng.uniform(*params.flicker_hz), rng.uniform(0, 2 * np.pi)
+    return 1 + params.flicker * np.sin(2 * np.pi * hz * np.arange(n) / fps + phase)
 
 
 def _clip_aus(
