@@ -21,6 +21,7 @@ from pathlib import Path
 
 from microexp import synthetic
 from microexp.evaluation import all_metrics, run_loso
+from microexp.evaluation.intervals import bootstrap_ci
 from microexp.experiments.data import prepare
 from microexp.experiments.defaults import RECIPE_PRESETS
 from microexp.experiments.trainer import baseline_fit_predict
@@ -51,7 +52,9 @@ def probe(protocol: str, recipe_name: str, crop, roots: dict, cache: Path, work:
         t = [v for r in recs for v in r["y_true"]]
         p = [v for r in recs for v in r["y_pred"]]
         s = [r["test_subject"] for r in recs for _ in r["y_true"]]
-        out[name] = {k: round(v, 4) for k, v in all_metrics(t, p, s, len(data.classes)).items()}
+        metrics = all_metrics(t, p, s, len(data.classes))
+        metrics["ci95"] = bootstrap_ci(t, p, s, len(data.classes))
+        out[name] = json.loads(json.dumps(metrics), parse_float=lambda v: round(float(v), 4))
     return out
 
 
@@ -84,7 +87,8 @@ def main() -> None:
     for task, r in results["tasks"].items():
         lp, mj = r["linear_probe"], r["majority"]
         print(
-            f"{task}: probe UF1 {lp['pooled_uf1']:.3f} acc {lp['pooled_accuracy']:.3f} "
+            f"{task}: probe UF1 {lp['pooled_uf1']:.3f} {lp['ci95']['pooled_uf1']} "
+            f"acc {lp['pooled_accuracy']:.3f} "
             f"subject-mean {lp['subject_mean_accuracy']:.3f} | majority UF1 "
             f"{mj['pooled_uf1']:.3f} acc {mj['pooled_accuracy']:.3f}"
         )

@@ -183,12 +183,12 @@ class MotionParams:
     noise_sigma: float = 2.0  # grey levels
     shared_au_probability: float = 0.3
     shared_aus: tuple[str, ...] = ("AU4", "AU7", "AU14", "AU25")
-    style_gain: tuple[float, float] = (0.6, 1.4)
-    style_omit_probability: float = 0.25
+    style_gain: tuple[float, float] = (0.5, 1.5)
+    style_omit_probability: float = 0.5
     subject_intensity: tuple[float, float] = (0.7, 1.3)
-    flicker: float = 0.03
+    flicker: float = 0.005
     flicker_hz: tuple[float, float] = (1.0, 4.0)
-    weak_share: float = 0.15
+    weak_share: float = 0.2
     weak_scale: tuple[float, float] = (0.3, 0.6)
     ambiguous_share: float = 0.1
 
