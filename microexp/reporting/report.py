@@ -330,6 +330,7 @@ _ALL_HEADER = [
     "pooled UAR",
     "fold-mean UF1",
     "fold-mean UAR",
+    "final train acc",
 ]
 _ALL_KEYS = (
     "folds",
@@ -344,7 +345,9 @@ _ALL_KEYS = (
 
 
 def _all_row(name: str, metrics: dict) -> list:
-    return [name, *(metrics[k] for k in _ALL_KEYS)]
+    """A run's metrics, and the mean over folds of its final training accuracy (optimisation
+    health: a model that stays near chance on its own training set has not learnt)."""
+    return [name, *(metrics[k] for k in _ALL_KEYS), metrics.get("mean_final_train_accuracy")]
 
 
 def _comparison_table(compared: list[dict]) -> tuple[list[str], list[list]]:

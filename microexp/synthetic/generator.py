@@ -46,7 +46,7 @@ class Preset:
 
 PRESETS = {
     "tiny": Preset(subjects=3, samples_per_subject=3, face_px=96, macro_frames=(6, 9)),
-    "demo": Preset(subjects=10, samples_per_subject=8, face_px=128),
+    "demo": Preset(subjects=6, samples_per_subject=8, face_px=128),
 }
 
 
