@@ -9,7 +9,6 @@ trained on every subject after LOSO is fold :data:`FINAL_SEED`.
 from __future__ import annotations
 
 import os
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -203,7 +202,3 @@ class atomic_keras:
 def save_model(model, path: Path) -> None:
     with atomic_keras(path) as tmp:
         model.save(tmp)
-
-
-def timed(log: Callable[[str], None], message: str, t0: float) -> None:
-    log(f"{message} ({time.time() - t0:.0f} s)")
