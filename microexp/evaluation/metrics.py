@@ -48,9 +48,11 @@ def accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
 
 
 def _per_class(cm: np.ndarray, absent: str) -> tuple[np.ndarray, np.ndarray]:
-    tp = np.diag(cm).astype(float)
-    fp = cm.sum(axis=0) - tp
-    fn = cm.sum(axis=1) - tp
+    """Per-class F1 and recall of a (..., K, K) confusion matrix (rows true, columns predicted);
+    a class with no sample in either role has no F1 (no true sample: no recall) -> nan."""
+    tp = np.diagonal(cm, axis1=-2, axis2=-1).astype(float)
+    fp = cm.sum(axis=-2) - tp
+    fn = cm.sum(axis=-1) - tp
     f1_den = 2 * tp + fp + fn
     rec_den = tp + fn
     if absent not in ("skip", "zero"):
