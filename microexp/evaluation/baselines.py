@@ -15,6 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: the baselines every LOSO run reports beside its model
+BASELINES = ("majority", "linear_probe")
+
 #: the linear probe's fixed settings (documented in docs/reproducing.md)
 PROBE_GRID = 8  # spatial average pooling to PROBE_GRID x PROBE_GRID cells
 PROBE_C = 1.0  # inverse L2 regularisation of the logistic regression

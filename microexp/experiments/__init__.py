@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
-from ..reporting.tables import Column, TableSpec
+from ..reporting.report import write_report
+from ..reporting.tables import Column, TableSpec, register_tables, registered_tables
 from .paper_a import PAPER_A
 from .paper_b import PAPER_B
 from .runner import RunOptions, _options, experiment_for, run, run_all
@@ -40,6 +41,7 @@ def register_paper(paper: Paper) -> Paper:
     if unknown:
         raise MicroexpError(f"paper {paper.name!r}: experiments feed undeclared tables {unknown}")
     PAPERS[paper.name] = paper
+    register_tables(paper.tables)
     return paper
 
 
@@ -47,10 +49,6 @@ def get_paper(name: str) -> Paper:
     if name not in PAPERS:
         raise unknown_name("paper recipe", name, tuple(PAPERS))
     return PAPERS[name]
-
-
-def registered_tables() -> list[TableSpec]:
-    return [t for p in PAPERS.values() for t in p.tables]
 
 
 def datasets_needed(name: str) -> tuple[str, ...]:
@@ -126,19 +124,6 @@ def run_experiments(
     """Run declared experiments (your own, e.g.) into ``out``, reporting them in the
     registered tables and ``tables``; returns the report folder."""
     return run_all(out, list(experiments), _options(options), tables=tables)
-
-
-def write_report(
-    out: str | os.PathLike,
-    more: Sequence[str | os.PathLike] = (),
-    dest: str | os.PathLike | None = None,
-    tables: Sequence[TableSpec] = (),
-) -> Path:
-    """The report of one output folder (and its shards) with every registered paper table
-    and ``tables`` of your own."""
-    from ..reporting.report import write_report as render
-
-    return render(out, more, dest, [*registered_tables(), *tables])
 
 
 register_paper(PAPER_A)

@@ -17,11 +17,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
+from ..evaluation.baselines import BASELINES
 from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso
 from .data import Prepared, datasets_of, prepare, record_data, resolve_data
 from .defaults import RECIPE_PRESETS, TRAINING, model_inputs
 from .spec import Experiment, Preset, Stage, get_preset
-from .trainer import BASELINES, TRAINERS, FitSetting, KerasTrainer, baseline_fit_predict, save_model
+from .trainer import TRAINERS, FitSetting, KerasTrainer, baseline_fit_predict, save_model
 
 
 @dataclass(frozen=True)
@@ -370,7 +371,7 @@ def run_all(
 ) -> Path:
     """Run ``experiments`` into ``out`` and write the report (registered tables and
     ``tables``); returns the report folder."""
-    from . import write_report
+    from ..reporting.report import write_report
 
     out = Path(out)
     t0 = time.time()

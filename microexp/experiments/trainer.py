@@ -175,9 +175,6 @@ def baseline_fit_predict(name: str, data: Prepared, crop: int | None):
     return fit_predict
 
 
-#: the baselines every LOSO run reports beside its model
-BASELINES = ("majority", "linear_probe")
-
 #: Experiment.trainer -> its fold trainer
 TRAINERS = {"keras": KerasTrainer, "lbptop-svm": SVMTrainer}
 

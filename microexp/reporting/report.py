@@ -15,9 +15,10 @@ import numpy as np
 
 from ..errors import MicroexpError
 from ..evaluation import all_metrics, confusion_matrix, load_records
+from ..evaluation.baselines import BASELINES
 from ..evaluation.intervals import bootstrap_ci, paired_comparison
 from ..fileio import atomic_path, read_json, write_text
-from .tables import Column, TableSpec
+from .tables import Column, TableSpec, registered_tables
 
 
 @dataclass(frozen=True)
@@ -204,11 +205,8 @@ def _beside(run: RunResult, col: Column) -> list:
     """The interval of ``col``'s metric, then the majority and linear-probe baselines' value."""
     low, high = run.metrics.get("ci95", {}).get(col.metric, (np.nan, np.nan))
     ci = None if np.isnan(low) else f"[{col.scale * low:.2f}, {col.scale * high:.2f}]"
-    base = [run.baselines.get(b, (None, {}))[1].get(col.metric, np.nan) for b in _BASELINES]
+    base = [run.baselines.get(b, (None, {}))[1].get(col.metric, np.nan) for b in BASELINES]
     return [ci, *(col.scale * v for v in base)]
-
-
-_BASELINES = ("majority", "linear_probe")
 
 
 def _compare(a: str, ra: list, b: str, rb: list, metric: str, n: int) -> dict | None:
@@ -267,8 +265,10 @@ def write_report(
     dest: str | os.PathLike | None = None,
     tables: Sequence[TableSpec] = (),
 ) -> Path:
-    """Write ``report/`` for the output folder ``out`` (and shards ``more``): the declared
-    ``tables`` that its runs feed, every run's metrics, confusion matrices and figures."""
+    """Write ``report/`` for the output folder ``out`` (and shards ``more``): the registered
+    tables (:func:`~microexp.reporting.tables.register_tables`) and ``tables`` of your own that
+    its runs feed, every run's metrics, confusion matrices and figures."""
+    tables = [*registered_tables(), *tables]
     outs = [Path(out), *map(Path, more)]
     dest = Path(dest) if dest else outs[0] / "report"
     dest.mkdir(parents=True, exist_ok=True)

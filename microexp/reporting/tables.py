@@ -46,3 +46,16 @@ class TableSpec:
 
     def paper_columns(self) -> list[Column]:
         return [c for c in self.columns if c.paper is not None]
+
+
+#: every declared table by key; the experiments' declarations register theirs
+TABLES: dict[str, TableSpec] = {}
+
+
+def register_tables(specs: tuple[TableSpec, ...] | list[TableSpec]) -> None:
+    """Make ``specs`` known to every report (a key declared twice keeps the latest)."""
+    TABLES.update({t.key: t for t in specs})
+
+
+def registered_tables() -> list[TableSpec]:
+    return list(TABLES.values())
