@@ -113,11 +113,37 @@ def test_micro_amplitude_in_stated_range() -> None:
             assert lo_w * clip.face_width - 1e-3 <= peak <= hi_w * clip.face_width + 1e-3
         else:
             assert lo * clip.face_width - 1e-3 <= peak <= hi * clip.face_width + 1e-3
-            assert 0.5 <= peak <= 2.5  # px on a ~128 px face
+            assert 0.5 <= peak <= 3.2  # px on a ~128 px face
         assert 0.2 <= (clip.offset - clip.onset + 1) / 200.0 <= 0.5 + 1 / 200
         # nothing moves before onset except drift and blinks: the expression is still
         assert np.allclose(clip.expression_landmarks[: clip.onset + 1], base)
     assert 0 < weak < 15  # about weak_share of the clips
+
+
+def test_coded_apex_posed_macro_and_others() -> None:
+    """The coded apex lies within apex_error_s of the true one (inside the clip); posed macro
+    clips show their full prototype; "others" holds no emotion's full prototype."""
+    from microexp.synthetic.motion import PROTOTYPES, action_units_for
+
+    ident = face.make_identity(np.random.default_rng(0), 128, (224, 269))
+    rng = np.random.default_rng(3)
+    params = MotionParams()
+    moved = 0
+    for label in ("happiness", "disgust", "surprise") * 4:
+        clip = render_clip(ident, label, "micro", 200.0, rng, params)
+        assert clip.onset < clip.coded_apex <= clip.offset
+        assert abs(clip.coded_apex - clip.apex) <= round(params.apex_error_s * 200)
+        moved += clip.coded_apex != clip.apex
+    assert moved > 0
+    exact = render_clip(ident, "happiness", "micro", 200.0, rng, MotionParams(apex_error_s=0))
+    assert exact.coded_apex == exact.apex
+    for label in ("anger", "fear", "contempt"):
+        clip = render_clip(ident, label, "macro", 30.0, rng, params)
+        assert clip.aus == tuple(sorted(PROTOTYPES[label])) and clip.coded_apex is None
+    for _ in range(200):
+        aus = set(action_units_for("others", rng))
+        assert 1 <= len(aus) <= 3
+        assert not any(set(p) <= aus for p in PROTOTYPES.values())
 
 
 def test_subject_style_and_shared_aus_shape_the_clips() -> None:

@@ -16,7 +16,11 @@ from microexp.evaluation.metrics import uf1
 
 def test_pooled_features_are_fixed_and_documented_shapes() -> None:
     volume = np.random.default_rng(0).normal(size=(16, 16, 4, 3))
-    assert pooled_features(volume).shape == (8 * 8 * 6,)
+    assert pooled_features(volume).shape == (8 * 8 * 9,)
+    # a rise and a return: the halves keep both directions, the magnitude is the mean |flow|
+    rise_return = np.concatenate([np.ones((16, 16, 2, 3)), -np.ones((16, 16, 2, 3))], axis=2)
+    cells = pooled_features(rise_return).reshape(64, 9)
+    assert np.allclose(cells, [1, 1, 1, -1, -1, -1, 1, 1, 1])
     assert pooled_features(volume[..., 0, :]).shape == (8 * 8 * 6,)
     assert pooled_features(np.arange(5.0)).tolist() == [0, 1, 2, 3, 4]
     flat = np.ones((16, 16, 3))

@@ -26,16 +26,24 @@ PROBE_C = 1.0  # inverse L2 regularisation of the logistic regression
 def pooled_features(x: np.ndarray, grid: int = PROBE_GRID) -> np.ndarray:
     """One example's tensor -> a fixed-length vector.
 
-    (H, W, T, C) flow volumes (paper A): the time mean of each channel and of its magnitude;
+    (H, W, T, C) flow volumes (paper A): the time mean of each channel over the first half of
+    the flows and over the second half (T // 2 and the rest), and of its magnitude over all;
     (H, W, C) flow images (paper B): each channel and its magnitude; both then averaged over a
     ``grid`` x ``grid`` spatial grid (cells of ``H // grid`` px; a remainder at the edge is
     dropped). 1-D features (LBP-TOP) are used as they are.
+
+    The halves: an expression rises and returns within a clip, so a signed mean over all its
+    flows cancels to about zero; the halves keep the direction of the rise and of the return.
     """
     x = np.asarray(x, np.float32)
     if x.ndim == 1:
         return x
     if x.ndim == 4:
-        x = np.concatenate([x.mean(axis=2), np.abs(x).mean(axis=2)], axis=-1)
+        half = max(x.shape[2] // 2, 1)
+        x = np.concatenate(
+            [x[:, :, :half].mean(axis=2), x[:, :, half:].mean(axis=2), np.abs(x).mean(axis=2)],
+            axis=-1,
+        )
     elif x.ndim == 3:
         x = np.concatenate([x, np.abs(x)], axis=-1)
     else:

@@ -25,7 +25,7 @@ PRETRAIN = Stage(
         paper=TrainConfig(epochs=80, batch_size=20, lr=1e-4, decay_every=20),
     ),
     sampling=Sampling(
-        per_class=ByPreset(tiny=4, demo=30, paper=1500), crops=tuple(range(9)), rotate=True
+        per_class=ByPreset(tiny=4, demo=36, paper=1500), crops=tuple(range(9)), rotate=True
     ),
 )
 FINE_TUNE = Stage(

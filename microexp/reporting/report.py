@@ -209,9 +209,10 @@ def _beside(run: RunResult, col: Column) -> list:
     return [ci, *(col.scale * v for v in base)]
 
 
-def _compare(a: str, ra: list, b: str, rb: list, metric: str, n: int) -> dict | None:
-    """A paired comparison of two runs (lists of seeds' records) on the samples both
-    predicted."""
+def compare_runs(a: str, ra: list, b: str, rb: list, metric: str, n: int) -> dict | None:
+    """A paired comparison of two runs (lists of seeds' records, e.g.
+    ``RunResult.seed_records``) on ``metric`` over the samples both predicted (``n``: the
+    class count); None when they share no sample."""
     pa, pb = predictions(ra), predictions(rb)
     ia, ib = ({sid: i for i, sid in enumerate(p["samples"])} for p in (pa, pb))
     common = sorted(set(ia) & set(ib))
@@ -237,7 +238,7 @@ def comparisons(runs: Sequence[RunResult]) -> list[dict]:
         if "linear_probe" in r.baselines:
             pairs.append((f"{r.name}:linear_probe", [r.baselines["linear_probe"][0]]))
         for b, records in pairs:
-            found = _compare(r.name, r.seed_records, b, records, metric, n)
+            found = compare_runs(r.name, r.seed_records, b, records, metric, n)
             if found is not None:
                 out.append(found)
     return out

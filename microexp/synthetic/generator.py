@@ -31,7 +31,7 @@ from . import layout
 from .face import Identity, make_identity, sample_field
 from .motion import action_units_for, envelope, expression_field
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -169,10 +169,12 @@ class MotionParams:
     head drift, ``flicker``: amplitude of a slow global brightness oscillation at
     ``flicker_hz``, as lights beat against a high-speed camera); a share of weak clips
     (``weak_share``, peak scaled by ``weak_scale``) and of ambiguous ones (``ambiguous_share``:
-    another emotion's prototype shows too).
+    another emotion's prototype shows too); ``apex_error_s``: how far a micro clip's coded
+    apex may lie from the true peak of motion (coders disagree on apex frames by tens of
+    milliseconds), which weakens onset->apex flows (paper B) but not whole-clip ones (paper A).
     """
 
-    micro_peak: tuple[float, float] = (0.006, 0.018)  # 0.8-2.3 px on a 128 px face
+    micro_peak: tuple[float, float] = (0.008, 0.024)  # 1.0-3.1 px on a 128 px face
     macro_peak: tuple[float, float] = (0.06, 0.12)
     micro_duration_s: tuple[float, float] = (0.2, 0.5)
     apex_fraction: tuple[float, float] = (0.3, 0.6)
@@ -181,16 +183,17 @@ class MotionParams:
     blink_probability: float = 0.5
     blink_s: tuple[float, float] = (0.1, 0.15)
     noise_sigma: float = 2.0  # grey levels
-    shared_au_probability: float = 0.3
+    shared_au_probability: float = 0.2
     shared_aus: tuple[str, ...] = ("AU4", "AU7", "AU14", "AU25")
     style_gain: tuple[float, float] = (0.5, 1.5)
-    style_omit_probability: float = 0.5
+    style_omit_probability: float = 0.25
     subject_intensity: tuple[float, float] = (0.7, 1.3)
     flicker: float = 0.005
     flicker_hz: tuple[float, float] = (1.0, 4.0)
     weak_share: float = 0.2
     weak_scale: tuple[float, float] = (0.3, 0.6)
     ambiguous_share: float = 0.1
+    apex_error_s: float = 0.12  # coders' apex frame within +- this of the true peak
 
 
 #: named worlds: ``easy`` is generator version 1's (no shared AUs, no subject style, no
@@ -208,6 +211,7 @@ DIFFICULTY = {
         flicker=0.0,
         weak_share=0.0,
         ambiguous_share=0.0,
+        apex_error_s=0.0,
     ),
 }
 
@@ -250,6 +254,7 @@ class RenderedClip:
     expression_landmarks: np.ndarray  # (T, 68, 2): the expression alone
     weak: bool = False  # intensity scaled down by MotionParams.weak_scale
     ambiguous: bool = False  # another emotion's prototype shows too
+    coded_apex: int | None = None  # the apex the coding sheet gives (None: the true apex)
 
 
 def render_clip(
@@ -283,6 +288,8 @@ def render_clip(
         n = offset + 1 + post
         peak = rng.uniform(*params.micro_peak) * fw
         peak *= rng.uniform(*params.weak_scale) if weak else 1.0
+        error = int(round(rng.uniform(-1, 1) * params.apex_error_s * fps))
+        coded_apex = int(np.clip(apex + error, onset + 1, offset))
     peak *= 1.0 if style is None else style.intensity
     amp = envelope(n, onset, apex, offset)
     field = expression_field(lm, aus, (h, w), peak, rng, None if style is None else style.gains)
@@ -336,6 +343,7 @@ def render_clip(
         np.stack(expr_landmarks),
         weak,
         ambiguous,
+        coded_apex if kind == "micro" else None,
     )
 
 
@@ -349,9 +357,15 @@ def _clip_aus(
     label: str, kind: str, rng: np.random.Generator, params: MotionParams, style
 ) -> tuple[tuple[str, ...], bool]:
     """The AUs a clip shows: the label's (minus the one the subject leaves out), sometimes
-    one shared AU, and in an ambiguous micro clip another emotion's prototype too."""
+    one shared AU, and in an ambiguous micro clip another emotion's prototype too.
+
+    Macro clips are posed (CK+): their emotion labels were kept only where the coded AUs met
+    the emotion's prototype (Lucey et al. 2010), so they show the full prototype, nothing else.
+    """
     from .motion import PROTOTYPES
 
+    if kind == "macro" and label in PROTOTYPES:
+        return tuple(sorted(PROTOTYPES[label])), False
     aus = action_units_for(label, rng)
     omit = None if style is None else style.omits.get(label)
     if omit in aus and len(aus) > 1:
@@ -569,7 +583,7 @@ def _render_subject(job: tuple) -> tuple[list[layout.Clip], list[dict]]:
             clip.frames,
             first=first,
             onset=first + clip.onset,
-            apex=first + clip.apex,
+            apex=first + (clip.apex if clip.coded_apex is None else clip.coded_apex),
             offset=first + clip.offset,
             action_units="+".join(a[2:] for a in clip.aus),
             annotated=False,
@@ -589,6 +603,7 @@ def _render_subject(job: tuple) -> tuple[list[layout.Clip], list[dict]]:
                 "weak": int(clip.weak),
                 "ambiguous": int(clip.ambiguous),
                 "frames": len(clip.frames),
+                "true_apex": first + clip.apex,
             }
         )
     if dataset == "ckplus":  # CK+ ships unlabelled sequences too

@@ -70,14 +70,24 @@ SMIC_CLASSES = {
 }
 
 
+def _other_mixture(rng: np.random.Generator) -> tuple[str, ...]:
+    """``others``: a random 1-3 AU mixture that holds no emotion's full prototype (coders
+    label a clip "others" when its AUs meet no emotion's criteria)."""
+    while True:
+        k = int(rng.integers(1, 4))
+        aus = set(rng.choice(ACTION_UNITS, size=k, replace=False).tolist())
+        if not any(set(p) <= aus for p in PROTOTYPES.values()):
+            return tuple(sorted(aus))
+
+
 def action_units_for(label: str, rng: np.random.Generator) -> tuple[str, ...]:
     """The AUs of one sample of ``label``: its prototype with one AU sometimes missing (people
-    rarely show the full prototype), or a random 1-3 AU mixture for ``others``/``other``."""
+    rarely show the full prototype), or, for ``others``/``other``, a mixture that is no
+    emotion's (:func:`_other_mixture`)."""
     if label in SMIC_CLASSES:
         label = str(rng.choice(SMIC_CLASSES[label]))
     if label not in PROTOTYPES:
-        k = int(rng.integers(1, 4))
-        return tuple(sorted(rng.choice(ACTION_UNITS, size=k, replace=False).tolist()))
+        return _other_mixture(rng)
     aus = PROTOTYPES[label]
     if len(aus) > 2 and rng.random() < 0.3:
         drop = int(rng.integers(len(aus)))
