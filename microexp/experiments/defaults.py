@@ -2,15 +2,14 @@
 that recipe gets when no experiment declares another (``microexp run``).
 
 The ``paper`` rows are the papers' settings; ``demo`` is scaled for ``make demo`` on a 2-core
-CPU (smaller tensors: 32 px for S3D, 64 px for ATSCNN; faster TV-L1: eps 0.05, 3 scales, 3
-warps; few epochs, larger learning rates); ``tiny`` is the smallest run that exercises every
-step. Demo and tiny numbers say the chain works, not what the papers' numbers are.
+CPU (smaller tensors: 24 px and 5 flows for S3D, 64 px for ATSCNN; faster TV-L1: eps 0.05,
+3 scales, 3 warps; few epochs, larger learning rates); ``tiny`` is the smallest run that
+exercises every step. Demo and tiny numbers say the chain works, not what the papers' numbers
+are.
 
-The demo schedules were sized for optimisation health on the calibrated synthetic world (train
-accuracy well above chance, the headline metric above the majority baseline) within
-``make demo``'s 10 minutes: S3D tensors of 24 px and 5 flows cost 0.16 s per training step of
-10 examples on 2 cores (32 px and 9 flows: 1.03 s), so the demo keeps optimiser steps and cuts
-tensor size instead.
+The demo's S3D tensors cost 17 ms per example and step on 2 cores (32 px and 9 flows: about
+100 ms), so the demo keeps optimiser steps and cuts tensor size; docs/synthetic.md ("The demo's
+paper A") gives what that buys on the calibrated world.
 """
 
 from __future__ import annotations
