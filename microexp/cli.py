@@ -155,6 +155,7 @@ def _run_options(args: argparse.Namespace) -> dict[str, object]:
         "mixed_precision": args.mixed_precision,
         "xla": args.xla,
         "tensorboard": True if args.tensorboard else None,
+        "split": args.split,
     }
 
 
@@ -228,6 +229,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--folds", help="only these fold indices, e.g. 0,3,5")
     p.add_argument("--shard", help="i/n: this machine's share of the folds")
+    p.add_argument(
+        "--split",
+        default="loso",
+        help="loso (leave one subject out, default) or lodo (leave one dataset out: composites)",
+    )
     p.add_argument("--cache", help="flow cache folder (default OUT/cache)")
     p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
     p.add_argument("--xla", action="store_true", help="XLA-compile training steps")

@@ -126,3 +126,61 @@ def test_fold_selection_errors(tmp_path: Path) -> None:
             folds=[5],
             log=lambda _: None,
         )
+
+
+def _composite() -> list[Sample]:
+    return [
+        Sample(d, s, f"{d}{i}", "/x", "img{:d}.jpg", 1, 2, 3, "a", 200.0)
+        for i, (d, s) in enumerate(
+            [("casme2", "sub01"), ("casme2", "sub02"), ("samm", "006"), ("samm", "007"),
+             ("smic", "s01"), ("smic", "s01")]
+        )
+    ]  # fmt: skip
+
+
+def test_lodo_never_trains_on_the_held_out_dataset(tmp_path: Path) -> None:
+    samples = _composite()
+    seen = []
+
+    def spy(train, test, fold) -> FoldOutput:
+        held = {s.dataset for s in test}
+        assert held == {fold.test_subject}
+        assert not held & {s.dataset for s in train}
+        seen.append((fold.test_subject, len(train), len(test)))
+        return FoldOutput([0] * len(test))
+
+    recs = ev.run_loso(
+        samples, [0, 1, 0, 1, 0, 1], spy, tmp_path / "run", {"a": 1}, log=lambda _: None,
+        split="lodo",
+    )  # fmt: skip
+    assert seen == [("casme2", 4, 2), ("samm", 4, 2), ("smic", 4, 2)]
+    # each sample keeps its own subject for subject-level statistics
+    assert ev.sample_subjects(recs) == [s.subject_key for s in samples]
+    with pytest.raises(ValueError, match="needs a composite"):
+        ev.run_loso(samples[:2], [0, 1], spy, tmp_path / "r2", {}, split="lodo")
+    with pytest.raises(MicroexpError, match="unknown split"):
+        ev.run_loso(samples, [0] * 6, spy, tmp_path / "r3", {}, split="kfold")
+
+
+def test_megc_log_and_per_dataset_scores() -> None:
+    from microexp.evaluation.megc import megc_log_lines, per_dataset_scores
+
+    records = [
+        {"samples": ["casme2/sub01/EP01", "casme2/sub01/EP02"], "y_true": [0, 1], "y_pred": [0, 0]},
+        {"samples": ["samm/006/006_1_2"], "y_true": [2], "y_pred": [2]},
+    ]
+    assert megc_log_lines(records) == [
+        "casme2 sub01", "EP01 0 0", "EP02 1 0", "samm 006", "006_1_2 2 2",
+    ]  # fmt: skip
+    rng = np.random.default_rng(1)
+    ids = [f"{d}/s/c{i}" for i, d in enumerate(["casme2"] * 30 + ["samm"] * 20 + ["smic"] * 25)]
+    t = rng.integers(0, 3, 75)
+    p = np.where(rng.random((2, 75)) < 0.6, t, rng.integers(0, 3, (2, 75)))
+    got = per_dataset_scores(ids, t, p)
+    for d, sl in (("casme2", slice(0, 30)), ("samm", slice(30, 50)), ("smic", slice(50, 75))):
+        f1 = np.mean([f1_score(t[sl], q[sl], average="macro") for q in p])
+        ua = np.mean([balanced_accuracy_score(t[sl], q[sl]) for q in p])
+        assert got[d]["pooled_uf1"] == pytest.approx(f1)
+        assert got[d]["pooled_uar"] == pytest.approx(ua)
+        assert got[d]["samples"] == sl.stop - sl.start
+    assert per_dataset_scores(ids[:30], t[:30], p[:, :30]) == {}

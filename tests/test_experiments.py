@@ -205,3 +205,58 @@ def test_seeds_give_mean_and_sd_with_their_interval(toy_run: Path, tiny_data, tm
     assert run["ci95"]["pooled_uf1"][0] <= run["pooled_uf1"] <= run["ci95"]["pooled_uf1"][1]
     header = (out / "report" / "toy_table.csv").read_text().splitlines()[0]
     assert header.endswith("ours pooled UF1 sd over seeds")
+
+
+def test_lodo_on_a_composite_logs_megc_and_scores_per_dataset(tiny_data: Path, tmp_path, capsys):
+    from microexp import synthetic
+
+    roots = {"casme2": tiny_data / "casme2"}
+    for name in ("casme", "samm"):
+        roots[name] = synthetic.generate(name, tmp_path / "data" / name, "tiny", 0)
+    data = ",".join(f"{k}={v}" for k, v in roots.items())
+    out = tmp_path / "run"
+    argv = ["run", "--protocol", "atscnn-composite", "--model", "offapexnet", "--preset", "tiny"]
+    argv += ["--data", data, "--split", "lodo", "--folds", "0", "--out", str(out)]
+    assert main(argv) == 0
+    run = out / "runs" / "offapexnet-lodo"
+    assert json.loads((run / "config.json").read_text())["split"] == "lodo"
+    (fold,) = (run / "folds").glob("fold_*.json")
+    rec = json.loads(fold.read_text())
+    assert rec["test_subject"] == "casme" and all(s.startswith("casme/") for s in rec["samples"])
+    log = (run / "megc_log.txt").read_text().splitlines()
+    assert log[0].startswith("casme ") and len(log) == len(rec["samples"]) + sum(
+        1 for line in log if line.startswith("casme ")
+    )
+    metrics = json.loads((out / "report" / "metrics.json").read_text())["offapexnet-lodo"]
+    assert metrics["samples"] == len(rec["samples"])  # one held-out dataset: no per-dataset split
+    loso = [*argv[:9], "--folds", "0,3", "--out", str(out)]  # a CASME and a CASME II subject
+    assert main(loso) == 0
+    doc = json.loads((out / "report" / "metrics.json").read_text())
+    assert set(doc["offapexnet"]["per_dataset"]) == {"casme", "casme2"}
+    assert doc["offapexnet-lodo"]["samples"] == len(rec["samples"])  # both runs, kept apart
+    assert "## composite runs per dataset" in (out / "report" / "report.md").read_text()
+    capsys.readouterr()
+    bad = ["run", "--protocol", "casme2-5class", "--model", "offapexnet", "--split", "kfold"]
+    assert main([*bad, "--out", str(tmp_path / "bad")]) == 2
+    assert "unknown split 'kfold'" in capsys.readouterr().err
+
+
+def test_megc2019_runs_feed_a_table_with_the_reported_results() -> None:
+    from microexp.reporting.report import build_table
+    from microexp.reporting.tables import TABLES
+
+    exp = ex.experiment_for("megc2019", "atscnn")
+    assert exp.tables == ("megc2019_composite",)
+    assert ex.experiment_for("casme2-5class", "atscnn").tables == ()
+    header, rows = build_table(TABLES["megc2019_composite"], [])
+    assert header[:5] == [
+        "method",
+        "reported UF1",
+        "reported UAR",
+        "ours pooled UF1",
+        "ours pooled UAR",
+    ]
+    by_name = {r[0].split(" (")[0]: r[1:3] for r in rows}
+    assert by_name["LBP-TOP, official baseline"] == [0.5882, 0.5785]
+    assert by_name["STSTNet"] == [None, 0.7605]
+    assert all("reported by its authors" in r[0] for r in rows)

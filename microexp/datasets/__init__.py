@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import MicroexpError, unknown_name
 from . import casme, casme2, ckplus, samm, smic
 from .base import Exclusion, LoadResult
-from .loso import Fold, loso_folds
+from .loso import SPLITS, Fold, group_of, loso_folds, split_folds
 from .protocols import (
     Protocol,
     apply_protocol,
@@ -112,6 +112,9 @@ __all__ = [
     "register_dataset",
     "load_protocol",
     "loso_folds",
+    "split_folds",
+    "group_of",
+    "SPLITS",
     "merge",
     "protocol_names",
     "read_samples_csv",

@@ -1,6 +1,6 @@
 """Evaluation: metrics (pure NumPy) and the resumable, shardable LOSO runner."""
 
-from .loso import FoldOutput, load_records, run_loso, select_folds
+from .loso import FoldOutput, load_records, run_loso, sample_subjects, select_folds
 from .metrics import (
     accuracy,
     all_metrics,
@@ -13,6 +13,7 @@ from .metrics import (
 )
 
 __all__ = [
+    "sample_subjects",
     "FoldOutput",
     "accuracy",
     "all_metrics",

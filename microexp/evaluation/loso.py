@@ -1,9 +1,9 @@
 """The LOSO runner: a loop over an injected ``fit_predict`` that owns folds, resumption,
-sharding and the pooled predictions.
+sharding and the pooled predictions. ``split="lodo"`` leaves one dataset out instead.
 
 ``fit_predict(train, test, fold)`` receives the training samples and the held-out samples
-separately; the runner checks that no held-out subject is among the training samples before it
-calls it. Whatever it does with ``train`` (fitting, early stopping, model selection,
+separately; the runner checks that no held-out subject (or dataset, under LODO) is among the
+training samples before it calls it. Whatever it does with ``train`` (fitting, early stopping, model selection,
 normalisation) can therefore only use training subjects; ``test`` is for prediction only.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..datasets import Fold, Sample, loso_folds
+from ..datasets import Fold, Sample, group_of, split_folds
 from ..errors import MicroexpError
 from ..fileio import read_json, write_text
 
@@ -132,15 +132,18 @@ def run_loso(
     folds: Sequence[int] | None = None,
     shard: tuple[int, int] | None = None,
     log: Callable[[str], None] = print,
+    split: str = "loso",
 ) -> list[dict]:
-    """Run (or resume) LOSO over ``samples`` and return every finished fold's record.
+    """Run (or resume) LOSO (or ``split`` ``lodo``) over ``samples`` and return every finished
+    fold's record.
 
     Each fold's predictions, history and config hash are written atomically to
     ``run_dir/folds/`` as soon as it finishes; a fold already there is not run again, so
     re-running the same command resumes and ends with the same numbers.
     """
     run_dir = Path(run_dir)
-    all_folds = loso_folds(samples)
+    group = group_of(split)
+    all_folds = split_folds(samples, split)
     todo = select_folds(all_folds, folds, shard)
     ensure_run_dir(run_dir, config)
     chash = config_hash(config)
@@ -156,9 +159,11 @@ def run_loso(
             continue
         train = [samples[i] for i in fold.train]
         test = [samples[i] for i in fold.test]
-        held_out = {s.subject_key for s in test}
-        if any(s.subject_key in held_out for s in train):  # the leakage guard
-            raise AssertionError(f"fold {fold.index}: held-out subject among training samples")
+        held_out = {s.subject_key for s in test} | {group(s) for s in test}
+        if any(s.subject_key in held_out or group(s) in held_out for s in train):
+            raise AssertionError(
+                f"fold {fold.index}: held-out {split} group among training samples"
+            )
         t0 = time.time()
         out = fit_predict(train, test, fold)
         if len(out.y_pred) != len(test):
@@ -186,6 +191,12 @@ def run_loso(
             f"{correct}/{len(test)} correct ({rec['seconds']:.0f} s)"
         )
     return records
+
+
+def sample_subjects(records: Sequence[dict]) -> list[str]:
+    """Each predicted sample's subject key (``casme2/sub01``), from the records' sample ids
+    (``dataset/subject/clip``): under LODO a fold holds many subjects."""
+    return ["/".join(sid.split("/")[:2]) for r in records for sid in r["samples"]]
 
 
 def load_records(run_dirs: Sequence[str | os.PathLike]) -> tuple[dict, list[dict]]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import MicroexpError, unknown_name
 from ..reporting.report import write_report
 from ..reporting.tables import Column, TableSpec, register_tables, registered_tables
+from .megc import TABLE as MEGC2019_TABLE
 from .paper_a import PAPER_A
 from .paper_b import PAPER_B
 from .runner import RunOptions, _options, experiment_for, run, run_all
@@ -126,6 +127,7 @@ def run_experiments(
     return run_all(out, list(experiments), _options(options), tables=tables)
 
 
+register_tables((MEGC2019_TABLE,))
 register_paper(PAPER_A)
 register_paper(PAPER_B)
 

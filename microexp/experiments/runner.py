@@ -18,9 +18,11 @@ from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
 from ..evaluation.baselines import BASELINES
-from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso
+from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso, sample_subjects
+from ..evaluation.megc import write_megc_log
 from .data import Prepared, datasets_of, prepare, record_data, resolve_data
 from .defaults import RECIPE_PRESETS, TRAINING, model_inputs
+from .megc import PROTOCOL_TABLES
 from .spec import Experiment, Preset, Stage, get_preset
 from .trainer import TRAINERS, FitSetting, KerasTrainer, baseline_fit_predict, save_model
 
@@ -36,6 +38,8 @@ class RunOptions:
     (then no final model). ``cache``: flow cache (default OUT/cache). ``data_dir``: where
     synthetic data is generated (default OUT/data). ``pretrained``: a pre-trained model
     (.keras) to fine-tune instead of pre-training one. ``tensorboard`` None: the preset's.
+    ``split``: ``loso`` (leave one subject out) or ``lodo`` (leave one dataset out, for a
+    composite protocol; the run folder gets a ``-lodo`` suffix).
     """
 
     data: str = "synthetic"
@@ -51,6 +55,7 @@ class RunOptions:
     pretrained: str | os.PathLike | None = None
     tensorboard: bool | None = None
     final_model: bool = True
+    split: str = "loso"
     log: Callable[[str], None] = print
 
 
@@ -69,7 +74,8 @@ class Context:
     seed: int = 0  # this pass's training seed
 
     def run_name(self, name: str) -> str:
-        """The run folder of experiment ``name`` at this pass's seed."""
+        """The run folder of experiment ``name`` at this pass's seed (and split)."""
+        name = name if self.opts.split == "loso" else f"{name}-{self.opts.split}"
         return name if self.seed == 0 else f"{name}-seed{self.seed}"
 
     def log(self, message: str) -> None:
@@ -176,8 +182,26 @@ def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: st
         "mixed_precision": ctx.opts.mixed_precision,
         "xla": ctx.opts.xla,
         "runtime": ctx.runtime(),
-        "meta": {**exp.meta(ctx.paper), "preset": ctx.preset.name},
+        "meta": {**_meta(ctx, exp), "preset": ctx.preset.name},
+        **_split(ctx),
     }
+
+
+def _meta(ctx: Context, exp: Experiment) -> dict:
+    """The experiment's metadata; under LODO its name (and the run it is compared to) carry
+    the split, so that a report never mixes a LODO run with the LOSO one."""
+    meta = exp.meta(ctx.paper)
+    if ctx.opts.split != "loso":
+        for key in ("name", "compare_to"):
+            if meta[key] is not None:
+                meta[key] = f"{meta[key]}-{ctx.opts.split}"
+    return meta
+
+
+def _split(ctx: Context) -> dict:
+    """``{"split": "lodo"}`` under LODO; nothing under LOSO, so that LOSO runs keep the hash
+    (and resume) they had before splits existed."""
+    return {} if ctx.opts.split == "loso" else {"split": ctx.opts.split}
 
 
 # -------------------------------------------------------------------------------- stages
@@ -272,9 +296,11 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
     elif exp.trainer == "keras":
         make = _builder(exp, data, recipe, len(data.classes))
     trainer = TRAINERS[exp.trainer](_setting(ctx, exp.train, make, run_dir / "logs"), data)
-    ctx.log(f"[run] {exp.name}: LOSO over {len({s.subject_key for s in data.samples})} subjects")
     opts = ctx.opts
-    run_loso(
+    what = {"loso": "subject_key", "lodo": "dataset"}[opts.split]
+    groups = len({getattr(s, what) for s in data.samples})
+    ctx.log(f"[run] {exp.name}: {opts.split.upper()} over {groups} {what.replace('_key', '')}s")
+    records = run_loso(
         data.samples,
         data.labels,
         trainer.fit_predict,
@@ -283,8 +309,11 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
         opts.folds,
         ctx.shard,
         ctx.log,
+        opts.split,
     )
     _write_samples(run_dir, data)
+    if len({s.dataset for s in data.samples}) > 1:
+        write_megc_log(run_dir / "megc_log.txt", records)
     run_baselines(ctx, exp, data, recipe, run_dir)
     if ctx.complete and opts.final_model and trainer.fit_all is not None:
         _final_model(ctx, run_dir, trainer.fit_all)
@@ -307,16 +336,17 @@ def run_baselines(ctx: Context, exp: Experiment, data: Prepared, recipe, run_dir
             "classes": data.classes,
             "crop": crop,
             "probe": {"grid": PROBE_GRID, "C": PROBE_C} if name == "linear_probe" else None,
-            "meta": {"name": f"{exp.name}:{name}"},
+            "meta": {"name": f"{_meta(ctx, exp)['name']}:{name}"},
+            **_split(ctx),
         }
         fp = baseline_fit_predict(name, data, crop)
         recs = run_loso(
             data.samples, data.labels, fp, run_dir / "baselines" / name, config,
-            ctx.opts.folds, ctx.shard, lambda _: None,
+            ctx.opts.folds, ctx.shard, lambda _: None, ctx.opts.split,
         )  # fmt: skip
         t = [v for r in recs for v in r["y_true"]]
         p = [v for r in recs for v in r["y_pred"]]
-        subjects = [r["test_subject"] for r in recs for _ in r["y_true"]]
+        subjects = sample_subjects(recs)
         m = all_metrics(t, p, subjects, len(data.classes))
         line.append(f"{name} {exp.headline} {m[exp.headline]:.3f}")
     ctx.log(f"[baselines] {exp.name}: {', '.join(line)}")
@@ -344,8 +374,11 @@ def _final_model(ctx: Context, run_dir: Path, fit_all: Callable) -> None:
 
 def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper: str | None):
     """Validate everything that can be validated before data is read, then resolve the data."""
+    from ..datasets import group_of
+
     preset = get_preset(opts.preset)
     shard = parse_shard(opts.shard)
+    group_of(opts.split)
     for exp in experiments:
         check_experiment(exp)
     if opts.pretrained is not None and not Path(opts.pretrained).is_file():
@@ -388,12 +421,18 @@ def run_all(
 
 def experiment_for(protocol: str, model: str, recipe: str | None = None) -> Experiment:
     """Any registered model on any protocol, in its recipe's default setting
-    (:data:`~microexp.experiments.defaults.TRAINING`); the class count is the protocol's."""
+    (:data:`~microexp.experiments.defaults.TRAINING`); the class count is the protocol's. It
+    feeds the protocol's tables (:data:`~microexp.experiments.megc.PROTOCOL_TABLES`)."""
     reads = recipe or _model_recipe(model)
     if reads not in TRAINING:
         raise unknown_name("recipe for a deep model", reads, tuple(TRAINING))
     return Experiment(
-        name=model, protocol=protocol, model=model, recipe=recipe, train=TRAINING[reads]
+        name=model,
+        protocol=protocol,
+        model=model,
+        recipe=recipe,
+        train=TRAINING[reads],
+        tables=PROTOCOL_TABLES.get(protocol, ()),
     )
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MicroexpError
-from ..evaluation import all_metrics, confusion_matrix, load_records
+from ..evaluation import all_metrics, confusion_matrix, load_records, sample_subjects
 from ..evaluation.baselines import BASELINES
 from ..evaluation.intervals import bootstrap_ci, paired_comparison
+from ..evaluation.megc import per_dataset_scores
 from ..fileio import atomic_path, read_json, write_text
 from .tables import Column, TableSpec, registered_tables
 
@@ -111,7 +112,7 @@ def predictions(seed_records: list[list[dict]]) -> dict:
     return {
         "y_true": np.array([v for r in first for v in r["y_true"]]),
         "y_pred": np.array([[v for r in recs for v in r["y_pred"]] for recs in aligned]),
-        "subjects": np.array([r["test_subject"] for r in first for _ in r["y_true"]]),
+        "subjects": np.array(sample_subjects(first)),
         "samples": [s for r in first for s in r["samples"]],
     }
 
@@ -142,6 +143,9 @@ def run_metrics(config: dict, seed_records: list[list[dict]], seeds: list[int] |
         m["mean_final_train_loss"] = float(np.mean([h["loss"][-1] for h in hists]))
     m["confusion"] = confusion_matrix(t, pred["y_pred"][0], list(range(n))).tolist()
     m["ci95"] = bootstrap_ci(t, pred["y_pred"], s, n)
+    by_dataset = per_dataset_scores(pred["samples"], t, pred["y_pred"])
+    if by_dataset:
+        m["per_dataset"] = by_dataset
     return m
 
 
@@ -190,7 +194,10 @@ def build_table(spec: TableSpec, runs: Sequence[RunResult]) -> tuple[list[str], 
     header += [c.ours for c in spec.columns]
     header += [f"{first.ours} 95% CI", "majority", "linear probe"]
     header += [f"{first.ours} sd over seeds"] if seeded else []
-    rows = [[k, v] + [None] * (len(header) - 2) for k, v in spec.reference.items()]
+    rows = []
+    for k, v in spec.reference.items():
+        values = list(v) if isinstance(v, tuple) else [v]
+        rows.append([k, *values] + [None] * (len(header) - 1 - len(values)))
     for run, lb in zip(runs, labels, strict=True):
         ours = [_ours(run, c) for c in spec.columns]
         row = [lb, *_paper(spec, lb), *ours, *_beside(run, first)]
@@ -305,6 +312,16 @@ def write_report(
         md, csv_text = _table(*_comparison_table(compared))
         write_text(dest / "comparisons.csv", csv_text)
         sections += ["## paired comparisons (over subjects)", "", md, ""]
+    composite = [r for r in runs if "per_dataset" in r.metrics]
+    if composite:
+        md, csv_text = _table(*_per_dataset_table(composite))
+        write_text(dest / "per_dataset.csv", csv_text)
+        sections += [
+            "## composite runs per dataset (pooled over each dataset's samples)",
+            "",
+            md,
+            "",
+        ]
     sections += ["## every run, every metric (baselines on the same folds)", ""]
     all_rows = []
     for r in runs:
@@ -319,6 +336,17 @@ def write_report(
         sections.append(f"![confusion matrix of {r.name}]({png.name})")
     write_text(dest / "report.md", "\n".join(sections + images) + "\n")
     return dest
+
+
+def _per_dataset_table(runs: Sequence[RunResult]) -> tuple[list[str], list[list]]:
+    header = ["run", "dataset", "samples", "pooled UF1", "pooled UAR"]
+    rows = []
+    for r in runs:
+        overall = ["all", r.metrics["samples"], r.metrics["pooled_uf1"], r.metrics["pooled_uar"]]
+        rows.append([r.name, *overall])
+        for d, v in r.metrics["per_dataset"].items():
+            rows.append([r.name, d, v["samples"], v["pooled_uf1"], v["pooled_uar"]])
+    return header, rows
 
 
 _ALL_HEADER = [

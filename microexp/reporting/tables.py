@@ -25,7 +25,8 @@ class TableSpec:
 
     ``row`` names the run metadata field that labels a run's row (``name``, ``model``, ``mode``,
     ``variant``); ``paper`` maps a row label to the paper's values, one per column that has a
-    paper title; ``reference`` rows are the paper's other methods (paper values only).
+    paper title; ``reference`` rows are other methods' published values (one per paper column;
+    None where not reported).
     ``transpose``: metrics as rows and runs as columns (paper A's Table 3). ``figure``:
     ``"bars"`` (ours beside the paper's per row) or ``"curves"`` (training accuracy of two
     folds per run), written as ``figure_file``.
@@ -37,7 +38,7 @@ class TableSpec:
     row: str = "name"
     row_format: str = "{}"
     paper: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
-    reference: Mapping[str, float] = field(default_factory=dict)
+    reference: Mapping[str, float | tuple[float | None, ...]] = field(default_factory=dict)
     transpose: bool = False
     min_rows: int = 1
     figure: str | None = None
