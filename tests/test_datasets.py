@@ -310,7 +310,10 @@ def test_protocols_validate() -> None:
     for name in ds.protocol_names():
         p = ds.get_protocol(name)
         assert p.classes and p.datasets
-    assert ds.protocol_names() == ["atscnn-composite", "casme2-5class", "ckplus-7class", "megc2019"]
+    assert ds.protocol_names() == [
+        "atscnn-composite", "casme2-5class", "casme3-3class", "casme3-4class", "casme3-7class",
+        "ckplus-7class", "megc2019",
+    ]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------- records
@@ -424,3 +427,95 @@ def test_cli_composite_roots(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = json.loads(capsys.readouterr().out)
     assert out["dataset"] == "megc2019" and out["samples"] == 3 and out["subjects"] == 3
     assert out["classes"] == {"negative": 2, "positive": 1}
+
+
+def _write_jpgs(folder: Path, numbers: range) -> None:
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, img in zip(numbers, frames(len(numbers)), strict=True):
+        cv2.imwrite(str(folder / f"{n}.jpg"), img)
+
+
+def casme3_tree(root: Path, rows: int = 752, layout_kind: str = "video") -> Path:
+    """CAS(ME)^3 Part A in the release's layout: every annotation cell text; spNO.1 video a
+    holds two MEs; one 'Others'; data row 750 is the wrong spNO.216/e row (onset = apex = 0)
+    that the corrections fix; the filler rows name a subject with no frames."""
+    from openpyxl import Workbook
+
+    data = {  # data row -> (subject, video, onset, apex, offset, emotion)
+        0: ("spNO.1", "a", 10, 12, 15, "disgust"),
+        1: ("spNO.1", "a", 30, 33, 36, "happy"),
+        2: ("spNO.2", "J", 5, 7, 9, "Others"),
+        3: ("spNO.2", "b", 1, 2, 4, "surprise"),
+        750: ("spNO.216", "e", 0, 0, 6, "sad"),
+    }
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "label"
+    ws.append(
+        ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
+    )
+    for i in range(rows):
+        subj, video, on, ap, off, emo = data.get(i, ("spNO.99", "a", 1, 2, 3, "fear"))
+        ws.append([subj, video, str(on), str(ap), str(off), "R12+4", "1", emo])
+    wb.create_sheet("Sheet1")
+    root.mkdir(parents=True, exist_ok=True)
+    wb.save(root / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
+    for subj, video, on, _, off, _ in data.values():
+        first = max(on, 1)
+        if layout_kind == "video":
+            folder = root / "part_A" / "data" / subj / video.lower() / "color"
+        else:
+            folder = root / "Part_A_ME_clip" / "frame" / f"{subj}_{video}_{on}"
+        _write_jpgs(folder, range(first, off + 1))
+    return root
+
+
+@pytest.mark.parametrize("layout_kind", ["video", "clips"])
+def test_casme3_quirks_corrections_and_protocols(tmp_path: Path, layout_kind: str, capsys) -> None:
+    root = casme3_tree(tmp_path / "casme3", layout_kind=layout_kind)
+    r = ds.load("casme3", root)
+    got = {s.id: s for s in r.samples}
+    assert set(got) == {
+        "casme3/spNO.1/a_10", "casme3/spNO.1/a_30", "casme3/spNO.2/J_5", "casme3/spNO.2/b_1",
+        "casme3/spNO.216/e_0",
+    }  # fmt: skip
+    assert got["casme3/spNO.2/J_5"].label == "others"  # 'Others' and 'others' are one class
+    fixed = got["casme3/spNO.216/e_0"]
+    assert (fixed.onset, fixed.apex, fixed.offset) == (1, 1, 6)
+    assert any("onset 0 corrected to 1" in n.reason for n in r.notes)
+    assert any("30 fps" in n.reason for n in r.notes)
+    assert len(r.excluded) == 752 - 5 and all("frames missing" in e.reason for e in r.excluded)
+    three = ds.load_protocol("casme3-3class", {"casme3": root})[0]
+    assert sorted(s.label for s in three.samples) == [
+        "negative",
+        "negative",
+        "positive",
+        "surprise",
+    ]
+    four = ds.load_protocol("casme3-4class", {"casme3": root})[0]
+    assert sorted(s.label for s in four.samples).count("others") == 1
+    assert main(["data", "summary", "--dataset", "casme3", "--root", str(root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] == 5
+
+
+def test_casme3_bad_input_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(MicroexpError, match="does not exist|not found|no such"):
+        ds.load("casme3", tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MicroexpError, match="no CAS\\(ME\\)\\^3 Part A ME annotation file"):
+        ds.load("casme3", tmp_path / "empty")
+    root = casme3_tree(tmp_path / "bad", rows=4)
+    from openpyxl import load_workbook
+
+    book = root / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+    wb = load_workbook(book)
+    wb["label"]["H3"] = "contempt"
+    wb.save(book)
+    with pytest.raises(MicroexpError, match=r"row 3: unknown emotion 'contempt'"):
+        ds.load("casme3", root)
+    wb["label"]["C1"] = "Start"
+    wb.save(book)
+    with pytest.raises(MicroexpError, match="no header row with the columns"):
+        ds.load("casme3", root)

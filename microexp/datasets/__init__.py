@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
-from . import casme, casme2, ckplus, samm, smic
+from . import casme, casme2, casme3, ckplus, samm, smic
 from .base import Exclusion, LoadResult
 from .loso import SPLITS, Fold, group_of, loso_folds, split_folds
 from .protocols import (
@@ -30,6 +30,7 @@ LOADERS: dict[str, Callable[..., LoadResult]] = {
     "casme2": casme2.load,
     "samm": samm.load,
     "smic": smic.load,
+    "casme3": casme3.load,
 }
 DATASETS = tuple(LOADERS)
 
