@@ -312,7 +312,7 @@ def test_protocols_validate() -> None:
         assert p.classes and p.datasets
     assert ds.protocol_names() == [
         "atscnn-composite", "casme2-5class", "casme3-3class", "casme3-4class", "casme3-7class",
-        "ckplus-7class", "megc2019",
+        "ckplus-7class", "megc2019", "mmew-7class",
     ]  # fmt: skip
 
 
@@ -519,3 +519,54 @@ def test_casme3_bad_input_is_one_line(tmp_path: Path) -> None:
     wb.save(book)
     with pytest.raises(MicroexpError, match="no header row with the columns"):
         ds.load("casme3", root)
+
+
+def mmew_tree(root: Path, subject_first: bool) -> Path:
+    """MMEW: emotion-first with no subject level (others under repression/), or subject-first;
+    subjects come from the table (numbers)."""
+    from openpyxl import Workbook
+
+    rows = [(1, "1-1-001", 3, 5, 8, "happiness"), (2, "2-7-001", 1, 2, 4, "others"),
+            (2, "2-3-002", 2, 3, 6, "Surprise")]  # fmt: skip
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
+               "Estimated Emotion", "remarks"])  # fmt: skip
+    for subj, name, on, ap, off, emo in rows:
+        ws.append([subj, name, on, ap, off, "AU12", emo, None])
+        folder = "repression" if emo == "others" else emo.lower()
+        base = root / f"S{subj:02d}" if subject_first else root / "Micro_Expression"
+        _write_jpgs(base / folder / name, range(1, off + 2))
+    root.mkdir(parents=True, exist_ok=True)
+    wb.save(root / "MMEW_Micro_Exp.xlsx")
+    return root
+
+
+@pytest.mark.parametrize("subject_first", [False, True])
+def test_mmew_both_layouts(tmp_path: Path, subject_first: bool) -> None:
+    root = mmew_tree(tmp_path / "mmew", subject_first)
+    r = ds.load("mmew", root)
+    got = {s.id: s for s in r.samples}
+    assert set(got) == {"mmew/S01/1-1-001", "mmew/S02/2-7-001", "mmew/S02/2-3-002"}
+    assert got["mmew/S02/2-7-001"].label == "others" and got["mmew/S02/2-3-002"].label == "surprise"
+    assert got["mmew/S01/1-1-001"].fps == 90.0 and any("90 fps" in n.reason for n in r.notes)
+    proto = ds.load_protocol("mmew-7class", {"mmew": root})[0]
+    assert len(proto.samples) == 3 and not r.excluded
+
+
+def test_mmew_bad_input(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MicroexpError, match="no MMEW annotation file"):
+        ds.load("mmew", tmp_path / "empty")
+    root = mmew_tree(tmp_path / "m", subject_first=False)
+    book = root / "MMEW_Micro_Exp.xlsx"
+    wb = load_workbook(book)
+    wb.active["G2"] = "joy"
+    wb.save(book)
+    with pytest.raises(MicroexpError, match=r"MMEW_Micro_Exp.xlsx .* row 2: unknown emotion 'joy'"):
+        ds.load("mmew", root)
+    shutil.rmtree(root / "Micro_Expression")
+    with pytest.raises(MicroexpError, match="no MMEW clip folder"):
+        ds.load("mmew", root)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
-from . import casme, casme2, casme3, ckplus, samm, smic
+from . import casme, casme2, casme3, ckplus, mmew, samm, smic
 from .base import Exclusion, LoadResult
 from .loso import SPLITS, Fold, group_of, loso_folds, split_folds
 from .protocols import (
@@ -31,6 +31,7 @@ LOADERS: dict[str, Callable[..., LoadResult]] = {
     "samm": samm.load,
     "smic": smic.load,
     "casme3": casme3.load,
+    "mmew": mmew.load,
 }
 DATASETS = tuple(LOADERS)
 
