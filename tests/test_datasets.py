@@ -570,3 +570,18 @@ def test_mmew_bad_input(tmp_path: Path) -> None:
     shutil.rmtree(root / "Micro_Expression")
     with pytest.raises(MicroexpError, match="no MMEW clip folder"):
         ds.load("mmew", root)
+
+
+def test_synthetic_casme3_and_mmew_in_their_layouts(tmp_path: Path) -> None:
+    from microexp import synthetic
+
+    root = synthetic.generate("casme3", tmp_path / "casme3", "tiny", 0, samples_per_subject=4)
+    r = ds.load("casme3", root)
+    assert r.synthetic and len(r.samples) == 12 and not r.excluded
+    assert (root / "annotation" / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx").is_file()
+    videos = [(s.subject, s.clip.split("_")[0]) for s in r.samples]
+    assert len(set(videos)) == 6  # two MEs in each video folder, told apart by their onsets
+    assert all(s.clip == f"{s.clip.split('_')[0]}_{s.onset}" for s in r.samples)
+    m = ds.load("mmew", synthetic.generate("mmew", tmp_path / "mmew", "tiny", 0))
+    assert m.synthetic and len(m.samples) == 9 and not m.excluded
+    assert all(s.clip.startswith(f"{int(s.subject[1:])}-") for s in m.samples)

@@ -129,6 +129,38 @@ SPECS = {
     "smic": DatasetSpec(
         "smic", "micro", 100.0, {"negative": 70, "positive": 51, "surprise": 43}, gray=False
     ),
+    # CAS(ME)^3 Part A v2 counts (DATASETS.md); 30 fps as its paper states
+    "casme3": DatasetSpec(
+        "casme3",
+        "micro",
+        30.0,
+        {
+            "disgust": 250,
+            "surprise": 187,
+            "others": 161,
+            "fear": 86,
+            "anger": 64,
+            "sad": 57,
+            "happy": 55,
+        },  # fmt: skip
+        gray=False,
+    ),
+    # MMEW: 90 fps (unverified); class counts unverified (one recollection), proportions only
+    "mmew": DatasetSpec(
+        "mmew",
+        "micro",
+        90.0,
+        {
+            "happiness": 36,
+            "anger": 8,
+            "surprise": 89,
+            "disgust": 72,
+            "fear": 16,
+            "sadness": 13,
+            "others": 66,
+        },  # fmt: skip
+        gray=False,
+    ),
 }
 CKPLUS_CODES = {
     "anger": 1,
@@ -431,6 +463,10 @@ def _clip_name(
     dataset: str, subject: int, label: str, k: int, pool: list[tuple[str, str]], used: set[str]
 ) -> str:
     """A published clip id of the right class when one is left, else a new id in the same style."""
+    if dataset == "casme3":  # two MEs per video folder (a, a, b, b, ...)
+        return "abcdefghijklm"[(k // 2) % 13]
+    if dataset == "mmew":  # PersonIndex-EmotionIndex-SampleIndex
+        return f"{subject}-{layout.MMEW_EMOTIONS.index(label) + 1}-{k + 1:03d}"
     cls = _MEGC_CLASS.get(label)
     if cls is not None and label not in _MEGC_MAPS.get(dataset, {"x"}):
         for clip, c in pool:
@@ -572,7 +608,7 @@ def _render_subject(job: tuple) -> tuple[list[layout.Clip], list[dict]]:
             ident, label, spec.kind, spec.fps, rng, params, macro_frames, spec.gray, style
         )
         name = _clip_name(dataset, subject, label, k, pool, used)
-        first = _first_frame(dataset, rng)
+        first = _first_frame(dataset, rng, k)
         write_name = name
         if dataset == "smic":  # on disk the subject is unpadded: s1_ne_01
             write_name = f"s{subject}_" + name.split("_", 1)[1]
@@ -633,7 +669,10 @@ def _map(fn, jobs: list, workers: int | None):
         yield from pool.map(fn, jobs)
 
 
-def _first_frame(dataset: str, rng: np.random.Generator) -> int:
+def _first_frame(dataset: str, rng: np.random.Generator, k: int = 0) -> int:
+    """The clip's first frame number (``k``: its index in the subject)."""
+    if dataset == "casme3":  # the two MEs of one video folder lie 300 frames apart
+        return 1 + 300 * (k % 2) + 600 * (k // 26)
     if dataset == "samm":
         return int(rng.integers(1000, 6000))
     if dataset == "casme2":
@@ -648,6 +687,8 @@ def _write(dataset: str, root: Path, clips: Sequence[layout.Clip]) -> None:
         "casme2": layout.write_casme2,
         "samm": layout.write_samm,
         "smic": layout.write_smic,
+        "casme3": layout.write_casme3,
+        "mmew": layout.write_mmew,
     }[dataset]
     writer(root, clips)
 

@@ -1,4 +1,4 @@
-"""Writers for the five datasets' on-disk layouts (folders, frame names, coding files).
+"""Writers for the datasets' on-disk layouts (folders, frame names, coding files).
 
 The synthetic generator and the tests both write through these, so a synthetic tree is laid out
 exactly as DATASETS.md describes the owners' releases and is read by the unchanged loaders.
@@ -65,9 +65,11 @@ def write_sheet(
     rows: Sequence[Sequence[object]],
     notes: Sequence[str] = (),
     text_columns: Sequence[int] = (),
+    empty_sheets: Sequence[str] = (),
 ) -> None:
     """An .xlsx with ``notes`` rows above ``header``; ``text_columns`` are stored as text cells
-    (ids like ``'01'`` that a spreadsheet shows with leading zeros)."""
+    (ids like ``'01'`` that a spreadsheet shows with leading zeros, or CAS(ME)^3's frame
+    numbers); ``empty_sheets`` follow the data sheet."""
     from openpyxl import Workbook
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,11 +80,13 @@ def write_sheet(
         ws.append([note])
     ws.append(list(header))
     for row in rows:
-        ws.append(list(row))
+        ws.append([str(v) if i in text_columns and v is not None else v for i, v in enumerate(row)])
         for c in text_columns:
             cell = ws.cell(row=ws.max_row, column=c + 1)
             cell.data_type = "s"
             cell.number_format = "@"
+    for name in empty_sheets:
+        wb.create_sheet(name)
     with atomic_path(path) as tmp:
         wb.save(tmp)
         _freeze_zip(tmp)
@@ -287,3 +291,48 @@ def write_smic(root: Path, clips: Sequence[Clip]) -> None:
         if c.frames is not None:
             folder = root / "HS" / f"s{c.subject}" / "micro" / c.label / c.name
             save_frames(folder, "image{:06d}.bmp", c.numbers(), c.frames)
+
+
+def write_casme3(root: Path, clips: Sequence[Clip]) -> Path:
+    """CAS(ME)^3 Part A: ``part_A/data/spNO.1/a/color/{n}.jpg`` (two MEs share a video folder,
+    their frame numbers apart) and ``annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx``
+    (sheet ``label`` then a blank ``Sheet1`` and an empty ``Sheet3``; every cell text; subject
+    1's "others" written ``Others``, as three v2 rows are)."""
+    rows = []
+    for c in clips:
+        if c.frames is not None:
+            folder = root / "part_A" / "data" / f"spNO.{c.subject}" / c.name / "color"
+            save_frames(folder, "{:d}.jpg", c.numbers(), c.frames)
+        if c.annotated:
+            onset, apex, offset = _row_values(c)
+            label = "Others" if c.label == "others" and c.subject == 1 else c.label
+            rows.append([f"spNO.{c.subject}", c.name, onset, apex, offset, c.action_units, "1",
+                         label])  # fmt: skip
+    header = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
+    path = root / "annotation" / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+    write_sheet(
+        path, "label", header, rows, text_columns=range(8), empty_sheets=("Sheet1", "Sheet3")
+    )
+    return path
+
+
+#: MMEW's emotion folders and the emotion index in its clip names
+MMEW_EMOTIONS = ("happiness", "anger", "surprise", "disgust", "fear", "sadness", "others")
+
+
+def write_mmew(root: Path, clips: Sequence[Clip]) -> Path:
+    """MMEW, emotion-first with no subject level: ``Micro_Expression/{emotion}/{Filename}/{n}.jpg``
+    and ``MMEW_Micro_Exp.xlsx`` (subjects as numbers, emotions lower-case)."""
+    rows = []
+    for c in clips:
+        if c.frames is not None:
+            folder = root / "Micro_Expression" / c.label / c.name
+            save_frames(folder, "{:d}.jpg", c.numbers(), c.frames)
+        if c.annotated:
+            onset, apex, offset = _row_values(c)
+            rows.append([c.subject, c.name, onset, apex, offset, c.action_units, c.label, None])
+    header = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
+              "Estimated Emotion", "remarks"]  # fmt: skip
+    path = root / "MMEW_Micro_Exp.xlsx"
+    write_sheet(path, "Sheet1", header, rows)
+    return path

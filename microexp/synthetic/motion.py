@@ -61,6 +61,7 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
     "contempt": ("AU12R", "AU14"),
     "repression": ("AU17", "AU24"),  # CASME: suppressed, lips pressed
     "tense": ("AU4", "AU7", "AU24"),
+    "sad": ("AU1", "AU4", "AU15"),  # CAS(ME)^3's spelling of sadness
 }
 #: SMIC's three classes draw a prototype from these
 SMIC_CLASSES = {
