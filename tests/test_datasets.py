@@ -311,7 +311,7 @@ def test_protocols_validate() -> None:
         p = ds.get_protocol(name)
         assert p.classes and p.datasets
     assert ds.protocol_names() == [
-        "atscnn-composite", "casme2-5class", "casme3-3class", "casme3-4class", "casme3-7class",
+        "4dme-5class", "atscnn-composite", "casme2-5class", "casme3-3class", "casme3-4class", "casme3-7class",
         "ckplus-7class", "megc2019", "mmew-7class",
     ]  # fmt: skip
 
@@ -585,3 +585,53 @@ def test_synthetic_casme3_and_mmew_in_their_layouts(tmp_path: Path) -> None:
     m = ds.load("mmew", synthetic.generate("mmew", tmp_path / "mmew", "tiny", 0))
     assert m.synthetic and len(m.samples) == 9 and not m.excluded
     assert all(s.clip.startswith(f"{int(s.subject[1:])}-") for s in m.samples)
+
+
+def fourdme_tree(root: Path) -> Path:
+    """4DME: the labelling file with a space in its name, grey frames, a multi-label row."""
+    from openpyxl import Workbook
+
+    rows = [("S01", "S01_01", 2, 4, 6, "Positive"), ("S01", "S01_02", 1, 3, 5, "Surprise+Negative"),
+            ("S02", "S02_01", 3, 4, 7, "Repression")]  # fmt: skip
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["sub_ID", "fold_name", "Onset", "Apex", "Offset", "AUs", "Emotion"])
+    for subj, fold, on, ap, off, emo in rows:
+        ws.append([subj, fold, on, ap, off, "12(k)", emo])
+        _write_jpgs(root / "gray_micro" / subj / fold, range(1, off + 1))
+    wb.save(root / "4DME_Labelling_Micro_release v1.xlsx")
+    wb.save(root / "4DME_Labelling_Micro_extras_release v1.xlsx")  # never read as the labels
+    return root
+
+
+def test_4dme_keeps_multi_labels_and_the_protocol_excludes_them(tmp_path: Path) -> None:
+    root = fourdme_tree(tmp_path / "4dme")
+    r = ds.load("4dme", root)
+    labels = {s.id: s.label for s in r.samples}
+    assert labels == {"4dme/S01/S01_01": "positive", "4dme/S01/S01_02": "surprise+negative",
+                      "4dme/S02/S02_01": "repression"}  # fmt: skip
+    assert any("frame rate stated in no file" in n.reason for n in r.notes)
+    assert all(s.fps != s.fps for s in r.samples)  # unknown: nan, never assumed
+    assert ds.load("4dme", root, fps=60).samples[0].fps == 60.0
+    (p,) = ds.load_protocol("4dme-5class", {"4dme": root})
+    assert sorted(s.label for s in p.samples) == ["positive", "repression"]
+    assert [e.reason for e in p.excluded if e.sample == "4dme/S01/S01_02"] == [
+        "multi-label emotion 'surprise+negative' (4dme-5class: single only)"
+    ]
+
+
+def test_4dme_bad_label_and_missing_frames_folder(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    root = fourdme_tree(tmp_path / "4dme")
+    book = root / "4DME_Labelling_Micro_release v1.xlsx"
+    wb = load_workbook(book)
+    wb.active["G3"] = "Surprise+Joy"
+    wb.save(book)
+    with pytest.raises(
+        MicroexpError, match=r"release v1.xlsx .* row 3: unknown emotion 'Surprise\+Joy'"
+    ):
+        ds.load("4dme", root)
+    shutil.rmtree(root / "gray_micro")
+    with pytest.raises(MicroexpError, match="no 4DME frame folder"):
+        ds.load("4dme", root)

@@ -449,3 +449,16 @@ def test_spot_apex_ignores_rigid_drift(face_img: np.ndarray) -> None:
     clip = np.clip(drifted, 0, 255).astype(np.uint8)
     assert pp.spot_apex(clip, face="precropped").apex == 5
     assert pp.spot_apex(clip, face="precropped", remove_drift=False).apex == 11
+
+
+def test_unknown_frame_rate_excludes_a_micro_sample_from_evm() -> None:
+    from microexp.preprocess.frames import SampleExcluded
+    from microexp.preprocess.recipes import s3d_tensors
+
+    recipe = pp.get_recipe("s3d", size=8, frames=3, face="precropped")
+    clip = np.random.default_rng(0).integers(0, 255, (6, 32, 32), dtype=np.uint8)
+    with pytest.raises(SampleExcluded, match="frame rate unknown"):
+        s3d_tensors(clip, recipe, micro=True, fps=float("nan"))
+    assert s3d_tensors(clip, pp.get_recipe("s3d", size=8, frames=3, face="precropped",
+                                           magnify_micro=False), micro=True,
+                       fps=float("nan")).shape[1:] == (8, 8, 2, 3)  # fmt: skip

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
-from . import casme, casme2, casme3, ckplus, mmew, samm, smic
+from . import casme, casme2, casme3, ckplus, fourdme, mmew, samm, smic
 from .base import Exclusion, LoadResult
 from .loso import SPLITS, Fold, group_of, loso_folds, split_folds
 from .protocols import (
@@ -32,6 +32,7 @@ LOADERS: dict[str, Callable[..., LoadResult]] = {
     "smic": smic.load,
     "casme3": casme3.load,
     "mmew": mmew.load,
+    "4dme": fourdme.load,
 }
 DATASETS = tuple(LOADERS)
 

@@ -10,6 +10,8 @@ A protocol is a JSON file in ``data_manifests/protocols/``::
 For each dataset: a label in ``map`` is renamed, a label in ``drop`` excludes the sample with
 that reason, any other label is an error (a new label in a user's file must not pass silently).
 With ``ids`` only the listed samples are kept, and the list's label is the ground truth.
+``multi_label`` says what a combined label (4DME's ``surprise+negative``) becomes: ``exclude``
+(listed with its reason) or ``first`` (the first-named emotion, then mapped as usual).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class DatasetRule:
     map: dict[str, str]
     drop: tuple[str, ...] = ()
     ids: str | None = None
+    multi_label: str | None = None  # "exclude" or "first"; None: a "+" label is unknown
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,12 @@ def get_protocol(name: str) -> Protocol:
         path = manifest_path(f"protocols/{name}.json")
     try:
         rules = {
-            ds: DatasetRule(map=dict(r["map"]), drop=tuple(r.get("drop", ())), ids=r.get("ids"))
+            ds: DatasetRule(
+                map=dict(r["map"]),
+                drop=tuple(r.get("drop", ())),
+                ids=r.get("ids"),
+                multi_label=r.get("multi_label"),
+            )
             for ds, r in raw["datasets"].items()
         }
         proto = Protocol(
@@ -100,6 +108,10 @@ def get_protocol(name: str) -> Protocol:
     except (KeyError, TypeError) as exc:
         raise MicroexpError(f"{path}: malformed protocol (missing {exc})") from None
     for ds, rule in rules.items():
+        if rule.multi_label not in (None, "exclude", "first"):
+            raise MicroexpError(
+                f"{path}: {ds} multi_label {rule.multi_label!r}; expected exclude or first"
+            )
         bad = sorted(set(rule.map.values()) - set(proto.classes))
         if bad:
             raise MicroexpError(f"{path}: {ds} maps to {bad}, which are not in classes")
@@ -139,6 +151,13 @@ def apply_protocol(result: LoadResult, protocol: Protocol) -> LoadResult:
     )
     seen: set[str] = set()
     for s in result.samples:
+        if "+" in s.label and rule.multi_label == "exclude":
+            out.excluded.append(
+                Exclusion(s.id, f"multi-label emotion {s.label!r} ({protocol.name}: single only)")
+            )
+            continue
+        if "+" in s.label and rule.multi_label == "first":
+            s = s.replace(label=s.label.split("+")[0])
         if s.label not in rule.map and s.label not in rule.drop:
             known = sorted(set(rule.map) | set(rule.drop))
             raise MicroexpError(

@@ -200,6 +200,8 @@ def _s3d_window(
 ) -> np.ndarray:
     win = to_float_gray(crop(frames, box))
     if micro and recipe.magnify_micro:
+        if not fps > 0:  # nan: a dataset whose frame rate no file states (4DME)
+            raise SampleExcluded("frame rate unknown (pass fps= to the loader): EVM needs it")
         win = magnify(win, recipe.evm.alpha, fps=fps, params=recipe.evm)
     return interpolate(win, recipe.frames)
 
