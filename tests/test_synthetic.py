@@ -24,7 +24,9 @@ def tiny_trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {d: synthetic.generate(d, out / d, "tiny", seed=3, **TINY) for d in synthetic.SPECS}
 
 
-@pytest.mark.parametrize("dataset", ["ckplus", "casme", "casme2", "samm", "smic", "casme3", "mmew"])
+@pytest.mark.parametrize(
+    "dataset", ["ckplus", "casme", "casme2", "samm", "smic", "casme3", "mmew", "4dme"]
+)
 def test_generated_tree_loads_through_real_loader(
     tiny_trees: dict[str, Path], dataset: str
 ) -> None:

@@ -64,6 +64,18 @@ def is_synthetic(root: Path) -> bool:
     return any((p / SYNTHETIC_MARKER).is_file() for p in (root, *root.parents[:2]))
 
 
+def synthetic_fps(root: Path) -> float | None:
+    """The frame rate a synthetic tree's marker states (None: not synthetic, or no rate)."""
+    import json
+
+    marker = root / SYNTHETIC_MARKER
+    try:
+        fps = json.loads(marker.read_text()).get("fps") if marker.is_file() else None
+    except (OSError, ValueError):
+        return None
+    return float(fps) if isinstance(fps, int | float) else None
+
+
 def walk_dirs(root: Path, max_depth: int) -> Iterable[Path]:
     """Folders under ``root`` (root included), breadth first, down to ``max_depth`` levels."""
     level = [root]

@@ -6,7 +6,8 @@ may combine (``Positive``, ``Surprise+Negative``, ...). Frames: ``gray_micro/{su
 {fold_name}/``. Multi-label emotions are kept as they are (lower-cased, ``surprise+negative``);
 a protocol decides what to do with them. The frame rate and subject count are stated in no
 file: ``fps`` is a parameter (default unknown, so recipes that need it, EVM, exclude the
-sample with that reason) and subjects are counted from the table. The extras file
+sample with that reason; a synthetic tree's marker states its rate) and subjects are counted
+from the table. The extras file
 (self-reported emotions) is not read.
 """
 
@@ -26,6 +27,7 @@ from .base import (
     is_synthetic,
     read_table,
     require_root,
+    synthetic_fps,
 )
 from .manifests import load_corrections
 
@@ -66,6 +68,7 @@ def load(
         coding, COLUMNS, required=("subject", "clip", "onset", "apex", "offset", "emotion")
     )
     result = LoadResult("4dme", str(root), synthetic=is_synthetic(root))
+    fps = synthetic_fps(root) if fps is None else fps  # a synthetic tree states its own
     rate = float("nan") if fps is None else float(fps)
     if fps is None:
         result.notes.append(

@@ -145,6 +145,23 @@ SPECS = {
         },  # fmt: skip
         gray=False,
     ),
+    # 4DME: grey frames; its fps and counts are stated nowhere: our choice, written in the
+    # marker (the loader reads a synthetic tree's frame rate from there); a few multi-label rows
+    "4dme": DatasetSpec(
+        "4dme",
+        "micro",
+        60.0,
+        {
+            "negative": 80,
+            "surprise": 50,
+            "others": 50,
+            "positive": 40,
+            "repression": 30,
+            "surprise+negative": 10,
+            "positive+repression": 7,
+        },  # fmt: skip
+        gray=True,
+    ),
     # MMEW: 90 fps (unverified); class counts unverified (one recollection), proportions only
     "mmew": DatasetSpec(
         "mmew",
@@ -465,6 +482,8 @@ def _clip_name(
     """A published clip id of the right class when one is left, else a new id in the same style."""
     if dataset == "casme3":  # two MEs per video folder (a, a, b, b, ...)
         return "abcdefghijklm"[(k // 2) % 13]
+    if dataset == "4dme":
+        return f"S{subject:02d}_{k + 1:02d}"
     if dataset == "mmew":  # PersonIndex-EmotionIndex-SampleIndex
         return f"{subject}-{layout.MMEW_EMOTIONS.index(label) + 1}-{k + 1:03d}"
     cls = _MEGC_CLASS.get(label)
@@ -528,6 +547,7 @@ def generate(
     info = {
         "generator": "microexp.synthetic",
         "version": GENERATOR_VERSION,
+        "fps": spec.fps,
         "dataset": dataset,
         "preset": preset,
         "seed": seed,
@@ -688,6 +708,7 @@ def _write(dataset: str, root: Path, clips: Sequence[layout.Clip]) -> None:
         "samm": layout.write_samm,
         "smic": layout.write_smic,
         "casme3": layout.write_casme3,
+        "4dme": layout.write_4dme,
         "mmew": layout.write_mmew,
     }[dataset]
     writer(root, clips)

@@ -336,3 +336,23 @@ def write_mmew(root: Path, clips: Sequence[Clip]) -> Path:
     path = root / "MMEW_Micro_Exp.xlsx"
     write_sheet(path, "Sheet1", header, rows)
     return path
+
+
+def write_4dme(root: Path, clips: Sequence[Clip]) -> Path:
+    """4DME's grey frames ``gray_micro/{sub_ID}/{fold_name}/{n}.jpg`` and
+    ``4DME_Labelling_Micro_release v1.xlsx`` (a space in the name; emotions capitalised,
+    multi-labels joined with ``+``; the first clip's AUs carry a ``(k)`` mark)."""
+    rows = []
+    for c in clips:
+        sub = f"S{c.subject:02d}"
+        if c.frames is not None:
+            save_frames(root / "gray_micro" / sub / c.name, "{:d}.jpg", c.numbers(), c.frames)
+        if c.annotated:
+            onset, apex, offset = _row_values(c)
+            aus = c.action_units + ("(k)" if not rows else "")
+            emotion = "+".join(p.capitalize() for p in c.label.split("+"))
+            rows.append([sub, c.name, onset, apex, offset, aus, emotion])
+    header = ["sub_ID", "fold_name", "Onset", "Apex", "Offset", "AUs", "Emotion"]
+    path = root / "4DME_Labelling_Micro_release v1.xlsx"
+    write_sheet(path, "Sheet1", header, rows)
+    return path

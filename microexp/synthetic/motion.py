@@ -85,6 +85,9 @@ def action_units_for(label: str, rng: np.random.Generator) -> tuple[str, ...]:
     """The AUs of one sample of ``label``: its prototype with one AU sometimes missing (people
     rarely show the full prototype), or, for ``others``/``other``, a mixture that is no
     emotion's (:func:`_other_mixture`)."""
+    if "+" in label:  # 4DME's multi-label clips show each emotion's AUs
+        parts = [action_units_for(part, rng) for part in label.split("+")]
+        return tuple(dict.fromkeys(a for p in parts for a in p))
     if label in SMIC_CLASSES:
         label = str(rng.choice(SMIC_CLASSES[label]))
     if label not in PROTOTYPES:
