@@ -57,7 +57,8 @@ def _selection(args: argparse.Namespace):
 def cmd_data_summary(args: argparse.Namespace) -> int:
     from . import datasets as ds
 
-    summary = ds.summarize(_selection(args), args.protocol)
+    expected = ds.get_protocol(args.protocol).expected if args.protocol else None
+    summary = ds.summarize(_selection(args), args.protocol, expected)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -118,8 +118,8 @@ def test_missing_annotation_and_root(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(MicroexpError, match="no CASME II coding file"):
         ds.load("casme2", tmp_path / "empty")
-    with pytest.raises(MicroexpError, match="unknown dataset 'casme3'"):
-        ds.load("casme3", tmp_path)
+    with pytest.raises(MicroexpError, match="unknown dataset 'casme4'"):
+        ds.load("casme4", tmp_path)
     with pytest.raises(MicroexpError, match="unknown protocol"):
         ds.get_protocol("casme2-7class")
 
@@ -498,6 +498,12 @@ def test_casme3_quirks_corrections_and_protocols(tmp_path: Path, layout_kind: st
     assert sorted(s.label for s in four.samples).count("others") == 1
     assert main(["data", "summary", "--dataset", "casme3", "--root", str(root), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["samples"] == 5
+    argv = ["data", "summary", "--protocol", "casme3-3class", "--root", f"casme3={root}"]
+    assert main([*argv, "--json"]) == 0
+    got3 = json.loads(capsys.readouterr().out)
+    assert got3["samples"] == 4 and got3["expected"]["samples"] == 699
+    assert main(argv) == 0
+    assert "(a full copy: 699 samples)" in capsys.readouterr().out
 
 
 def test_casme3_bad_input_is_one_line(tmp_path: Path) -> None:

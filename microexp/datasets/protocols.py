@@ -43,6 +43,7 @@ class Protocol:
     classes: tuple[str, ...]
     datasets: dict[str, DatasetRule]
     exclude: dict[str, str] = field(default_factory=dict)
+    expected: dict = field(default_factory=dict)  # counts on a full copy, as published
 
     @property
     def is_composite(self) -> bool:
@@ -104,6 +105,7 @@ def get_protocol(name: str) -> Protocol:
             classes=tuple(raw["classes"]),
             datasets=rules,
             exclude={e["sample"]: e["reason"] for e in raw.get("exclude", [])},
+            expected=dict(raw.get("expected", {})),
         )
     except (KeyError, TypeError) as exc:
         raise MicroexpError(f"{path}: malformed protocol (missing {exc})") from None

@@ -7,12 +7,15 @@ from collections import Counter
 from .base import LoadResult
 
 
-def summarize(result: LoadResult, protocol: str | None = None) -> dict:
+def summarize(
+    result: LoadResult, protocol: str | None = None, expected: dict | None = None
+) -> dict:
     """The JSON object of ``microexp data summary --json``.
 
     Keys: ``dataset``, ``protocol``, ``samples``, ``subjects``, ``classes`` ({label: count},
     sorted by label), ``excluded`` ([{sample, reason}]), ``ignored`` (folders without a row),
-    ``notes`` (quirks handled in place) and ``synthetic``.
+    ``notes`` (quirks handled in place), ``synthetic``, and ``expected`` (the protocol's counts
+    on a full copy, to set beside these; absent without a protocol).
     """
     classes = Counter(s.label for s in result.samples)
     return {
@@ -25,6 +28,7 @@ def summarize(result: LoadResult, protocol: str | None = None) -> dict:
         "ignored": [{"sample": e.sample, "reason": e.reason} for e in result.ignored],
         "notes": [{"sample": e.sample, "reason": e.reason} for e in result.notes],
         "synthetic": result.synthetic,
+        **({"expected": expected} if expected else {}),
     }
 
 
@@ -38,9 +42,16 @@ def format_summary(summary: dict) -> str:
         lines.append("SYNTHETIC data written by microexp's generator, not the licensed dataset")
     lines.append(f"{summary['samples']} samples from {summary['subjects']} subjects")
     width = max([len(k) for k in summary["classes"]] + [5])
-    lines.append(f"  {'class':<{width}}  samples")
+    expected = summary.get("expected", {})
+    per_class = expected.get("classes", {})
+    if expected:
+        lines[-1] += f"  (a full copy: {expected.get('samples', '?')} samples" + (
+            f", {expected['subjects']} subjects)" if "subjects" in expected else ")"
+        )
+    lines.append(f"  {'class':<{width}}  samples" + ("  full copy" if per_class else ""))
     for label, n in summary["classes"].items():
-        lines.append(f"  {label:<{width}}  {n:>7}")
+        full = f"  {per_class[label]:>9}" if label in per_class else ""
+        lines.append(f"  {label:<{width}}  {n:>7}{full}")
     for key in ("excluded", "ignored", "notes"):
         items = summary[key]
         if items:
