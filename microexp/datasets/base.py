@@ -266,6 +266,23 @@ def _clean(value: object) -> object:
     return value
 
 
+def known_label(value: object, labels: Sequence[str], where: str) -> str:
+    """An emotion cell lower-cased (``Others`` -> ``others``); a label outside ``labels`` is
+    a one-line error naming the file, sheet and row. A ``+`` combination (4DME) is checked part
+    by part and kept whole."""
+    parts = [p.strip().lower() for p in str(value or "").split("+")]
+    if not all(p in labels for p in parts):
+        raise MicroexpError(
+            f"{where}: unknown emotion {value!r} (expected one of {', '.join(labels)})"
+        )
+    return "+".join(parts)
+
+
+def frame_rate_note(dataset: str, fps: float, source: str) -> Exclusion:
+    """The note a load leaves when its frame rate comes from no file of the release."""
+    return Exclusion(dataset, f"frame rate {fps:g} fps: {source}, stated in no file")
+
+
 def as_int(value: object) -> int | None:
     """Spreadsheet cell -> int; ``None`` for blanks and non-numbers such as ``/`` or ``?``."""
     if value is None:

@@ -22,14 +22,15 @@ from pathlib import Path
 
 from ..errors import MicroexpError
 from .base import (
-    Exclusion,
     LoadResult,
     Table,
     add_clip,
     as_int,
     coding_file,
     find_dir,
+    frame_rate_note,
     is_synthetic,
+    known_label,
     read_table,
     require_root,
 )
@@ -113,9 +114,7 @@ def load(
         preferred_sheet="label",
     )
     result = LoadResult("casme3", str(root), synthetic=is_synthetic(root))
-    result.notes.append(
-        Exclusion("casme3", f"frame rate {fps:g} fps: the release paper's, stated in no file")
-    )
+    result.notes.append(frame_rate_note("casme3", fps, "the release paper's"))
     corrections = load_corrections()
     for i, row in enumerate(table.rows):
         _add_row(result, table, i, row, layout, base, fps, corrections)
@@ -127,12 +126,7 @@ def _add_row(result, table: Table, i: int, row: dict, layout: str, base: Path, f
     onset_text = _text(row["onset"])
     if not subject or not video:
         raise MicroexpError(f"{table.where(i)}: expected a Subject and a Filename")
-    label = _text(row["emotion"]).lower()
-    if label not in LABELS:
-        raise MicroexpError(
-            f"{table.where(i)}: unknown emotion {row['emotion']!r} (expected one of "
-            f"{', '.join(LABELS)})"
-        )
+    label = known_label(_text(row["emotion"]), LABELS, table.where(i))
     clip = f"{video}_{onset_text}"
     fixes = [
         dataclasses.replace(c, subject=subject, clip=clip)

@@ -25,6 +25,7 @@ from .base import (
     coding_file,
     find_dir,
     is_synthetic,
+    known_label,
     read_table,
     require_root,
     synthetic_fps,
@@ -42,17 +43,6 @@ COLUMNS = {
     "emotion": ("Emotion", "Emotions", "Estimated Emotion", "Label", "emotion label"),
 }
 LABELS = ("positive", "negative", "surprise", "repression", "others")
-
-
-def _label(value: object, where: str) -> str:
-    """``Surprise+Negative`` -> ``surprise+negative``; every part must be a 4DME emotion."""
-    parts = [p.strip().lower() for p in str(value or "").split("+")]
-    if not all(p in LABELS for p in parts):
-        raise MicroexpError(
-            f"{where}: unknown emotion {value!r} (expected {', '.join(LABELS)} or a '+' "
-            "combination of them)"
-        )
-    return "+".join(parts)
 
 
 def load(
@@ -90,7 +80,7 @@ def load(
             onset=as_int(row["onset"]),
             apex=as_int(row["apex"]),
             offset=as_int(row["offset"]),
-            label=_label(row["emotion"], table.where(i)),
+            label=known_label(row["emotion"], LABELS, table.where(i)),
             fps=rate,
             action_units=str(row.get("aus") or ""),
             corrections=corrections,

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from ..errors import MicroexpError
 from .base import (
-    Exclusion,
     LoadResult,
     add_clip,
     as_int,
     coding_file,
+    frame_rate_note,
     is_synthetic,
+    known_label,
     read_table,
     require_root,
     walk_dirs,
@@ -73,20 +74,13 @@ def load(
             "or SUBJECT/EMOTION/FILENAME/1.jpg)"
         )
     result = LoadResult("mmew", str(root), synthetic=is_synthetic(root))
-    result.notes.append(
-        Exclusion("mmew", f"frame rate {fps:g} fps: the release's, stated in no file")
-    )
+    result.notes.append(frame_rate_note("mmew", fps, "the release's"))
     corrections = load_corrections()
     for i, row in enumerate(table.rows):
         subject, clip = _subject(row["subject"]), str(row["clip"] or "").strip()
         if not subject or not clip:
             raise MicroexpError(f"{table.where(i)}: expected a Subject and a Filename")
-        label = str(row["emotion"] or "").strip().lower()
-        if label not in LABELS:
-            raise MicroexpError(
-                f"{table.where(i)}: unknown emotion {row['emotion']!r} (expected one of "
-                f"{', '.join(LABELS)})"
-            )
+        label = known_label(row["emotion"], LABELS, table.where(i))
         add_clip(
             result,
             subject=subject,
