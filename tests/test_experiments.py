@@ -260,3 +260,22 @@ def test_megc2019_runs_feed_a_table_with_the_reported_results() -> None:
     assert by_name["LBP-TOP, official baseline"] == [0.5882, 0.5785]
     assert by_name["STSTNet"] == [None, 0.7605]
     assert all("reported by its authors" in r[0] for r in rows)
+
+
+def test_megc2019_runs_end_to_end(tiny_data: Path, tmp_path, capsys) -> None:
+    from microexp import synthetic
+
+    roots = {"casme2": tiny_data / "casme2"}
+    for name in ("samm", "smic"):
+        roots[name] = synthetic.generate(name, tmp_path / "data" / name, "tiny", 0)
+    data = ",".join(f"{k}={v}" for k, v in roots.items())
+    out = tmp_path / "megc"
+    argv = ["run", "--protocol", "megc2019", "--model", "offapexnet", "--preset", "tiny"]
+    assert main([*argv, "--data", data, "--folds", "0,3,6", "--out", str(out)]) == 0
+    doc = json.loads((out / "report" / "metrics.json").read_text())["offapexnet"]
+    assert set(doc["per_dataset"]) == {"casme2", "samm", "smic"}
+    assert sum(v["samples"] for v in doc["per_dataset"].values()) == doc["samples"]
+    report = (out / "report" / "report.md").read_text()
+    assert "## megc2019 composite" in report and "HTNet (reported by its authors)" in report
+    log = (out / "runs" / "offapexnet" / "megc_log.txt").read_text().splitlines()
+    assert [line.split()[0] for line in log if len(line.split()) == 2] == ["casme2", "samm", "smic"]
