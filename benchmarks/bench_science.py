@@ -9,7 +9,8 @@ subjects, the majority class and the linear probe beside it, and paired tests.
 
 Every run goes through the library's runner (resumable: re-running the same command continues
 after the last finished fold); this script only chooses the runs, then summarises them into a
-JSON and a docs page. Full study (meant for about 2 hours on 2 cores; not yet measured):
+JSON and a docs page. Run on 2026-11-29 at 6 subjects x 10 samples: paper A with 3 seeds
+and paper B with seed 0 took 57 min in the runner on 2 cores (docs/science.md). Full study:
 
     .venv/bin/python benchmarks/bench_science.py --work /tmp/science \
         --out benchmarks/results/science.json --docs docs/science.md
