@@ -12,7 +12,7 @@ after the last finished fold); this script only chooses the runs, then summarise
 JSON and a docs page. Run on 2026-11-29 at 6 subjects x 10 samples: paper A with 3 seeds
 and paper B with seed 0 took 57 min in the runner on 2 cores (docs/science.md). Full study:
 
-    .venv/bin/python benchmarks/bench_science.py --work /tmp/science \
+    .venv/bin/python benchmarks/bench_science.py --work /tmp/science --subjects 6 --samples-per-subject 10 \
         --out benchmarks/results/science.json --docs docs/science.md
 
 Smoke test: add ``--preset tiny --subjects 3 --samples-per-subject 3 --seeds 0,1``.
