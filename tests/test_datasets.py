@@ -578,6 +578,7 @@ def test_mmew_bad_input(tmp_path: Path) -> None:
         ds.load("mmew", root)
 
 
+@pytest.mark.slow  # ~15 s; test_synthetic's tiny trees load all three through the loaders
 def test_synthetic_casme3_and_mmew_in_their_layouts(tmp_path: Path) -> None:
     from microexp import synthetic
 

@@ -262,6 +262,7 @@ def test_megc2019_runs_feed_a_table_with_the_reported_results() -> None:
     assert all("reported by its authors" in r[0] for r in rows)
 
 
+@pytest.mark.slow  # ~20 s: LODO's end-to-end test covers the composite path in make test
 def test_megc2019_runs_end_to_end(tiny_data: Path, tmp_path, capsys) -> None:
     from microexp import synthetic
 
