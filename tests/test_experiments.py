@@ -207,13 +207,18 @@ def test_seeds_give_mean_and_sd_with_their_interval(toy_run: Path, tiny_data, tm
     assert header.endswith("ours pooled UF1 sd over seeds")
 
 
-def test_lodo_on_a_composite_logs_megc_and_scores_per_dataset(tiny_data: Path, tmp_path, capsys):
+def _composite_data(tiny_data: Path, tmp_path: Path, others: tuple[str, ...]) -> str:
+    """``--data`` for a composite: the session's tiny CASME II and tiny ``others``."""
     from microexp import synthetic
 
     roots = {"casme2": tiny_data / "casme2"}
-    for name in ("casme", "samm"):
+    for name in others:
         roots[name] = synthetic.generate(name, tmp_path / "data" / name, "tiny", 0)
-    data = ",".join(f"{k}={v}" for k, v in roots.items())
+    return ",".join(f"{k}={v}" for k, v in roots.items())
+
+
+def test_lodo_on_a_composite_logs_megc_and_scores_per_dataset(tiny_data: Path, tmp_path, capsys):
+    data = _composite_data(tiny_data, tmp_path, ("casme", "samm"))
     out = tmp_path / "run"
     argv = ["run", "--protocol", "atscnn-composite", "--model", "offapexnet", "--preset", "tiny"]
     argv += ["--data", data, "--split", "lodo", "--folds", "0", "--out", str(out)]
@@ -264,12 +269,7 @@ def test_megc2019_runs_feed_a_table_with_the_reported_results() -> None:
 
 @pytest.mark.slow  # ~20 s: LODO's end-to-end test covers the composite path in make test
 def test_megc2019_runs_end_to_end(tiny_data: Path, tmp_path, capsys) -> None:
-    from microexp import synthetic
-
-    roots = {"casme2": tiny_data / "casme2"}
-    for name in ("samm", "smic"):
-        roots[name] = synthetic.generate(name, tmp_path / "data" / name, "tiny", 0)
-    data = ",".join(f"{k}={v}" for k, v in roots.items())
+    data = _composite_data(tiny_data, tmp_path, ("samm", "smic"))
     out = tmp_path / "megc"
     argv = ["run", "--protocol", "megc2019", "--model", "offapexnet", "--preset", "tiny"]
     assert main([*argv, "--data", data, "--folds", "0,3,6", "--out", str(out)]) == 0
