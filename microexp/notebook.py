@@ -163,8 +163,22 @@ def figure(report: str | os.PathLike, name: str):
     return Image(filename=str(path))
 
 
+#: paper B's Table 3 networks, in its row order (ATSCNN last)
+PAPER_B_TABLE3 = (
+    "ststnet-128",
+    "dual_inception-128",
+    "macnn",
+    "micro_attention",
+    "offtanet",
+    "mini_aorcnn",
+    "atscnn",
+)
+
+
 def models_table(names: Sequence[str]):
-    """Parameters and FLOPs of registered models beside the papers' figures (DataFrame)."""
+    """Parameters and costs of registered models beside the papers' figures (DataFrame): MACs
+    (paper A's "FLOPs" are 2 x MACs) and torchstat's FLOPs and memory read + write (paper B's
+    Table 3 convention)."""
     import pandas as pd
 
     from .models.summary import model_summary
@@ -176,12 +190,16 @@ def models_table(names: Sequence[str]):
             {
                 "model": r["name"],
                 "input": "x".join(map(str, r["input_shape"])),
-                "params (ours)": r["params"],
+                "params (ours, trainable)": r["trainable_params"],
                 "params (paper)": p.get("params"),
-                "FLOPs (ours)": r["flops"],
+                "FLOPs convention": p.get("flops_convention", "2xMACs"),
+                "FLOPs (ours)": r["torchstat_flops"]
+                if p.get("flops_convention") == "torchstat"
+                else r["flops"],
                 "FLOPs (paper)": p.get("flops"),
                 "MACs (ours)": r["macs"],
-                "MACs (paper)": p.get("macs"),
+                "MemR+W MB (ours)": round(r["torchstat_memory_mb"], 2),
+                "MemR+W MB (paper)": p.get("memory_mb"),
             }
         )
     return pd.DataFrame(rows)
@@ -189,6 +207,7 @@ def models_table(names: Sequence[str]):
 
 __all__ = [
     "FOLDER_NAMES",
+    "PAPER_B_TABLE3",
     "Settings",
     "data_roots",
     "figure",

@@ -133,15 +133,15 @@ NOTEBOOKS: dict[str, tuple[str, str, list[str]]] = {
         "Every network is trained under paper B's protocol (LOSO on the CASME + CASME II + SAMM "
         "3-class composite, onset-to-apex TV-L1 u, v and strain). Metrics: **pooled UAR and "
         "pooled UF1** over all folds' predictions (eq. 11-17); the fold-averaged UF1 is shown "
-        "under its own name. Sizes first: STSTNet and Dual-Inception match the paper's figures "
-        "only in paper B's setting (`-128`: 128x128 inputs, STSTNet with the public "
-        "re-implementation's hidden dense layer); they are trained at the preset's input size. "
-        "MACNN, Micro-Attention, Off-TANet and mini-AORCNN are not built (SPEC.md lacks their "
-        "layer details).",
+        "under its own name. Sizes first, counted as paper B counted them (torchstat's FLOPs "
+        "and memory read + write on one 3x128x128 input) beside multiply-accumulates. The "
+        "networks are the PyTorch re-implementations paper B measured (STSTNet with a hidden "
+        "dense layer and no stream ReLU, MACNN, Micro-Attention's shallow flow version, "
+        "Off-TANet, mini-AORCNN). Each is trained at the preset's input size; at the paper "
+        "preset Off-TANet, mini-AORCNN, MACNN and Micro-Attention take their authors' schedules.",
         [
-            'nb.models_table(["ststnet-128", "dual_inception-128", "atscnn"])',
-            'for model in ("ststnet-128", "dual_inception-128", "atscnn"):\n'
-            "    report = nb.run(s, model=model)",
+            "nb.models_table(nb.PAPER_B_TABLE3)",
+            "for model in nb.PAPER_B_TABLE3:\n    report = nb.run(s, model=model)",
             'nb.table(report, "paper_b_table3")',
         ],
     ),

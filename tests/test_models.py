@@ -18,6 +18,10 @@ SMALL = {
     "cnn2d": {"input_shape": (16, 16, 4, 3)},
     "cnn3d": {"input_shape": (16, 16, 4, 3)},
     "atscnn": {"input_size": 32, "dense_units": (16, 16)},
+    "offtanet": {"input_size": 32},
+    "mini_aorcnn": {"input_size": 32},
+    "macnn": {"input_size": 32, "dense_units": (32, 32)},
+    "micro_attention": {"input_size": 32, "dense_units": (32,)},
 }
 
 
@@ -75,6 +79,11 @@ LAYER_CASES = {
     "CBAM": ({"ratio": 2, "kernel_size": 3}, (2, 8, 8, 8)),
     "SeparableConv3D": ({"filters": 6}, (2, 8, 8, 4, 3)),
     "SelectChannel": ({"index": 1}, (2, 6, 6, 3)),
+    "MultiHeadSelfAttention2D": ({"heads": 2, "head_channels": 3}, (2, 4, 4, 5)),
+    "EnhancedResidual": ({"filters": 4, "heads": 2}, (2, 8, 8, 6)),
+    "ARFResidual": ({"filters": 6}, (2, 8, 8, 4)),
+    "BottleneckTransformer": ({"filters": 4, "heads": 2}, (2, 8, 8, 6)),
+    "MABlock": ({"filters": 4}, (2, 8, 8, 3)),
 }
 
 
@@ -140,6 +149,100 @@ def test_comparison_networks_at_paper_b_setting_match_its_table3() -> None:
     dual = models.build_model("dual_inception-128")
     assert abs(dual.count_params() - 1.34e8) / 1.34e8 < 0.01
     assert abs(models.total_macs(dual) - 264.15e6) / 264.15e6 < 0.03
+
+
+#: paper B's Table 3: trainable parameters (exact where the paper prints every digit),
+#: torchstat FLOPs and MemR+W MB
+TABLE3 = {
+    "atscnn": (4_214_562, 19.01e6, 20.5),
+    "ststnet-128": (49_815_811, 57.45e6, 192.98),
+    "dual_inception-128": (134_245_067, 264.15e6, 546.62),
+    "macnn": (86_302_563, 1040e6, 366.72),
+    "micro_attention": (18_781_187, 327.35e6, 82.89),
+    "offtanet": (67_083, 39.29e6, 7.33),
+    "mini_aorcnn": (46_251, 16.39e6, 4.84),
+}
+
+
+@pytest.mark.parametrize("name", list(TABLE3))
+def test_table3_parameters_torchstat_flops_and_memory(name: str) -> None:
+    from microexp.models.torchstat import torchstat_totals
+
+    params, flops, memory = TABLE3[name]
+    keras.backend.clear_session()
+    model = models.build_model(name)
+    assert tuple(model.input.shape[1:]) == (128, 128, 3) and model.output.shape[-1] == 3
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == params
+    totals = torchstat_totals(model)
+    assert abs(totals["torchstat_flops"] / flops - 1) < 0.01
+    assert abs(totals["torchstat_memory_mb"] / memory - 1) < 0.02
+
+
+def test_torchstat_counts_a_small_network_by_hand() -> None:
+    """Conv: MACs + bias adds; BN 2 per element; ReLU 1; pool 1 per input element; dense
+    in x out; a layer called twice counts once (its last call)."""
+    from microexp.models.torchstat import torchstat_layers, torchstat_totals
+
+    inp = keras.Input((6, 6, 2))
+    x = keras.layers.Conv2D(3, 3, padding="same")(inp)
+    x = keras.layers.BatchNormalization()(x)
+    shared = keras.layers.ReLU()
+    x = keras.layers.MaxPooling2D(2)(shared(x))
+    x = shared(keras.layers.Dense(4, use_bias=False)(keras.layers.Flatten()(x)))
+    m = keras.Model(inp, x)
+    got = {r.kind: (r.flops, r.mem_read, r.mem_write) for r in torchstat_layers(m)}
+    assert got == {
+        "conv": (36 * (18 * 3 + 3), 72 + 57, 108),
+        "batchnorm": (2 * 108, 108 + 6, 108),
+        "relu": (4, 4, 4),  # its last call saw 4 elements (the first 108)
+        "pool": (108, 108, 27),
+        "dense": (27 * 4, 27 + 27 * 4, 4),
+    }
+    total = sum(sum(v[1:]) for v in got.values())
+    assert torchstat_totals(m)["torchstat_memory_mb"] == pytest.approx(total * 4 / 2**20)
+
+
+def test_self_attention_matches_the_formula_by_hand() -> None:
+    """One head, one channel, a 2x2 map: A = q k^T + q P^T, softmax over A's 4 entries,
+    out = A * v element-wise (SPEC.md)."""
+    from microexp.layers import MultiHeadSelfAttention2D, position_code
+
+    layer = MultiHeadSelfAttention2D(heads=1, head_channels=1)
+    x = np.array([[1.0, -2.0], [0.5, 3.0]], "float32").reshape(1, 2, 2, 1)
+    layer.build(x.shape)
+    (q, k, v) = layer.qkv[0]
+    for conv, (w, b) in zip((q, k, v), ((0.5, 0.1), (-1.0, 0.2), (2.0, -0.3)), strict=True):
+        conv.set_weights([np.full((1, 1, 1, 1), w, "float32"), np.array([b], "float32")])
+    got = np.asarray(layer(x))[0, :, :, 0]
+    img = x[0, :, :, 0]
+    qm, km, vm = 0.5 * img + 0.1, -1.0 * img + 0.2, 2.0 * img - 0.3
+    e = np.array([np.sin(1.0), np.cos(1.0)])  # 1 / 10000^(0/2) for i = 0 and 1
+    P = e[:, None] + e[None, :]
+    assert np.allclose(position_code(2), P)
+    A = qm @ km.T + qm @ P.T
+    A = np.exp(A - A.max()) / np.exp(A - A.max()).sum()
+    assert np.allclose(got, A * vm, atol=1e-6)
+
+
+def test_authors_schedules_are_each_models_default_and_recorded() -> None:
+    from microexp.experiments.defaults import MODEL_TRAINING
+    from microexp.experiments.runner import experiment_for
+    from microexp.training.fit import make_optimizer
+
+    ma = experiment_for("atscnn-composite", "micro_attention").train.schedules["paper"]
+    assert (ma.optimizer, ma.lr, ma.weight_decay, ma.epochs, ma.batch_size) == (
+        "sgd",
+        1e-3,
+        5e-4,
+        51,
+        10,
+    )
+    assert ma.as_dict()["weight_decay"] == 5e-4
+    assert make_optimizer(ma).weight_decay == pytest.approx(5e-4)
+    off = MODEL_TRAINING["offtanet"].schedules["paper"]
+    assert (off.decay_every, off.decay_factor, off.epochs) == (60, 0.3, 201)
+    atscnn = experiment_for("atscnn-composite", "atscnn").train.schedules["paper"]
+    assert "weight_decay" not in atscnn.as_dict()  # runs made before it existed keep their hash
 
 
 def test_mac_counter_counts_a_known_conv() -> None:
@@ -223,6 +326,9 @@ def test_cli_models_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert s3d["params"] == 3_374_711 and s3d["trainable_params"] == 3_374_711
     assert s3d["flops"] == 2 * s3d["macs"] and s3d["paper"]["params"] == 3.37e6
     assert set(rows[1]) >= {"name", "params", "trainable_params", "macs", "flops", "paper"}
+    assert rows[1]["torchstat_flops"] == pytest.approx(19.01e6, rel=0.01)
+    assert rows[1]["torchstat_memory_mb"] == pytest.approx(20.5, rel=0.02)
+    assert abs(rows[1]["flops_vs_paper"]) < 0.01 and abs(rows[1]["memory_vs_paper"]) < 0.02
 
 
 def test_lbptop_svm_separates_opposite_motions() -> None:

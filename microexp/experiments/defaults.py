@@ -65,6 +65,33 @@ TRAINING: dict[str, Stage] = {
 }
 
 
+def _authors(paper: TrainConfig) -> Stage:
+    """A network's own authors' schedule at the paper preset; at tiny and demo, paper B's
+    scaled schedules (a few epochs of Adam), so that all of Table 3 trains alike there."""
+    atscnn = TRAINING["atscnn"].schedules
+    return Stage(schedules=ByPreset(tiny=atscnn.tiny, demo=atscnn.demo, paper=paper))
+
+
+#: model -> its authors' training in paper B's setting (SPEC.md, "Paper B's Table 3
+#: networks"); MACNN's batch size is not given, paper B's 64 is assumed
+MODEL_TRAINING: dict[str, Stage] = {
+    "offtanet": _authors(TrainConfig(201, 64, 1e-3, decay_every=60, decay_factor=0.3)),
+    "mini_aorcnn": _authors(TrainConfig(201, 64, 1e-3, decay_every=60, decay_factor=0.3)),
+    "macnn": _authors(TrainConfig(501, 64, 1e-3, decay_every=50, decay_factor=0.9)),
+    "micro_attention": _authors(
+        TrainConfig(
+            51, 10, 1e-3, decay_every=10, decay_factor=0.1, optimizer="sgd", weight_decay=5e-4
+        )
+    ),
+}
+
+
+def model_training(model: str, recipe: str) -> Stage:
+    """The stage ``model`` trains with by default: its own (:data:`MODEL_TRAINING`), else its
+    recipe's (:data:`TRAINING`)."""
+    return MODEL_TRAINING.get(model, TRAINING[recipe])
+
+
 def model_inputs(recipe, shape: tuple[int, ...]) -> dict[str, object]:
     """The input argument a registered builder takes for ``recipe``'s tensors: ``input_shape``
     (size, size, frames - 1, 3) for S3D-family tensors, ``input_size`` for flow images."""

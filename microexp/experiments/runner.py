@@ -20,8 +20,9 @@ from ..errors import MicroexpError, unknown_name
 from ..evaluation.baselines import BASELINES
 from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso, sample_subjects
 from ..evaluation.megc import write_megc_log
+from ..reporting.tables import TABLES
 from .data import Prepared, datasets_of, prepare, record_data, resolve_data
-from .defaults import RECIPE_PRESETS, TRAINING, model_inputs
+from .defaults import RECIPE_PRESETS, TRAINING, model_inputs, model_training
 from .megc import PROTOCOL_TABLES
 from .spec import Experiment, Preset, Stage, get_preset
 from .trainer import TRAINERS, FitSetting, KerasTrainer, baseline_fit_predict, save_model
@@ -158,7 +159,7 @@ def _setting(ctx: Context, stage: Stage, make: Callable | None, log_dir: Path) -
 
 
 def _stage_config(ctx: Context, stage: Stage) -> dict:
-    sched = None if stage.schedules is None else asdict(stage.schedules[ctx.preset.name])
+    sched = None if stage.schedules is None else stage.schedules[ctx.preset.name].as_dict()
     return {
         "protocol": stage.protocol,
         "train": sched,
@@ -191,11 +192,25 @@ def _meta(ctx: Context, exp: Experiment) -> dict:
     """The experiment's metadata; under LODO its name (and the run it is compared to) carry
     the split, so that a report never mixes a LODO run with the LOSO one."""
     meta = exp.meta(ctx.paper)
+    if _shows_cost(exp):
+        from ..models.summary import model_costs
+
+        meta["cost"] = model_costs(exp.model, **exp.model_args)
     if ctx.opts.split != "loso":
         for key in ("name", "compare_to"):
             if meta[key] is not None:
                 meta[key] = f"{meta[key]}-{ctx.opts.split}"
     return meta
+
+
+def _shows_cost(exp: Experiment) -> bool:
+    """Whether a table the run feeds has a column of the model's size or cost (then the run's
+    metadata records them, at the model's registered input size: the paper's setting)."""
+    from ..models.summary import COST_KEYS
+
+    return exp.trainer == "keras" and any(
+        c.metric in COST_KEYS for key in exp.tables if key in TABLES for c in TABLES[key].columns
+    )
 
 
 def _split(ctx: Context) -> dict:
@@ -420,7 +435,8 @@ def run_all(
 
 
 def experiment_for(protocol: str, model: str, recipe: str | None = None) -> Experiment:
-    """Any registered model on any protocol, in its recipe's default setting
+    """Any registered model on any protocol, with its own default schedule where it has one
+    (:data:`~microexp.experiments.defaults.MODEL_TRAINING`), else its recipe's
     (:data:`~microexp.experiments.defaults.TRAINING`); the class count is the protocol's. It
     feeds the protocol's tables (:data:`~microexp.experiments.megc.PROTOCOL_TABLES`)."""
     reads = recipe or _model_recipe(model)
@@ -431,7 +447,7 @@ def experiment_for(protocol: str, model: str, recipe: str | None = None) -> Expe
         protocol=protocol,
         model=model,
         recipe=recipe,
-        train=TRAINING[reads],
+        train=model_training(model, reads),
         tables=PROTOCOL_TABLES.get(protocol, ()),
     )
 

@@ -10,20 +10,26 @@ from keras import layers, ops
 @keras.saving.register_keras_serializable(package="microexp")
 class ChannelAttention(layers.Layer):
     """Channel gate: sigmoid(MLP(avg-pool(x)) + MLP(max-pool(x))) times x, one shared MLP
-    C -> C/ratio -> C (ReLU inside). Works on 2D (B, H, W, C) and 3D (B, D, H, W, C) maps."""
+    C -> C/ratio -> C (ReLU inside). Works on 2D (B, H, W, C) and 3D (B, D, H, W, C) maps.
+    ``use_bias=False``: the MLP without biases (Off-TANet's)."""
 
-    def __init__(self, ratio: int = 2, activation: str = "relu", **kwargs) -> None:
+    def __init__(
+        self, ratio: int = 2, activation: str = "relu", use_bias: bool = True, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         if ratio < 1:
             raise ValueError(f"ratio must be >= 1. Received: ratio={ratio}")
         self.ratio = ratio
         self.activation = activation
+        self.use_bias = use_bias
 
     def build(self, input_shape) -> None:
         channels = int(input_shape[-1])
         hidden = max(1, channels // self.ratio)
-        self.hidden = layers.Dense(hidden, activation=self.activation, name="mlp_hidden")
-        self.out = layers.Dense(channels, name="mlp_out")
+        self.hidden = layers.Dense(
+            hidden, activation=self.activation, use_bias=self.use_bias, name="mlp_hidden"
+        )
+        self.out = layers.Dense(channels, use_bias=self.use_bias, name="mlp_out")
         self.hidden.build((None, channels))
         self.out.build((None, hidden))
         super().build(input_shape)
@@ -41,21 +47,32 @@ class ChannelAttention(layers.Layer):
         return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "ratio": self.ratio, "activation": self.activation}
+        return {
+            **super().get_config(),
+            "ratio": self.ratio,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+        }
 
 
 @keras.saving.register_keras_serializable(package="microexp")
 class SpatialAttention(layers.Layer):
     """Spatial gate: sigmoid(conv([mean_c(x), max_c(x)])) times x. Paper B: a 3x3 conv (CBAM's
-    paper uses 7x7); ``kernel_size`` is a parameter."""
+    paper uses 7x7); ``kernel_size`` is a parameter; ``use_bias=False`` as in Off-TANet."""
 
-    def __init__(self, kernel_size: int = 3, **kwargs) -> None:
+    def __init__(self, kernel_size: int = 3, use_bias: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.kernel_size = kernel_size
+        self.use_bias = use_bias
 
     def build(self, input_shape) -> None:
         self.conv = layers.Conv2D(
-            1, self.kernel_size, padding="same", activation="sigmoid", name="conv"
+            1,
+            self.kernel_size,
+            padding="same",
+            activation="sigmoid",
+            use_bias=self.use_bias,
+            name="conv",
         )
         self.conv.build((*input_shape[:-1], 2))
         super().build(input_shape)
@@ -70,7 +87,11 @@ class SpatialAttention(layers.Layer):
         return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "kernel_size": self.kernel_size}
+        return {
+            **super().get_config(),
+            "kernel_size": self.kernel_size,
+            "use_bias": self.use_bias,
+        }
 
 
 @keras.saving.register_keras_serializable(package="microexp")

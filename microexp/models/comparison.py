@@ -18,6 +18,7 @@ def build_ststnet(
     input_size: int = 28,
     hidden_dense: bool = False,
     final_pool: str = "avg",
+    stream_activation: str | None = "relu",
     name: str = "ststnet",
 ) -> keras.Model:
     """STSTNet (Liong et al. 2019): three parallel 3x3 conv streams (3, 5, 8 filters, ReLU) on
@@ -27,14 +28,19 @@ def build_ststnet(
     ``hidden_dense=True, final_pool="max"`` is the re-implementation found in public MER code
     (a ReLU dense layer as wide as the flattened features before the softmax). At 128 x 128 it
     has 49.8 M parameters and 57 M MACs: paper B's Table 3 figures (4.98 x 10^7, 57.45 M), so
-    that is the network paper B compared against.
+    that is the network paper B compared against. That re-implementation (Off-TANet's authors')
+    also has no ReLU after the stream convolutions: ``stream_activation=None``. With it, the
+    torchstat count gives paper B's 57.45 M and 192.98 MB exactly; with the ReLUs, 57.71 M and
+    194.98 MB.
     """
     if final_pool not in ("avg", "max"):
         raise ValueError(f"final_pool must be 'avg' or 'max'. Received: final_pool={final_pool!r}")
     inputs = keras.Input((input_size, input_size, 3), name="flow")
     streams = []
     for i, f in enumerate((3, 5, 8), start=1):
-        x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"stream{i}_conv")(inputs)
+        x = layers.Conv2D(
+            f, 3, padding="same", activation=stream_activation, name=f"stream{i}_conv"
+        )(inputs)
         x = layers.MaxPooling2D(3, strides=3, padding="same", name=f"stream{i}_pool")(x)
         streams.append(x)
     x = layers.Concatenate(name="concat")(streams)

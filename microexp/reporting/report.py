@@ -165,7 +165,10 @@ def _table(header: list[str], rows: list[list]) -> tuple[str, str]:
 
 
 def _ours(run: RunResult, col: Column) -> float:
-    return col.scale * run.metrics.get(col.metric, np.nan)
+    """``col``'s metric from the run's metrics, else from the model's size and cost recorded
+    in its metadata (``meta.cost``, measured at the paper's input size)."""
+    value = run.metrics.get(col.metric, run.meta.get("cost", {}).get(col.metric, np.nan))
+    return col.scale * value
 
 
 def _paper(spec: TableSpec, label: str) -> list[float | None]:

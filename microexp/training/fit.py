@@ -17,7 +17,9 @@ import numpy as np
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training schedule. ``decay_every`` 0 means a constant learning rate."""
+    """One training schedule. ``decay_every`` 0 means a constant learning rate; the rate is
+    multiplied by ``decay_factor`` every ``decay_every`` epochs. ``sgd`` has momentum 0.9.
+    ``weight_decay`` is Keras' (applied to the weights at each step, not added to the loss)."""
 
     epochs: int
     batch_size: int
@@ -25,9 +27,15 @@ class TrainConfig:
     decay_every: int = 0
     decay_factor: float = 0.1
     optimizer: str = "adam"
+    weight_decay: float = 0.0
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The fields, ``weight_decay`` left out at 0 so that runs made before it existed keep
+        their hash."""
+        d = asdict(self)
+        if not d["weight_decay"]:
+            del d["weight_decay"]
+        return d
 
 
 def step_decay(lr: float, every: int, factor: float = 0.1):
@@ -70,10 +78,11 @@ def strategy():
 def make_optimizer(cfg: TrainConfig):
     import keras
 
+    decay = {"weight_decay": cfg.weight_decay} if cfg.weight_decay else {}
     if cfg.optimizer == "adam":
-        return keras.optimizers.Adam(cfg.lr)
+        return keras.optimizers.Adam(cfg.lr, **decay)
     if cfg.optimizer == "sgd":
-        return keras.optimizers.SGD(cfg.lr, momentum=0.9)
+        return keras.optimizers.SGD(cfg.lr, momentum=0.9, **decay)
     raise ValueError(f"optimizer must be 'adam' or 'sgd'. Received: optimizer={cfg.optimizer!r}")
 
 
