@@ -17,9 +17,11 @@ $(STAMP): setup.cfg pyproject.toml
 demo: install
 	$(BIN)/microexp demo --out runs/demo
 
+# two workers (the machine's 2 cores); tests grouped per module, and every test of the
+# session's shared tiny run on one worker (tests/conftest.py)
 test: install
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 # re-run every notebook on the demo preset and save it with its outputs (~1 hour on 2 cores)
 notebooks: install

@@ -96,7 +96,10 @@ def cmd_flows(args: argparse.Namespace) -> int:
     from .features import build_cache
     from .preprocess import get_recipe
 
-    recipe = get_recipe(args.recipe, **_params(args.param))
+    params = _params(args.param)
+    if args.flow_backend is not None:
+        params["flow_backend"] = args.flow_backend
+    recipe = get_recipe(args.recipe, **params)
     selection = _selection(args)
     if not selection.samples:
         raise MicroexpError(f"{selection.root}: no samples selected; nothing to build")
@@ -157,6 +160,8 @@ def _run_options(args: argparse.Namespace) -> dict[str, object]:
         "xla": args.xla,
         "tensorboard": True if args.tensorboard else None,
         "split": args.split,
+        "verbose": args.verbose,
+        "flow_backend": args.flow_backend,
     }
 
 
@@ -241,6 +246,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tensorboard", action="store_true", help="TensorBoard events (default: paper preset)"
     )
+    p.add_argument(
+        "--flow-backend",
+        default="cv2",
+        choices=("cv2", "tf", "auto"),
+        help="TV-L1 by OpenCV (default), microexp's TensorFlow version, or auto (tf on a GPU)",
+    )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="a line per epoch (loss, accuracy) besides each fold's",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -309,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a recipe parameter, e.g. --param route=separate --param size=64",
     )
     flows.add_argument("--quiet", action="store_true", help="no progress bar")
+    flows.add_argument(
+        "--flow-backend",
+        choices=("cv2", "tf", "auto"),
+        help="TV-L1 by OpenCV (default), microexp's TensorFlow version, or auto (tf on a GPU)",
+    )
     flows.set_defaults(func=cmd_flows)
 
     mdl = sub.add_parser("models", help="the registered networks")

@@ -19,6 +19,15 @@ def clip(subject: int, name: str, label: str, n: int = 5, first: int = 1, **kw) 
     return Clip(subject, name, label, frames(n, seed=subject * 100 + len(name)), first=first, **kw)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n 2 --dist loadgroup`` (``make test``): a module's tests stay on one
+    worker (its module fixtures are built once), and every test that uses the session's
+    ``tiny_runs`` goes to one worker (built once, not once per worker)."""
+    for item in items:
+        group = "tiny_runs" if "tiny_runs" in item.fixturenames else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A runs folder laid out as the notebooks lay it out (their ``MICROEXP_OUT``) holding

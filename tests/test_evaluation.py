@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,24 @@ def test_megc_log_and_per_dataset_scores() -> None:
         assert got[d]["pooled_uar"] == pytest.approx(ua)
         assert got[d]["samples"] == sl.stop - sl.start
     assert per_dataset_scores(ids[:30], t[:30], p[:, :30]) == {}
+
+
+def test_each_fold_line_gives_the_time_left(tmp_path: Path) -> None:
+    """One line per fold; all but the last say how long the rest should take (the mean time of
+    the folds computed so far times the folds left)."""
+    samples = _samples(["s1", "s2", "s3"])
+    lines: list[str] = []
+    ev.run_loso(
+        samples,
+        [0, 1, 0],
+        lambda tr, te, f: FoldOutput([0] * len(te)),
+        tmp_path,
+        {},
+        log=lines.append,
+    )
+    assert len(lines) == 3
+    assert all(re.search(r"\(\d+ s; about \d+ s left\)$", ln) for ln in lines[:2]), lines
+    assert lines[2].endswith(" s)")
+    from microexp.evaluation.loso import _remaining
+
+    assert _remaining([120.0, 60.0], 3) == "; about 4 min left"

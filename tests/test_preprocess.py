@@ -462,3 +462,47 @@ def test_unknown_frame_rate_excludes_a_micro_sample_from_evm() -> None:
     assert s3d_tensors(clip, pp.get_recipe("s3d", size=8, frames=3, face="precropped",
                                            magnify_micro=False), micro=True,
                        fps=float("nan")).shape[1:] == (8, 8, 2, 3)  # fmt: skip
+
+
+def _textured_pair(size: int, shift: tuple[float, float], seed: int = 0):
+    """A smooth random texture (0-255) and the same texture moved by ``shift`` (dy, dx)."""
+    from scipy import ndimage
+
+    tex = ndimage.gaussian_filter(np.random.default_rng(seed).uniform(0, 255, (size, size)), 1.5)
+    tex = (tex - tex.min()) / (tex.max() - tex.min()) * 255
+    moved = ndimage.shift(tex, shift, order=3, mode="nearest")
+    return tex.astype(np.float32), moved.astype(np.float32)
+
+
+def test_tf_tvl1_agrees_with_opencv_on_sub_pixel_motion() -> None:
+    """The TensorFlow TV-L1 against cv2's on tiny pairs, batched: interior end-point difference
+    <= 0.05 px, error against the known motion no more than 10 % above cv2's, strain alike;
+    and a batch gives each pair what it gives alone."""
+    p = pp.TVL1Params(nscales=3)
+    shifts = [(0.3, 0.6), (-0.5, 0.25), (0.0, -0.8)]
+    pairs = [_textured_pair(32, s, seed=i) for i, s in enumerate(shifts)]
+    prev = np.stack([a for a, _ in pairs])
+    nxt = np.stack([b for _, b in pairs])
+    ours = pp.tvl1_flows(prev, nxt, p, backend="tf")
+    ref = pp.tvl1_flows(prev, nxt, p, backend="cv2")
+    inner = (slice(None), slice(6, -6), slice(6, -6))
+    assert np.linalg.norm(ours - ref, axis=-1)[inner].mean() <= 0.05
+    # prev(x) ~ next(x + flow): content moved by (dy, dx) has flow (u, v) = (dx, dy)
+    truth = np.array([[dx, dy] for dy, dx in shifts], np.float32)[:, None, None, :]
+    err_ours = np.linalg.norm(ours - truth, axis=-1)[inner].mean()
+    err_cv2 = np.linalg.norm(ref - truth, axis=-1)[inner].mean()
+    assert err_ours <= 1.1 * err_cv2 + 1e-3
+    strain = [np.stack([pp.optical_strain(f) for f in fl]) for fl in (ours, ref)]
+    assert np.abs(strain[0] - strain[1])[inner].mean() <= 0.05
+    alone = pp.tvl1_flow(prev[1], nxt[1], p, backend="tf")
+    assert np.allclose(alone, ours[1], atol=1e-4)
+
+
+def test_flow_backend_is_part_of_the_cache_key() -> None:
+    cv2_recipe, tf_recipe = pp.get_recipe("atscnn"), pp.get_recipe("atscnn", flow_backend="tf")
+    assert pp.recipe_key(cv2_recipe) != pp.recipe_key(tf_recipe)
+    assert "flow_backend" not in pp.recipe_config(cv2_recipe)["recipe"]  # keys made before it
+    assert pp.recipe_config(tf_recipe)["recipe"]["flow_backend"] == "tf"
+    assert pp.recipe_from_dict(pp.recipe_dict(tf_recipe)) == tf_recipe
+    with pytest.raises(MicroexpError, match="flow backend 'cuda'"):
+        pp.get_recipe("s3d", flow_backend="cuda")

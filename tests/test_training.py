@@ -131,3 +131,19 @@ def test_s3d_training_leaves_chance_on_tiny_data() -> None:
         final[init] = model.fit(x, y, epochs=8, batch_size=8, verbose=0).history["accuracy"][-1]
     assert final["he_normal"] >= 0.9 and final["glorot_uniform"] <= 0.5
     assert build_s3d().get_layer("fc").kernel_initializer.__class__.__name__ == "HeNormal"
+
+
+def test_verbose_training_logs_one_line_per_epoch() -> None:
+    from microexp.training.fit import TrainConfig, compile_model, train
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((4,))
+    model = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(inp))
+    cfg = TrainConfig(epochs=3, batch_size=4, lr=1e-2)
+    compile_model(model, cfg, run_eagerly=True)
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4)
+    lines: list[str] = []
+    train(model, ds, cfg, log=lines.append)
+    assert len(lines) == 3
+    assert lines[0].startswith("  epoch 1/3: ") and "loss " in lines[0] and "accuracy " in lines[0]

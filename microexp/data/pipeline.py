@@ -1,9 +1,11 @@
 """Cached tensors -> tf.data: per-fold training and test sets with paper A's class re-sampling
 and rotation, shuffling, batching and prefetch.
 
-The tensors of the samples a run needs are loaded once into memory (float16, as cached); the
-pipeline picks crops, rotates flow vectors with the grid, casts to float32 and batches in a
-background thread, so the model does not wait for input.
+The tensors of the samples a run needs are loaded once into memory and stacked per key into one
+float16 array (as cached). A fold's examples are index records (sample, crop, quarter turns,
+label): tf.data shuffles and batches the indices, and one graph function per batch gathers the
+examples, turns the grid and the flow vectors of each quarter-turn group, and casts to float32.
+No per-example Python runs while training.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..datasets import Sample
+from ..errors import MicroexpError
 from ..features import FlowCache
 from ..preprocess.augment import rotate_sample
 
@@ -30,11 +33,49 @@ class Item:
 
 
 class TensorStore:
-    """The cached tensors of ``samples`` in memory: ``store[i][key]``."""
+    """The cached tensors of ``samples`` in memory: ``store.arrays[i][key]``, and per key one
+    stacked (N, ...) float16 array (:meth:`stacked`) that the pipeline gathers from."""
 
     def __init__(self, cache: FlowCache, samples: Sequence[Sample]) -> None:
         self.samples = list(samples)
         self.arrays = [cache.load(s) for s in self.samples]
+        self._stacked: dict[str, np.ndarray] = {}
+        self._tensors: dict[str, object] = {}
+
+    def stacked(self, key: str = "x") -> np.ndarray:
+        """Every sample's ``key`` tensor in one (N, ...) array; the per-sample arrays become
+        views into it, so the store is held once."""
+        if key not in self._stacked:
+            first = self.arrays[0][key].shape
+            for sample, a in zip(self.samples, self.arrays, strict=True):
+                if a[key].shape != first:
+                    raise MicroexpError(
+                        f"cached tensor {key!r} of {sample.dataset}/{sample.subject}/"
+                        f"{sample.clip} has shape {a[key].shape}, expected {first} as the "
+                        "others; rebuild the cache"
+                    )
+            big = np.stack([a[key] for a in self.arrays])
+            for i, a in enumerate(self.arrays):
+                a[key] = big[i]
+            self._stacked[key] = big
+        return self._stacked[key]
+
+    def tensor(self, key: str = "x"):
+        """The stacked ``key`` tensors as a non-trainable float16 ``tf.Variable`` on the CPU,
+        made once per store (captured by reference in tf.data graphs, so a large store never
+        enters a graph as a constant). It holds a second copy beside :meth:`stacked`."""
+        if key not in self._tensors:
+            import tensorflow as tf
+
+            with tf.device("/CPU:0"):
+                self._tensors[key] = tf.Variable(
+                    self.stacked(key), trainable=False, name=f"store_{key}"
+                )
+        return self._tensors[key]
+
+    def nbytes(self, key: str = "x") -> int:
+        """Bytes of every sample's ``key`` tensor (as held: float16 when cached so)."""
+        return int(sum(a[key].nbytes for a in self.arrays))
 
     def example(self, item: Item, key: str = "x") -> np.ndarray:
         x = self.arrays[item.sample][key]
@@ -96,8 +137,62 @@ def to_arrays(
     return x, np.array([it.label for it in items], np.int32)
 
 
-#: a fold's examples up to this size (float32) are materialised once and fed from memory
-IN_MEMORY_BYTES = 256 * 2**20
+def _index_columns(items: Sequence[Item]) -> tuple[np.ndarray, ...]:
+    """(sample, crop, quarter turns, label) int32 columns; crop -1 where the tensor has none."""
+    return tuple(
+        np.array(col, np.int32)
+        for col in zip(
+            *(
+                (it.sample, -1 if it.crop is None else it.crop, it.rotation % 4, it.label)
+                for it in items
+            ),
+            strict=True,
+        )
+    )
+
+
+def _turn(x, k: int, flow_channels: tuple[int, int]):
+    """A (B, H, W, ...) batch turned k x 90 degrees counter-clockwise as ``np.rot90`` turns
+    axes (1, 2), the (u, v) channels turned with it ((u, v) -> (v, -u) per turn); other channels
+    only move."""
+    import tensorflow as tf
+
+    if k == 0:
+        return x
+    perm = [0, 2, 1, *range(3, len(x.shape))]
+    if k == 1:
+        x = tf.transpose(tf.reverse(x, [2]), perm)
+    elif k == 2:
+        x = tf.reverse(x, [1, 2])
+    else:
+        x = tf.reverse(tf.transpose(x, perm), [2])
+    u, v = flow_channels
+    channels = list(range(int(x.shape[-1])))
+    sign = [1.0] * len(channels)
+    src_u, src_v, sign[u], sign[v] = {1: (v, u, 1, -1), 2: (u, v, -1, -1), 3: (v, u, -1, 1)}[k]
+    channels[u], channels[v] = src_u, src_v
+    return tf.gather(x, channels, axis=-1) * tf.constant(sign, x.dtype)
+
+
+def batch_gather(
+    store, columns, crops: bool, rotate: bool, flow_channels: tuple[int, int] = (0, 1)
+):
+    """One batch from index columns, in TensorFlow ops: gather (sample[, crop]) from ``store``
+    (a tensor or variable (N[, crops], H, W, ...)), turn each quarter-turn group, cast to
+    float32. Returns (x, label)."""
+    import tensorflow as tf
+
+    sample, crop, turns, label = columns
+    if crops:
+        x = tf.gather_nd(store, tf.stack([sample, crop], axis=1))
+    else:
+        x = tf.gather(store, sample)
+    if rotate:
+        order = tf.dynamic_partition(tf.range(tf.shape(sample)[0]), turns, 4)
+        parts = tf.dynamic_partition(x, turns, 4)
+        x = tf.dynamic_stitch(order, [_turn(p, k, flow_channels) for k, p in enumerate(parts)])
+        x = tf.ensure_shape(x, [None, *store.shape[2 if crops else 1 :]])
+    return tf.cast(x, tf.float32), label
 
 
 def make_dataset(
@@ -107,40 +202,26 @@ def make_dataset(
     key: str = "x",
     shuffle: bool = False,
     seed: int = 0,
-    in_memory_bytes: int = IN_MEMORY_BYTES,
 ):
-    """A ``tf.data.Dataset`` of (x, y) batches over ``items``; shuffled each epoch if asked.
+    """A ``tf.data.Dataset`` of (x, y) batches over ``items``, reshuffled each epoch if asked
+    (seeded: the same order as a shuffled in-memory ``from_tensor_slices`` of the examples).
 
-    Up to ``in_memory_bytes`` the examples (crops picked, flows rotated, float32) are built
-    once and shuffled by tf.data (seeded, a new order each epoch): on a 2-core CPU the
-    per-example generator below cost as much as a small model's training step. Larger sets
-    (paper A's re-sampling at paper size) stream through the generator."""
+    Batches of index records are gathered from the store's tensor (:meth:`TensorStore.tensor`),
+    turned and cast by :func:`batch_gather` inside the tf.data graph."""
     import tensorflow as tf
 
     items = list(items)
-    shape = store.example(items[0], key).shape
-    if len(items) * int(np.prod(shape)) * 4 <= in_memory_bytes:
-        x, y = to_arrays(store, items, key)
-        ds = tf.data.Dataset.from_tensor_slices((x, y))
-        if shuffle:
-            ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    order = np.arange(len(items))
-
-    def gen():
-        idx = np.random.default_rng([seed, gen.epoch]).permutation(order) if shuffle else order
-        gen.epoch += 1
-        for i in idx:
-            it = items[i]
-            yield store.example(it, key), np.int32(it.label)
-
-    gen.epoch = 0
-    ds = tf.data.Dataset.from_generator(
-        gen,
-        output_signature=(
-            tf.TensorSpec(shape, tf.float32),
-            tf.TensorSpec((), tf.int32),
-        ),
+    if not items:
+        raise ValueError("make_dataset: no items")
+    var = store.tensor(key)
+    crops = items[0].crop is not None
+    rotate = any(it.rotation % 4 for it in items)
+    ds = tf.data.Dataset.from_tensor_slices(_index_columns(items))
+    if shuffle:
+        ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(
+        lambda *cols: batch_gather(var, cols, crops, rotate),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
     )
-    ds = ds.apply(tf.data.experimental.assert_cardinality(len(items)))
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -148,7 +148,8 @@ def run_loso(
     ensure_run_dir(run_dir, config)
     chash = config_hash(config)
     records = []
-    for fold in todo:
+    spent: list[float] = []  # seconds of the folds computed in this call
+    for n_done, fold in enumerate(todo, start=1):
         path = fold_path(run_dir, fold)
         rec = _reusable(path, chash, log)
         if rec is not None:
@@ -186,11 +187,24 @@ def run_loso(
         write_text(path, json.dumps(rec) + "\n")
         records.append(rec)
         correct = sum(a == b for a, b in zip(y_true, rec["y_pred"], strict=True))
+        spent.append(rec["seconds"])
         log(
             f"[fold {fold.index + 1}/{len(all_folds)}] {fold.test_subject}: "
-            f"{correct}/{len(test)} correct ({rec['seconds']:.0f} s)"
+            f"{correct}/{len(test)} correct ({rec['seconds']:.0f} s"
+            f"{_remaining(spent, len(todo) - n_done)})"
         )
     return records
+
+
+def _remaining(spent: Sequence[float], left: int) -> str:
+    """ "; about N min left": the mean time of the folds computed so far times the folds left
+    (nothing when none is left)."""
+    if not left or not spent:
+        return ""
+    seconds = left * sum(spent) / len(spent)
+    return (
+        f"; about {seconds / 60:.0f} min left" if seconds >= 90 else f"; about {seconds:.0f} s left"
+    )
 
 
 def sample_subjects(records: Sequence[dict]) -> list[str]:

@@ -13,13 +13,14 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
 from ..evaluation.baselines import BASELINES
 from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso, sample_subjects
 from ..evaluation.megc import write_megc_log
+from ..preprocess.recipes import recipe_dict
 from ..reporting.tables import TABLES
 from .data import Prepared, datasets_of, prepare, record_data, resolve_data
 from .defaults import RECIPE_PRESETS, TRAINING, model_inputs, model_training
@@ -40,7 +41,10 @@ class RunOptions:
     synthetic data is generated (default OUT/data). ``pretrained``: a pre-trained model
     (.keras) to fine-tune instead of pre-training one. ``tensorboard`` None: the preset's.
     ``split``: ``loso`` (leave one subject out) or ``lodo`` (leave one dataset out, for a
-    composite protocol; the run folder gets a ``-lodo`` suffix).
+    composite protocol; the run folder gets a ``-lodo`` suffix). ``flow_backend``: TV-L1 by
+    ``cv2`` (default), ``tf`` or ``auto`` (``tf`` with a GPU); part of the cache key and the
+    run's hash (``cv2`` leaves both as they were). ``verbose``: a line per
+    epoch (loss, accuracy) besides the line per fold, which gives the time left.
     """
 
     data: str = "synthetic"
@@ -57,6 +61,8 @@ class RunOptions:
     tensorboard: bool | None = None
     final_model: bool = True
     split: str = "loso"
+    flow_backend: str = "cv2"
+    verbose: bool = False
     log: Callable[[str], None] = print
 
 
@@ -101,14 +107,17 @@ class Context:
 # ------------------------------------------------------------------------------ resolving
 
 
-def recipe_of(exp: Experiment, preset: str):
-    """The experiment's recipe (default: the model's) with the preset's parameters."""
-    from ..preprocess import TVL1Params, get_recipe
+def recipe_of(exp: Experiment, preset: str, flow_backend: str = "cv2"):
+    """The experiment's recipe (default: the model's) with the preset's parameters and, for
+    recipes that compute TV-L1, the flow backend (``cv2``, ``tf`` or ``auto``)."""
+    from ..preprocess import RECIPES, TVL1Params, get_recipe
 
     name = exp.recipe or _model_recipe(exp.model)
     over = dict(RECIPE_PRESETS[name][preset]) if name in RECIPE_PRESETS else {}
     if "tvl1" in over:
         over["tvl1"] = TVL1Params(**over["tvl1"])
+    if "flow_backend" in {f.name for f in fields(RECIPES[name])}:
+        over["flow_backend"] = flow_backend
     return get_recipe(name, **over)
 
 
@@ -136,7 +145,13 @@ def check_experiment(exp: Experiment) -> None:
 def _prepared(ctx: Context, protocol: str, recipe) -> Prepared:
     key = (protocol, json.dumps(asdict(recipe), sort_keys=True, default=str))
     if key not in ctx.memo:
-        ctx.memo[key] = prepare(protocol, ctx.roots, recipe, ctx.cache_root, ctx.log)
+        data = prepare(protocol, ctx.roots, recipe, ctx.cache_root, ctx.log)
+        size = data.store.nbytes() / 2**30
+        ctx.log(
+            f"[data] {protocol}: {len(data.samples)} samples' tensors in memory, {size:.2f} GiB "
+            f"(the pipeline's tensor copy doubles it to {2 * size:.2f} GiB)"
+        )
+        ctx.memo[key] = data
     return ctx.memo[key]
 
 
@@ -155,6 +170,7 @@ def _setting(ctx: Context, stage: Stage, make: Callable | None, log_dir: Path) -
         tensorboard=ctx.runtime()["tensorboard"],
         log_dir=log_dir,
         log=ctx.log,
+        verbose=ctx.opts.verbose,
     )
 
 
@@ -176,7 +192,7 @@ def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: st
         "model": exp.model,
         "model_args": dict(exp.model_args),
         "trainer": exp.trainer,
-        "recipe": asdict(recipe),
+        "recipe": recipe_dict(recipe),
         "classes": classes,
         "seed": ctx.seed,
         "data_preset": ctx.preset.data_preset,
@@ -298,7 +314,7 @@ def _pretrained(ctx: Context, exp: Experiment, recipe) -> tuple[Path, str]:
 
 def run_experiment(ctx: Context, exp: Experiment) -> str:
     """One declared experiment under LOSO, resumable; returns its name."""
-    recipe = recipe_of(exp, ctx.preset.name)
+    recipe = recipe_of(exp, ctx.preset.name, ctx.opts.flow_backend)
     data = _prepared(ctx, exp.protocol, recipe)
     run_dir = ctx.out / "runs" / ctx.run_name(exp.name)
     config = _config(ctx, exp, recipe, data.classes, "loso")
@@ -347,7 +363,7 @@ def run_baselines(ctx: Context, exp: Experiment, data: Prepared, recipe, run_dir
         config = {
             "baseline": name,
             "protocol": exp.protocol,
-            "recipe": asdict(recipe),
+            "recipe": recipe_dict(recipe),
             "classes": data.classes,
             "crop": crop,
             "probe": {"grid": PROBE_GRID, "C": PROBE_C} if name == "linear_probe" else None,

@@ -55,6 +55,7 @@ class FitSetting:
     tensorboard: bool
     log_dir: Path
     log: Callable[[str], None]
+    verbose: bool = False  # one line per epoch (loss, accuracy) besides one per fold
 
 
 def draw_items(setting: FitSetting, data: Prepared, indices: list[int], rng, context: str):
@@ -112,7 +113,14 @@ class KerasTrainer:
         batch = s.schedule.batch_size
         dataset = make_dataset(self.data.store, items, batch, key, shuffle=True, seed=seeds.shuffle)
         log_dir = s.log_dir / tag.replace(" ", "_")
-        hist = train(model, dataset, s.schedule, log_dir, tensorboard=s.tensorboard)
+        hist = train(
+            model,
+            dataset,
+            s.schedule,
+            log_dir,
+            tensorboard=s.tensorboard,
+            log=s.log if s.verbose else None,
+        )
         return model, hist, {"warnings": caught, "train_examples": len(items)}
 
     def fit_predict(self, train_s: Sequence, test_s: Sequence, fold) -> FoldOutput:

@@ -6,7 +6,7 @@ returns one sample's tensors exactly as the cache stores them.
 
 from .augment import cut_shifts, minmax, rotate_sample, shifts, standardise
 from .face import Box, align_eyes, crop, landmark_box
-from .flow import TVL1Params, optical_strain, rotate_flow, tvl1_flow
+from .flow import TVL1Params, optical_strain, rotate_flow, tvl1_flow, tvl1_flows
 from .frames import SampleExcluded, read_clip, read_frames
 from .interpolate import interpolate, tim_weights
 from .lbptop import lbp_top
@@ -18,8 +18,11 @@ from .recipes import (
     S3DRecipe,
     atscnn_tensors,
     get_recipe,
+    recipe_config,
+    recipe_dict,
     recipe_from_dict,
     recipe_key,
+    resolve_flow_backend,
     s3d_tensors,
     sample_tensors,
 )
@@ -49,7 +52,10 @@ __all__ = [
     "read_clip",
     "read_frames",
     "recipe_from_dict",
+    "recipe_config",
+    "recipe_dict",
     "recipe_key",
+    "resolve_flow_backend",
     "rotate_flow",
     "rotate_sample",
     "s3d_tensors",
@@ -59,4 +65,5 @@ __all__ = [
     "standardise",
     "tim_weights",
     "tvl1_flow",
+    "tvl1_flows",
 ]

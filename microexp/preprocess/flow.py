@@ -57,23 +57,48 @@ def _engine(p: TVL1Params):
 
 
 def tvl1_flow(
-    prev: np.ndarray, next: np.ndarray, params: TVL1Params | None = None, **overrides
-) -> np.ndarray:  # noqa: A002
+    prev: np.ndarray,
+    next: np.ndarray,  # noqa: A002
+    params: TVL1Params | None = None,
+    backend: str = "cv2",
+    **overrides,
+) -> np.ndarray:
     """Dense TV-L1 flow from ``prev`` to ``next``: float32 (H, W, 2), u then v, in pixels.
 
     Follows OpenCV's convention: ``prev(x) ~ next(x + flow(x))``, so content moving right has
     positive u. Colour frames are converted to grey; float frames are read on the 0-255 scale
     unless both are within [0, 1.05] (then [0, 1]); ``overrides`` set single TVL1Params fields.
+    ``backend``: ``cv2`` (OpenCV, the reference) or ``tf`` (:mod:`.tvl1_tf`, same algorithm).
     """
     p = params or TVL1Params()
     if overrides:
         p = TVL1Params(**{**p.as_dict(), **overrides})
     if np.shape(prev) != np.shape(next):
         raise ValueError(f"frames differ in size: {np.shape(prev)} vs {np.shape(next)}")
+    if backend != "cv2":
+        return tvl1_flows(np.asarray(prev)[None], np.asarray(next)[None], p, backend)[0]
     a, b = to_float_gray(np.stack([prev, next]))  # one scale decision for both frames
     # OpenCV scales float input by 255 (it expects [0, 1]); uint8 input by 1
     flow = _engine(p).calc(a / 255.0, b / 255.0, None)
     return np.asarray(flow, dtype=np.float32)
+
+
+def tvl1_flows(
+    prev: np.ndarray, next: np.ndarray, params: TVL1Params | None = None, backend: str = "cv2"
+) -> np.ndarray:  # noqa: A002
+    """TV-L1 of N pairs of one size ((N, H, W) frames, read as :func:`tvl1_flow` reads them):
+    float32 (N, H, W, 2). ``backend`` ``cv2``: OpenCV, pair by pair; ``tf``: microexp's
+    TensorFlow implementation of the same algorithm, all pairs in one batched call (TensorFlow
+    is imported only then)."""
+    if backend == "cv2":
+        return np.stack([tvl1_flow(a, b, params) for a, b in zip(prev, next, strict=True)])
+    if backend != "tf":
+        raise ValueError(f"backend must be 'cv2' or 'tf'. Received: backend={backend!r}")
+    from .tvl1_tf import tvl1_flow_batch
+
+    pairs = to_float_gray(np.concatenate([np.asarray(prev), np.asarray(next)]))
+    n = len(pairs) // 2
+    return tvl1_flow_batch(pairs[:n] / 255.0, pairs[n:] / 255.0, params or TVL1Params())
 
 
 def optical_strain(flow: np.ndarray) -> np.ndarray:

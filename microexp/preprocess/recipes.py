@@ -16,7 +16,7 @@ from ..datasets import Sample
 from ..errors import MicroexpError, unknown_name
 from .augment import cut_shifts, minmax, shifts, standardise
 from .face import Box, align_eyes, crop, landmark_box, landmarks_or_exclude
-from .flow import TVL1Params, optical_strain, tvl1_flow
+from .flow import TVL1Params, optical_strain, tvl1_flow, tvl1_flows
 from .frames import SampleExcluded, read_frames, to_float_gray
 from .interpolate import interpolate
 from .lbptop import lbp_top
@@ -24,6 +24,18 @@ from .magnify import EVMParams, magnify
 
 #: bump when a change to the code (not to a parameter) changes what a recipe produces
 PIPELINE_VERSION = 1
+#: TV-L1 implementations: OpenCV's (the reference, default) and microexp's TensorFlow one
+FLOW_BACKENDS = ("cv2", "tf")
+
+
+def resolve_flow_backend(name: str) -> str:
+    """``cv2`` or ``tf`` as given; ``auto``: ``tf`` when TensorFlow sees a GPU, else ``cv2``
+    (TensorFlow is imported only to answer that)."""
+    if name != "auto":
+        return name
+    import tensorflow as tf
+
+    return "tf" if tf.config.list_physical_devices("GPU") else "cv2"
 
 
 @dataclass(frozen=True)
@@ -49,8 +61,10 @@ class S3DRecipe:
     normalise: str = "standardise"  # or "minmax" or "none"
     dtype: str = "float16"
     macro_datasets: tuple[str, ...] = ("ckplus",)
+    flow_backend: str = "cv2"  # or "tf" (microexp.preprocess.tvl1_tf); part of the cache key
 
     def validate(self) -> None:
+        _check(self.flow_backend, FLOW_BACKENDS, "flow backend")
         _check(self.route, ("once", "separate"), "flow route")
         _check(self.face, ("dlib", "precropped"), "face source")
         _check(self.normalise, ("standardise", "minmax", "none"), "normalisation")
@@ -74,8 +88,10 @@ class ATSCNNRecipe:
     face: str = "dlib"
     normalise: str = "standardise"
     dtype: str = "float16"
+    flow_backend: str = "cv2"  # or "tf"; part of the cache key
 
     def validate(self) -> None:
+        _check(self.flow_backend, FLOW_BACKENDS, "flow backend")
         _check(self.face, ("dlib", "precropped"), "face source")
         _check(self.normalise, ("standardise", "minmax", "none"), "normalisation")
 
@@ -121,6 +137,8 @@ def get_recipe(name: str, **overrides: object) -> Recipe:
         raise MicroexpError(
             f"recipe {name!r} has no parameter {bad[0]!r}; it has {', '.join(sorted(allowed))}"
         )
+    if overrides.get("flow_backend") == "auto":
+        overrides = {**overrides, "flow_backend": resolve_flow_backend("auto")}
     recipe = replace(cls(), **overrides)
     recipe.validate()
     return recipe
@@ -141,9 +159,18 @@ def recipe_from_dict(d: dict) -> Recipe:
     return get_recipe(name, **over)
 
 
+def recipe_dict(recipe: Recipe) -> dict:
+    """``asdict(recipe)``, without ``flow_backend`` when it is the default ``cv2``: caches and
+    runs made before the TF backend existed keep their keys, and a ``tf`` cache gets its own."""
+    d = asdict(recipe)
+    if d.get("flow_backend") == "cv2":
+        del d["flow_backend"]
+    return d
+
+
 def recipe_config(recipe: Recipe) -> dict:
     """Every parameter, nested, plus the pipeline version: what the cache key hashes."""
-    return {"recipe": asdict(recipe), "pipeline_version": PIPELINE_VERSION}
+    return {"recipe": recipe_dict(recipe), "pipeline_version": PIPELINE_VERSION}
 
 
 def recipe_key(recipe: Recipe) -> str:
@@ -174,13 +201,14 @@ def _resize_flow(flow: np.ndarray, size: int) -> np.ndarray:
     return out * np.array([size / w, size / h], np.float32)
 
 
-def flow_sequence(frames: np.ndarray, tvl1: TVL1Params) -> np.ndarray:
-    """(T, H, W) frames -> (T - 1, H, W, 3): TV-L1 between adjacent frames, u, v and strain."""
-    out = []
-    for a, b in zip(frames[:-1], frames[1:], strict=True):
-        f = tvl1_flow(a, b, tvl1)
-        out.append(np.concatenate([f, optical_strain(f)[..., None]], axis=-1))
-    return np.stack(out)
+def flow_sequence(frames: np.ndarray, tvl1: TVL1Params, backend: str = "cv2") -> np.ndarray:
+    """(T, H, W) frames -> (T - 1, H, W, 3): TV-L1 between adjacent frames, u, v and strain.
+    The ``tf`` backend computes the T - 1 pairs in one batched call."""
+    if backend == "tf":
+        flows = tvl1_flows(frames[:-1], frames[1:], tvl1, backend)
+    else:
+        flows = [tvl1_flow(a, b, tvl1) for a, b in zip(frames[:-1], frames[1:], strict=True)]
+    return np.stack([np.concatenate([f, optical_strain(f)[..., None]], axis=-1) for f in flows])
 
 
 def _resize_channels(seq: np.ndarray, size: int) -> np.ndarray:
@@ -214,14 +242,18 @@ def s3d_tensors(
     h, w = box.height, box.width
     if recipe.route == "once":
         seq = flow_sequence(
-            _s3d_window(frames, box.grow(recipe.shift), recipe, micro, fps), recipe.tvl1
+            _s3d_window(frames, box.grow(recipe.shift), recipe, micro, fps),
+            recipe.tvl1,
+            recipe.flow_backend,
         )
         crops = cut_shifts(seq, h, w, recipe.shift)  # (9, T-1, h, w, 3)
     else:
         crops = np.stack(
             [
                 flow_sequence(
-                    _s3d_window(frames, box.shift(dx, dy), recipe, micro, fps), recipe.tvl1
+                    _s3d_window(frames, box.shift(dx, dy), recipe, micro, fps),
+                    recipe.tvl1,
+                    recipe.flow_backend,
                 )
                 for dx, dy in shifts(recipe.shift)
             ]
@@ -248,7 +280,7 @@ def atscnn_tensors(
     else:
         lm = landmarks_or_exclude(pair[0], what)
         aligned = align_eyes(pair, lm, recipe.size, recipe.margin)
-    flow = tvl1_flow(aligned[0], aligned[1], recipe.tvl1)
+    flow = tvl1_flows(aligned[:1], aligned[1:], recipe.tvl1, recipe.flow_backend)[0]
     x = np.concatenate([flow, optical_strain(flow)[..., None]], axis=-1)
     return {
         "x": _normalise(x, recipe.normalise).astype(recipe.dtype),

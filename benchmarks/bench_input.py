@@ -1,0 +1,92 @@
+"""The input pipeline alone (no model): samples per second that ``make_dataset`` delivers.
+
+Paper A at paper size (stores of (9 crops, 96, 96, 10, 3) float16 tensors, class re-sampling
+with random quarter turns, batch 10 and 64) and paper B (128 x 128 x 3, every sample once,
+batch 64). Writes JSON with ``s3d_samples_per_s`` and ``atscnn_samples_per_s`` (the papers'
+batch sizes), every batch size measured, and the machine.
+
+    .venv/bin/python benchmarks/bench_input.py --out benchmarks/results/input.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+from microexp import preprocess as pp
+from microexp.data import TensorStore, make_dataset, plain_items, resampled_items
+from microexp.datasets import Sample
+from microexp.features import FlowCache
+from microexp.fileio import write_text
+
+
+def _store(recipe: str, shape: tuple[int, ...], n: int, size: int) -> TensorStore:
+    cache = FlowCache(tempfile.mkdtemp(prefix="bench_input_"), pp.get_recipe(recipe, size=size))
+    cache.ensure()
+    rng = np.random.default_rng(0)
+    samples = [
+        Sample("casme2", f"sub{i // 4:02d}", f"EP{i:02d}", "/x", "img{:d}.jpg", 1, 2, 3, "a", 200.0)
+        for i in range(n)
+    ]
+    for s in samples:
+        cache.save(s, {"x": rng.normal(size=shape).astype(np.float16)})
+    return TensorStore(cache, samples)
+
+
+def _rate(store: TensorStore, items, batch: int, epochs: int) -> float:
+    ds = make_dataset(store, items, batch, shuffle=True, seed=0)
+    for _ in ds:  # warm-up epoch: tracing, the store's variable
+        pass
+    t = time.perf_counter()
+    for _ in range(epochs):
+        for _ in ds:
+            pass
+    return epochs * len(items) / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", default="benchmarks/results/input.json")
+    ap.add_argument("--samples", type=int, default=40, help="samples in each store")
+    ap.add_argument("--examples", type=int, default=2000, help="examples per epoch")
+    ap.add_argument("--epochs", type=int, default=3)
+    args = ap.parse_args()
+
+    s3d = _store("s3d", (9, 96, 96, 10, 3), args.samples, 96)
+    labels = [i % 5 for i in range(args.samples)]
+    rng = np.random.default_rng(0)
+    items = resampled_items(
+        range(args.samples), labels, args.examples // 5, list(range(1, 9)), True, rng, 5
+    )
+    s3d_rates = {b: _rate(s3d, items, b, args.epochs) for b in (10, 64)}
+    print(f"s3d: {s3d_rates}")
+
+    atscnn = _store("atscnn", (128, 128, 3), args.samples, 128)
+    labels = [i % 3 for i in range(args.samples)]
+    plain = plain_items([i % args.samples for i in range(args.examples * 5)], labels)
+    atscnn_rates = {64: _rate(atscnn, plain, 64, args.epochs)}
+    print(f"atscnn: {atscnn_rates}")
+
+    result = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "s3d_samples_per_s": s3d_rates[10],
+        "atscnn_samples_per_s": atscnn_rates[64],
+        "s3d_by_batch": s3d_rates,
+        "atscnn_by_batch": atscnn_rates,
+        "s3d_example": [96, 96, 10, 3],
+        "atscnn_example": [128, 128, 3],
+        "examples_per_epoch": {"s3d": len(items), "atscnn": len(plain)},
+        "targets": {"s3d_samples_per_s": 3000, "atscnn_samples_per_s": 30000},
+    }
+    write_text(args.out, json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
