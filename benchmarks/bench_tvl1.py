@@ -113,7 +113,9 @@ def speed(batches: tuple[int, ...], repeats: int) -> dict:
     rng = np.random.default_rng(0)
     out = {}
     for name, size in (("paper_a_window_170", 170), ("paper_b_128", 128)):
-        tex = ndimage.gaussian_filter(rng.uniform(0, 255, (max(batches), size, size)), (0, 1.5, 1.5))
+        tex = ndimage.gaussian_filter(
+            rng.uniform(0, 255, (max(batches), size, size)), (0, 1.5, 1.5)
+        )
         moved = ndimage.shift(tex, (0, 0.4, 0.6), order=1, mode="nearest")
         row: dict = {}
         n_cv = 8
@@ -121,7 +123,7 @@ def speed(batches: tuple[int, ...], repeats: int) -> dict:
         pp.tvl1_flows(tex[:n_cv], moved[:n_cv], backend="cv2")
         row["cv2_1_worker_pairs_per_s"] = n_cv / (time.perf_counter() - t)
         with ProcessPoolExecutor(2) as pool:
-            halves = [(tex[i : n_cv : 2], moved[i : n_cv : 2]) for i in (0, 1)]
+            halves = [(tex[i:n_cv:2], moved[i:n_cv:2]) for i in (0, 1)]
             t = time.perf_counter()
             list(pool.map(_cv2_pairs, halves))
             row["cv2_2_workers_pairs_per_s"] = n_cv / (time.perf_counter() - t)

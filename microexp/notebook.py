@@ -48,6 +48,7 @@ class Settings:
     out: Path  # the reproduce output folder of this paper
     data_dir: Path  # where synthetic data is generated (shared by both papers)
     folds: list[int] | None = None
+    models: tuple[str, ...] | None = None  # MICROEXP_MODELS: only these of a table's networks
 
     @property
     def synthetic(self) -> bool:
@@ -120,7 +121,8 @@ def settings(paper: str, env: dict[str, str] | None = None) -> Settings:
     base = Path(env.get("MICROEXP_OUT", "microexp-runs")).expanduser()
     base = base / f"{preset}-{'synthetic' if roots is None else 'real'}"
     data = "synthetic" if roots is None else ",".join(f"{k}={v}" for k, v in roots.items())
-    return Settings(paper, data, preset, base / paper, base / "data", folds)
+    chosen = tuple(m.strip() for m in env.get("MICROEXP_MODELS", "").split(",") if m.strip())
+    return Settings(paper, data, preset, base / paper, base / "data", folds, chosen or None)
 
 
 def run(s: Settings, model: str | None = None, **kwargs) -> Path:
@@ -163,16 +165,26 @@ def figure(report: str | os.PathLike, name: str):
     return Image(filename=str(path))
 
 
-#: paper B's Table 3 networks, in its row order (ATSCNN last)
-PAPER_B_TABLE3 = (
-    "ststnet-128",
-    "dual_inception-128",
-    "macnn",
-    "micro_attention",
-    "offtanet",
-    "mini_aorcnn",
-    "atscnn",
-)
+def table_models(s: Settings, table: str) -> list[str]:
+    """The models whose runs feed ``table`` in the paper's declarations, in the order of the
+    paper's rows; only those in ``MICROEXP_MODELS`` (comma-separated) when it is set."""
+    from .experiments import get_paper
+    from .reporting.tables import TABLES
+
+    feeding = {e.model for e in get_paper(s.paper).experiments if table in e.tables}
+    if table not in TABLES:
+        raise MicroexpError(f"no table {table!r} is declared")
+    ordered = [m for m in TABLES[table].paper if m in feeding]
+    ordered += sorted(feeding - set(ordered))
+    if s.models is None:
+        return ordered
+    unknown = [m for m in s.models if m not in feeding]
+    if unknown:
+        raise MicroexpError(
+            f"MICROEXP_MODELS: {unknown[0]!r} does not feed {table}; expected some of "
+            f"{', '.join(ordered)}"
+        )
+    return [m for m in ordered if m in s.models]
 
 
 def models_table(names: Sequence[str]):
@@ -207,7 +219,7 @@ def models_table(names: Sequence[str]):
 
 __all__ = [
     "FOLDER_NAMES",
-    "PAPER_B_TABLE3",
+    "table_models",
     "Settings",
     "data_roots",
     "figure",

@@ -140,8 +140,8 @@ NOTEBOOKS: dict[str, tuple[str, str, list[str]]] = {
         "Off-TANet, mini-AORCNN). Each is trained at the preset's input size; at the paper "
         "preset Off-TANet, mini-AORCNN, MACNN and Micro-Attention take their authors' schedules.",
         [
-            "nb.models_table(nb.PAPER_B_TABLE3)",
-            "for model in nb.PAPER_B_TABLE3:\n    report = nb.run(s, model=model)",
+            'nb.models_table(nb.table_models(s, "paper_b_table3"))',
+            'for model in nb.table_models(s, "paper_b_table3"):\n    report = nb.run(s, model=model)',
             'nb.table(report, "paper_b_table3")',
         ],
     ),

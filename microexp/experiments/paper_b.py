@@ -26,16 +26,16 @@ ABLATIONS: dict[str, tuple[dict, dict]] = {
     "no-strain": ({"streams": "uv"}, {"uar": 0.7228, "uf1": 0.6966}),
     "gray-apex": ({"streams": "gray"}, {"uar": 0.5921, "uf1": 0.5309}),
 }
-#: paper B's Table 3 networks, with their UAR / UF1, parameters (thousands), FLOPs (M,
-#: torchstat) and memory read + write (MB, torchstat) there
+#: paper B's Table 3 networks in its row order (ATSCNN last), with their UAR / UF1,
+#: parameters (thousands), FLOPs (M, torchstat) and memory read + write (MB, torchstat) there
 COMPARED = {
-    "atscnn": (0.7351, 0.7205, 4_210, 19.01, 20.5),
     "ststnet-128": (0.6603, 0.6434, 49_800, 57.45, 192.98),
     "dual_inception-128": (0.6744, 0.6522, 134_000, 264.15, 546.62),
     "macnn": (0.5920, 0.5309, 86_300, 1040, 366.72),
     "micro_attention": (0.6237, 0.5913, 18_800, 327.35, 82.89),
     "offtanet": (0.6504, 0.6239, 67.083, 39.29, 7.33),
     "mini_aorcnn": (0.6601, 0.6355, 46.251, 16.39, 4.84),
+    "atscnn": (0.7351, 0.7205, 4_210, 19.01, 20.5),
 }
 
 UAR = Column("pooled_uar", "ours pooled UAR", paper="paper UAR")

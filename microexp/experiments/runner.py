@@ -146,13 +146,17 @@ def _prepared(ctx: Context, protocol: str, recipe) -> Prepared:
     key = (protocol, json.dumps(asdict(recipe), sort_keys=True, default=str))
     if key not in ctx.memo:
         data = prepare(protocol, ctx.roots, recipe, ctx.cache_root, ctx.log)
-        size = data.store.nbytes() / 2**30
+        size = data.store.nbytes()
         ctx.log(
-            f"[data] {protocol}: {len(data.samples)} samples' tensors in memory, {size:.2f} GiB "
-            f"(the pipeline's tensor copy doubles it to {2 * size:.2f} GiB)"
+            f"[data] {protocol}: {len(data.samples)} samples' tensors in memory, {_bytes(size)} "
+            f"(with the pipeline's copy, {_bytes(2 * size)})"
         )
         ctx.memo[key] = data
     return ctx.memo[key]
+
+
+def _bytes(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def _setting(ctx: Context, stage: Stage, make: Callable | None, log_dir: Path) -> FitSetting:
