@@ -36,9 +36,14 @@ TOY_TABLE = TableSpec(
 
 
 @pytest.fixture(scope="module")
-def tiny_data(tiny_runs: Path) -> Path:
-    """The synthetic tiny datasets the session's paper A run generated."""
-    return tiny_runs / "tiny-synthetic" / "data"
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Synthetic tiny CASME II as a tiny run generates it (seed 0), this module's own: its
+    tests then need not wait for the session's paper A run (``make test`` runs two workers)."""
+    from microexp import synthetic
+
+    root = tmp_path_factory.mktemp("tiny-data")
+    synthetic.generate("casme2", root / "casme2", "tiny", 0)
+    return root
 
 
 @pytest.fixture(scope="module")

@@ -87,7 +87,10 @@ def test_in_graph_batches_equal_the_per_example_reference(store: TensorStore) ->
     batches = list(make_dataset(store, items, batch_size=5))
     x = np.concatenate([b[0].numpy() for b in batches])
     y = np.concatenate([b[1].numpy() for b in batches])
-    assert x.dtype == np.float32 and np.array_equal(x, ref_x) and y.tolist() == ref_y.tolist()
+    assert x.dtype == np.float16  # as stored; the model casts (exactly) to float32
+    assert np.array_equal(x.astype(np.float32), ref_x) and y.tolist() == ref_y.tolist()
+    cast = next(iter(make_dataset(store, items, batch_size=5, dtype="float32")))[0]
+    assert cast.dtype == "float32" and np.array_equal(cast.numpy(), ref_x[:5])
 
 
 def test_shuffled_order_is_that_of_the_in_memory_dataset(store: TensorStore) -> None:
