@@ -167,7 +167,7 @@ def figure(report: str | os.PathLike, name: str):
 
 def table_models(s: Settings, table: str) -> list[str]:
     """The models whose runs feed ``table`` in the paper's declarations, in the order of the
-    paper's rows; only those in ``MICROEXP_MODELS`` (comma-separated) when it is set."""
+    paper's rows; only those also in ``MICROEXP_MODELS`` (comma-separated) when it is set."""
     from .experiments import get_paper
     from .reporting.tables import TABLES
 
@@ -178,10 +178,9 @@ def table_models(s: Settings, table: str) -> list[str]:
     ordered += sorted(feeding - set(ordered))
     if s.models is None:
         return ordered
-    unknown = [m for m in s.models if m not in feeding]
-    if unknown:
+    if not set(s.models) & feeding:
         raise MicroexpError(
-            f"MICROEXP_MODELS: {unknown[0]!r} does not feed {table}; expected some of "
+            f"MICROEXP_MODELS={','.join(s.models)} names none of {table}'s networks: "
             f"{', '.join(ordered)}"
         )
     return [m for m in ordered if m in s.models]

@@ -102,8 +102,8 @@ NOTEBOOKS: dict[str, tuple[str, str, list[str]]] = {
         "on CK+ and fine-tuned under LOSO. First their sizes (exact counts from the built "
         "models, 7-way head as in the paper), then their accuracy.",
         [
-            'nb.models_table(["cnn2d", "cnn3d", "s3d"])',
-            'for model in ("cnn2d", "cnn3d", "s3d"):\n'
+            'nb.models_table(nb.table_models(s, "paper_a_table4"))',
+            'for model in nb.table_models(s, "paper_a_table4"):\n'
             '    report = nb.run(s, model=model, modes=("transfer",))',
             'nb.table(report, "paper_a_table4")',
         ],
