@@ -142,9 +142,10 @@ def test_notebooks_execute_on_tiny(tiny_runs: Path, tmp_path: Path) -> None:
     s = nbk.settings("atscnn", {"MICROEXP_OUT": str(tiny_runs), "MICROEXP_PRESET": "tiny"})
     assert nbk.table_models(s, "paper_b_table3")[-1] == "atscnn"  # the paper's row order
     assert len(nbk.table_models(s, "paper_b_table3")) == 7
-    assert nbk.table_models(s, "paper_a_table4") == ["cnn2d", "cnn3d", "s3d"]
+    a = nbk.settings("s3d", {"MICROEXP_OUT": str(tiny_runs), "MICROEXP_PRESET": "tiny"})
+    assert nbk.table_models(a, "paper_a_table4") == ["cnn2d", "cnn3d", "s3d"]
     with pytest.raises(MicroexpError, match="names none of paper_a_table4's networks"):
-        nbk.table_models(dataclasses.replace(s, models=("atscnn",)), "paper_a_table4")
+        nbk.table_models(dataclasses.replace(a, models=("atscnn",)), "paper_a_table4")
 
 
 def test_only_tensorflow_startup_notices_are_dropped_from_saved_outputs() -> None:
