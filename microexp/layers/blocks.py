@@ -136,16 +136,15 @@ class EnhancedResidual(_Block):
         self.conv2 = _conv_bn_relu(self.filters, 3, "conv2")
         self.pool = layers.MaxPooling2D(2, name="pool")
         self.shortcut.build(input_shape)
-        shape = self._build_chain(
-            [*self.conv1, self.channel, self.spatial, self.attention, *self.conv2], input_shape
-        )
-        self.pool.build(shape)
+        self.pool.build(self._build_chain(self._body(), input_shape))
         super().build(input_shape)
 
     def call(self, x):
-        x0 = self.shortcut(x)
-        y = _apply([*self.conv1, self.channel, self.spatial, self.attention, *self.conv2], x)
-        return self.pool(y + x0)
+        return self.pool(_apply(self._body(), x) + self.shortcut(x))
+
+    def _body(self) -> list:
+        """conv1, the channel, spatial and self-attention gates, conv2, in call order."""
+        return [*self.conv1, self.channel, self.spatial, self.attention, *self.conv2]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "filters": self.filters, "heads": self.heads}

@@ -9,11 +9,9 @@ convention (``paper["flops_convention"]``).
 
 from __future__ import annotations
 
-import numpy as np
-
 from .flops import total_macs
 from .registry import MODELS, build_model
-from .torchstat import torchstat_totals
+from .torchstat import torchstat_totals, trainable_count
 
 
 def _ours_in_paper_convention(row: dict) -> dict:
@@ -50,7 +48,7 @@ def model_costs(name: str, **overrides: object) -> dict:
     macs = total_macs(model)
     return {
         "params": int(model.count_params()),
-        "trainable_params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        "trainable_params": trainable_count(model),
         "macs": macs,
         "flops": 2 * macs,
         **torchstat_totals(model),

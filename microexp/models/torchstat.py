@@ -49,7 +49,8 @@ def _size(shape) -> int:
     return int(np.prod([int(d) for d in shape[1:]]))
 
 
-def _params(layer) -> int:
+def trainable_count(layer) -> int:
+    """Trainable parameters of a layer or model (a BatchNorm counts 2 per channel)."""
     return int(sum(np.prod(w.shape) for w in layer.trainable_weights))
 
 
@@ -71,10 +72,10 @@ def count_layer(
         positions = _size(out_shape[:-1])
         bias = int(out_shape[-1]) if layer.use_bias else 0
         flops = positions * (int(np.prod(layer.kernel.shape)) + bias)
-        rows.append(LayerCount(name, "conv", flops, n_in + _params(layer), n_out))
+        rows.append(LayerCount(name, "conv", flops, n_in + trainable_count(layer), n_out))
     elif isinstance(layer, L.Dense):
         flops = int(np.prod(layer.kernel.shape)) * (n_out // int(out_shape[-1]))
-        rows.append(LayerCount(name, "dense", flops, n_in + _params(layer), n_out))
+        rows.append(LayerCount(name, "dense", flops, n_in + trainable_count(layer), n_out))
     elif isinstance(layer, L.BatchNormalization):
         affine = 2 if (layer.scale or layer.center) else 1
         channels = int(in_shape[-1])
