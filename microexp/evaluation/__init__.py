@@ -11,6 +11,7 @@ from .metrics import (
     uar,
     uf1,
 )
+from .spotting import SpotScores, interval_iou, spot_scores
 
 __all__ = [
     "sample_subjects",
@@ -26,4 +27,7 @@ __all__ = [
     "subject_mean_accuracy",
     "uar",
     "uf1",
+    "SpotScores",
+    "interval_iou",
+    "spot_scores",
 ]
