@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
-from . import casme, casme2, casme3, ckplus, fourdme, mmew, samm, smic
+from . import casme, casme2, casme3, casme_sq, ckplus, fourdme, mmew, samm, samm_lv, smic
 from .base import Exclusion, LoadResult
+from .longvideo import Interval, LongVideo, LongVideoResult, half_length, mean_length
 from .loso import SPLITS, Fold, group_of, loso_folds, split_folds
 from .protocols import (
     Protocol,
@@ -33,8 +34,12 @@ LOADERS: dict[str, Callable[..., LoadResult]] = {
     "casme3": casme3.load,
     "mmew": mmew.load,
     "4dme": fourdme.load,
+    "casme_sq": casme_sq.load,
+    "samm_lv": samm_lv.load,
 }
 DATASETS = tuple(LOADERS)
+#: datasets of long videos for spotting (their loaders return a LongVideoResult)
+LONG_VIDEO_DATASETS = ("casme_sq", "samm_lv")
 
 
 def load(name: str, root: str | os.PathLike, **options: object) -> LoadResult:
@@ -102,6 +107,12 @@ def merge(results: list[LoadResult], name: str) -> LoadResult:
 
 __all__ = [
     "DATASETS",
+    "LONG_VIDEO_DATASETS",
+    "Interval",
+    "LongVideo",
+    "LongVideoResult",
+    "half_length",
+    "mean_length",
     "Exclusion",
     "Fold",
     "LoadResult",

@@ -154,9 +154,10 @@ def index_frames(folder: Path) -> FrameIndex | None:
     """Number the image files of ``folder`` by the last integer in their names.
 
     Returns ``None`` when the folder has no numbered image. The pattern is inferred from the
-    files: a fixed zero-padded width (``{:05d}``) when every number has the same width and at
-    least one has a leading zero, else ``{:d}``. When several prefixes are present (``img`` and
-    ``reg_img``), the most common one wins.
+    files: a zero-padded width (``{:05d}``) when some number has a leading zero, the shortest
+    width (longer numbers then have none: CAS(ME)^2's ``img099``, ``img100``, ``img1000``), else
+    ``{:d}``. When several prefixes are present (``img`` and ``reg_img``), the most common one
+    wins.
     """
     groups: dict[tuple[str, str], list[str]] = {}
     try:
@@ -170,9 +171,11 @@ def index_frames(folder: Path) -> FrameIndex | None:
     if not groups:
         return None
     (prefix, suffix), digits = max(groups.items(), key=lambda kv: (len(kv[1]), kv[0]))
-    widths = {len(d) for d in digits}
-    padded = len(widths) == 1 and any(d.startswith("0") for d in digits)
-    number = f"{{:0{widths.pop()}d}}" if padded else "{:d}"
+    width = min(len(d) for d in digits)
+    padded = any(d.startswith("0") for d in digits) and all(
+        len(d) == width or not d.startswith("0") for d in digits
+    )
+    number = f"{{:0{width}d}}" if padded else "{:d}"
     pattern = prefix.replace("{", "{{").replace("}", "}}") + number + suffix
     return FrameIndex(folder, pattern, tuple(sorted(int(d) for d in digits)))
 

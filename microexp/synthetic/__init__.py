@@ -10,6 +10,7 @@ from .generator import (
     generate_all,
     render_clip,
 )
+from .longvideo import LONG_PRESETS, LONG_SPECS, generate_long, render_video
 
 __all__ = [
     "DIFFICULTY",
@@ -20,4 +21,8 @@ __all__ = [
     "generate",
     "generate_all",
     "render_clip",
+    "LONG_PRESETS",
+    "LONG_SPECS",
+    "generate_long",
+    "render_video",
 ]

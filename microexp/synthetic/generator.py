@@ -17,9 +17,7 @@ slow global flicker only.
 from __future__ import annotations
 
 import csv
-import json
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -531,8 +529,12 @@ def generate(
     error. A ``MICROEXP_SYNTHETIC.json`` marker and a ``synthetic_truth.csv`` of what each clip
     shows (AUs, peak displacement, blink) sit at the root.
     """
+    from .longvideo import LONG_SPECS, generate_long
+
+    if dataset in LONG_SPECS:  # long videos for spotting: samples_per_subject = videos
+        return generate_long(dataset, out, preset, seed, subjects, samples_per_subject, params)
     if dataset not in SPECS:
-        raise unknown_name("dataset", dataset, tuple(SPECS))
+        raise unknown_name("dataset", dataset, (*SPECS, *LONG_SPECS))
     if preset not in PRESETS:
         raise unknown_name("preset", preset, tuple(PRESETS))
     p = PRESETS[preset]
@@ -557,20 +559,9 @@ def generate(
         "params": asdict(params),
         "note": "SYNTHETIC data written by microexp, not the licensed dataset",
     }
-    marker = out / layout.SYNTHETIC_MARKER
-    if marker.is_file():
-        try:
-            if json.loads(marker.read_text()) == json.loads(json.dumps(info)):
-                return out
-        except json.JSONDecodeError:
-            pass
-    if out.exists() and any(out.iterdir()):
-        raise MicroexpError(
-            f"{out}: folder is not empty and holds no synthetic {dataset} tree with these settings"
-        )
-    tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = layout.begin_tree(out, info, dataset)
+    if tmp is None:
+        return out
 
     rng_labels = np.random.default_rng([seed, 1000 + list(SPECS).index(dataset)])
     labels = _allocate(spec.labels, n_subj * n_per, rng_labels)
@@ -602,11 +593,7 @@ def generate(
         writer = csv.DictWriter(fh, fieldnames=list(truth[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(truth)
-    layout.mark_synthetic(tmp, info)
-    if out.exists():
-        out.rmdir()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, out)
+    layout.end_tree(tmp, out, info)
     return out
 
 

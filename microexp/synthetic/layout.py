@@ -70,23 +70,33 @@ def write_sheet(
     """An .xlsx with ``notes`` rows above ``header``; ``text_columns`` are stored as text cells
     (ids like ``'01'`` that a spreadsheet shows with leading zeros, or CAS(ME)^3's frame
     numbers); ``empty_sheets`` follow the data sheet."""
+    table = [[note] for note in notes] + [list(header)] + [list(r) for r in rows]
+    body = len(notes) + 1
+    write_workbook(
+        path, [(sheet, table, text_columns, body), *((n, [], (), 0) for n in empty_sheets)]
+    )
+
+
+def write_workbook(
+    path: Path, sheets: Sequence[tuple[str, Sequence[Sequence[object]], Sequence[int], int]]
+) -> None:
+    """An .xlsx of several sheets, each ``(name, rows, text_columns, first_text_row)``: the
+    ``text_columns`` of rows from ``first_text_row`` on are stored as text cells. Byte-
+    reproducible (fixed timestamps)."""
     from openpyxl import Workbook
 
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
-    ws = wb.active
-    ws.title = sheet
-    for note in notes:
-        ws.append([note])
-    ws.append(list(header))
-    for row in rows:
-        ws.append([str(v) if i in text_columns and v is not None else v for i, v in enumerate(row)])
-        for c in text_columns:
-            cell = ws.cell(row=ws.max_row, column=c + 1)
-            cell.data_type = "s"
-            cell.number_format = "@"
-    for name in empty_sheets:
-        wb.create_sheet(name)
+    for k, (name, rows, text_columns, first) in enumerate(sheets):
+        ws = wb.active if k == 0 else wb.create_sheet(name)
+        ws.title = name
+        for r, row in enumerate(rows):
+            text = text_columns if r >= first else ()
+            ws.append([str(v) if i in text and v is not None else v for i, v in enumerate(row)])
+            for c in text:
+                cell = ws.cell(row=ws.max_row, column=c + 1)
+                cell.data_type = "s"
+                cell.number_format = "@"
     with atomic_path(path) as tmp:
         wb.save(tmp)
         _freeze_zip(tmp)
@@ -109,6 +119,42 @@ def _freeze_zip(path: Path) -> None:
             info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             zout.writestr(info, data)
+
+
+def begin_tree(out: Path, info: dict, dataset: str) -> Path | None:
+    """Start writing a synthetic tree: None when ``out`` already holds one made with ``info``
+    (reuse it), else an empty sibling folder to build in (:func:`end_tree` renames it). Any
+    other non-empty ``out`` is an error, so a user's folder is never overwritten."""
+    import shutil
+
+    from ..errors import MicroexpError
+
+    marker = out / SYNTHETIC_MARKER
+    if marker.is_file():
+        try:
+            if json.loads(marker.read_text()) == json.loads(json.dumps(info)):
+                return None
+        except json.JSONDecodeError:
+            pass
+    if out.exists() and any(out.iterdir()):
+        raise MicroexpError(
+            f"{out}: folder is not empty and holds no synthetic {dataset} tree with these settings"
+        )
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def end_tree(tmp: Path, out: Path, info: dict) -> None:
+    """Mark ``tmp`` synthetic and rename it to ``out``: an interrupted run leaves no half tree."""
+    import os
+
+    mark_synthetic(tmp, info)
+    if out.exists():
+        out.rmdir()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, out)
 
 
 def mark_synthetic(root: Path, info: dict) -> None:
@@ -356,3 +402,121 @@ def write_4dme(root: Path, clips: Sequence[Clip]) -> Path:
     path = root / "4DME_Labelling_Micro_release v1.xlsx"
     write_sheet(path, "Sheet1", header, rows)
     return path
+
+
+# ------------------------------------------------------------------------------ long videos
+
+
+@dataclass
+class LongVideo:
+    """One synthetic long video to write: ``frames`` (T, H, W[, 3]) uint8 numbered from 1
+    (None: already written, ``count`` frames) and its ``events`` (dicts with kind, label, aus,
+    onset, apex, offset as 0-based indices)."""
+
+    subject: int  # 1-based
+    video: int  # 1-based within the subject
+    frames: np.ndarray | None
+    events: list[dict]
+    count: int = 0
+
+    @property
+    def n(self) -> int:
+        return self.count if self.frames is None else len(self.frames)
+
+
+#: CAS(ME)^2: subject i -> folder (naming rule1) and video codes -> names (naming rule2)
+CASME_SQ_FOLDERS = (15, 16, *range(19, 28), *range(29, 39), 40)
+CASME_SQ_CODES = (
+    ("0101", "disgust1"), ("0102", "disgust2"), ("0401", "anger1"), ("0402", "anger2"),
+    ("0502", "happy1"), ("0503", "happy2"), ("0505", "happy3"), ("0507", "happy4"),
+    ("0508", "happy5"),
+)  # fmt: skip
+_CASME_SQ_WORD = {"negative": "disgust", "positive": "happy", "surprise": "surprise"}
+
+
+def long_video_name(dataset: str, v: LongVideo) -> str:
+    """The video's folder name in ``dataset``'s layout."""
+    if dataset == "casme_sq":
+        code, name = CASME_SQ_CODES[(v.video - 1) % len(CASME_SQ_CODES)]
+        desc = "disgustingteeth" if code == "0101" else name
+        return f"{CASME_SQ_FOLDERS[v.subject - 1]}_{code}{desc}"
+    return f"{v.subject + 5:03d}_{v.video}"
+
+
+def _aus(event: dict) -> str:
+    return "+".join(a[2:] for a in event["aus"])
+
+
+def write_casme_sq(root: Path, videos: Sequence[LongVideo]) -> Path:
+    """CAS(ME)^2: ``rawpic/s15/15_0101disgustingteeth/img001.jpg`` and
+    ``CAS(ME)^2code_final.xlsx`` (headerless data sheet, naming rule1, naming rule2); the
+    second coded row has offset 0 (not coded), as 44 real rows do."""
+    rows = []
+    for v in videos:
+        folder = f"s{CASME_SQ_FOLDERS[v.subject - 1]}"
+        if v.frames is not None:
+            save_frames(root / "rawpic" / folder / long_video_name("casme_sq", v), "img{:03d}.jpg",
+                        range(1, v.n + 1), v.frames)  # fmt: skip
+        name = CASME_SQ_CODES[(v.video - 1) % len(CASME_SQ_CODES)][1]
+        for k, e in enumerate(v.events, start=1):
+            offset = 0 if len(rows) == 1 else e["offset"] + 1
+            kind = f"{e['kind']}-expression"
+            word = _CASME_SQ_WORD.get(e["label"], "other")
+            rows.append([v.subject, f"{name}_{k}", e["onset"] + 1, e["apex"] + 1, offset,
+                         _aus(e), e["label"], kind, word])  # fmt: skip
+    path = root / "CAS(ME)^2code_final.xlsx"
+    if rows:
+        subjects = sorted({v.subject for v in videos})
+        rule1 = [[CASME_SQ_FOLDERS[s - 1], s] for s in subjects]
+        rule2 = [[code, name] for code, name in CASME_SQ_CODES]
+        write_workbook(
+            path,
+            [("CASFEcode_final", rows, (), 0), ("naming rule1", rule1, (), 0),
+             ("naming rule2", rule2, (0,), 0)],
+        )  # fmt: skip
+    return path
+
+
+SAMM_LV_TITLE = (
+    "SAMM Long Videos",
+    "FACS coded movements (macro and micro)",
+    "Frame numbers refer to the image file names",
+    "Apex -1: not annotated",
+    "Type: Macro, or Micro - 1/2",
+    "Duration is in frames",
+    "Action Units follow FACS",
+    "Recorded at 200 fps",
+    "Key: see the release notes",
+)
+
+
+def write_samm_lv(root: Path, videos: Sequence[LongVideo]) -> Path:
+    """SAMM Long Videos: ``SAMM_longvideos/006_1/006_1_00001.jpg`` (5-digit padding, 4 for
+    even subjects) and ``SAMM_LongVideos_V3_Release.xlsx`` (sheet FACS_Movement_Only, nine
+    title rows above the header); the first row's onset is fractional (x.4) and the second
+    row's apex is -1, as in the release."""
+    rows = []
+    for v in videos:
+        name = long_video_name("samm_lv", v)
+        if v.frames is not None:
+            digits = 4 if v.subject % 2 == 0 else 5
+            save_frames(root / "SAMM_longvideos" / name, f"{name}_{{:0{digits}d}}.jpg",
+                        range(1, v.n + 1), v.frames)  # fmt: skip
+        for k, e in enumerate(v.events, start=1):
+            onset: float = e["onset"] + 1 + (0.4 if not rows else 0)
+            apex = -1 if len(rows) == 1 else e["apex"] + 1
+            kind = "Macro" if e["kind"] == "macro" else "Micro - 1/2"
+            rows.append([f"{v.subject + 5:03d}", f"{name}_{k}", "1", onset, apex,
+                         e["offset"] + 1, e["offset"] - e["onset"] + 1, kind, _aus(e), ""])  # fmt: skip
+    header = ["Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration",
+              "Type", "Action Units", "Notes"]  # fmt: skip
+    path = root / "SAMM_LongVideos_V3_Release.xlsx"
+    if rows:
+        write_sheet(path, "FACS_Movement_Only", header, rows, SAMM_LV_TITLE, text_columns=(0,))
+    return path
+
+
+def write_long(dataset: str, root: Path, videos: Sequence[LongVideo]) -> Path:
+    """Frames of the videos that hold them; the annotation file when any has events."""
+    writer = {"casme_sq": write_casme_sq, "samm_lv": write_samm_lv}[dataset]
+    return writer(root, videos)
