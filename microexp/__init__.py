@@ -34,6 +34,7 @@ _FUNCTIONS = {
     "run": "experiments",
     "predict": "prediction",
     "run_demo": "demo",
+    "spot": "experiments.spotting",
 }
 
 

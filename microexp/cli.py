@@ -195,6 +195,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_spot(args: argparse.Namespace) -> int:
+    from .experiments.spotting import read_metrics, spot
+
+    options = {"flow": args.flow, "size": args.size}
+    if args.p is not None:
+        options["p"] = args.p
+    out = args.out or f"runs/spot/{args.dataset}"
+    log = (lambda m: print(m, file=sys.stderr)) if args.json else print  # stdout: JSON only
+    report = spot(args.dataset, out, args.root, args.preset, args.seed, log, **options)
+    if args.json:
+        print(json.dumps(read_metrics(out), indent=2))
+    else:
+        print(f"report: {report}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .experiments import write_report
 
@@ -296,7 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a synthetic CK+, CASME, CASME II, SAMM or SMIC tree (frames and "
         "annotation files in the owners' layout) that the dataset loaders read unchanged.",
     )
-    synth.add_argument("--dataset", required=True, help="ckplus, casme, casme2, samm, smic or all")
+    synth.add_argument(
+        "--dataset",
+        required=True,
+        help="ckplus, casme, casme2, samm, smic, casme3, mmew, 4dme, casme_sq, samm_lv or all",
+    )
     synth.add_argument("--out", required=True, help="folder to write (all: one subfolder each)")
     synth.add_argument("--preset", default="demo", help="tiny (tests) or demo (default)")
     synth.add_argument("--seed", type=int, default=0)
@@ -406,6 +426,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pred.add_argument("--json", action="store_true", help="print JSON")
     pred.set_defaults(func=cmd_predict)
+
+    spot = sub.add_parser(
+        "spot",
+        help="spot macro- and micro-expressions in long videos (CAS(ME)^2, SAMM-LV)",
+        description="Run the training-free spotter on every video of a long-video dataset "
+        "under LOSO (k and p chosen on the other subjects) and score it as MEGC does; writes "
+        "intervals.csv/.json, metrics.json and report.md (with the published F1).",
+    )
+    spot.add_argument("--dataset", required=True, help="casme_sq or samm_lv")
+    spot.add_argument("--root", help="the dataset's folder (default: synthetic long videos)")
+    spot.add_argument("--out", help="output folder (default runs/spot/DATASET)")
+    spot.add_argument("--preset", default="demo", help="synthetic size: tiny or demo (default)")
+    spot.add_argument("--seed", type=int, default=0)
+    spot.add_argument("--p", type=float, help="threshold fraction (default: chosen per fold)")
+    spot.add_argument("--flow", default="farneback", help="farneback (default) or tvl1")
+    spot.add_argument("--size", type=int, default=96, help="face window in px (default 96)")
+    spot.add_argument("--json", action="store_true", help="print metrics.json")
+    spot.set_defaults(func=cmd_spot)
 
     demo = sub.add_parser(
         "demo",

@@ -138,4 +138,54 @@ def spot_scores(
     return out
 
 
-__all__ = ["KINDS", "SpotScores", "count", "interval_iou", "spot_scores"]
+def subject_counts(
+    predicted: Sequence[Sequence], truth: Sequence[Sequence], subject_of: dict, iou: float = 0.5
+) -> dict[str, np.ndarray]:
+    """Per kind (and ``overall``), the (subjects, 3) TP/FP/FN counts of each subject's videos
+    (``subject_of``: video -> subject; the rows follow its sorted subjects)."""
+    pred, true = _parse(predicted, "predicted"), _parse(truth, "truth")
+    subjects = sorted(set(subject_of.values()))
+    kinds = sorted({k for *_, k in pred} | {k for *_, k in true}) or ["all"]
+    out = {}
+    for kind in kinds:
+        rows = []
+        for s in subjects:
+            mine = {v for v, subj in subject_of.items() if subj == s}
+            c = count(
+                [p[:3] for p in pred if p[3] == kind and p[0] in mine],
+                [t[:3] for t in true if t[3] == kind and t[0] in mine],
+                iou,
+            )
+            rows.append((c.tp, c.fp, c.fn))
+        out[kind] = np.array(rows, float).reshape(len(subjects), 3)
+    out["overall"] = sum(out.values())
+    return out
+
+
+def f1_interval(counts: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> list[float]:
+    """95 % percentile bootstrap interval of the pooled F1 over subjects (``counts``: the
+    (subjects, 3) TP/FP/FN of :func:`subject_counts`); [nan, nan] with fewer than 2 subjects."""
+    from .intervals import _percentile_ci
+
+    if len(counts) < 2:
+        return [float("nan"), float("nan")]
+
+    def f1(idx, axis=-1):
+        idx = np.moveaxis(np.asarray(idx, int), axis, -1)
+        tp, fp, fn = np.moveaxis(counts[idx].sum(axis=-2), -1, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = 2 * tp / (2 * tp + fp + fn)
+        return np.nan_to_num(v)
+
+    return [round(v, 4) for v in _percentile_ci(f1, len(counts), n_resamples, seed)]
+
+
+__all__ = [
+    "KINDS",
+    "SpotScores",
+    "count",
+    "f1_interval",
+    "interval_iou",
+    "spot_scores",
+    "subject_counts",
+]
