@@ -188,9 +188,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .prediction import predict
+    from .prediction import predict_any
 
-    result = predict(args.model, args.source, args.onset, args.apex, args.offset, args.fps)
+    result = predict_any(
+        args.model,
+        args.source,
+        args.onset,
+        args.apex,
+        args.offset,
+        args.fps,
+        args.timeline,
+        args.p,
+    )
     print(json.dumps(result.as_dict(), indent=2) if args.json else "\n".join(result.lines()))
     return 0
 
@@ -423,6 +432,24 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--offset", type=int, help="offset frame (default: the last)")
     pred.add_argument(
         "--fps", type=float, help="frame rate (default: the video's; 200 for a folder)"
+    )
+    how = pred.add_mutually_exclusive_group()
+    how.add_argument(
+        "--timeline",
+        dest="timeline",
+        action="store_const",
+        const=True,
+        help="spot intervals, classify each (default for clips longer than 2 s)",
+    )
+    how.add_argument(
+        "--single",
+        dest="timeline",
+        action="store_const",
+        const=False,
+        help="the whole clip as one expression (default for clips up to 2 s)",
+    )
+    pred.add_argument(
+        "--p", type=float, default=0.5, help="timeline: the spotter's threshold fraction (0.5)"
     )
     pred.add_argument("--json", action="store_true", help="print JSON")
     pred.set_defaults(func=cmd_predict)

@@ -33,6 +33,10 @@ from .preprocess import (
     spot_apex,
 )
 
+SYNTHETIC_LINE = (
+    "note: this model was trained on microexp's SYNTHETIC data; its classes say nothing "
+    "about real faces"
+)
 #: frame rate assumed for a folder of frames when none is given (CASME II's), used by EVM
 DEFAULT_FPS = 200.0
 
@@ -52,6 +56,7 @@ class Prediction:
     spotted: bool  # apex found by :func:`spot_apex` (False: given)
     fps: float
     frames: int
+    synthetic_model: bool = False  # the model was trained on microexp's synthetic data
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +66,8 @@ class Prediction:
         out = [
             f"{self.source}: {self.frames} frames; onset {self.onset}, apex {self.apex} ({how}), offset {self.offset}"
         ]
+        if self.synthetic_model:
+            out.append(SYNTHETIC_LINE)
         order = np.argsort(self.probabilities)[::-1]
         out += [f"  {self.classes[i]:<12} {self.probabilities[i]:.3f}" for i in order]
         out.append(f"predicted: {self.predicted}")
@@ -87,6 +94,52 @@ def _frame(value: int | None, n: int, what: str) -> int | None:
     return value % n
 
 
+class _Classifier:
+    """A trained model with its run's recipe and classes, loaded once for many intervals."""
+
+    def __init__(self, model: str | os.PathLike) -> None:
+        self.path = Path(model)
+        if not self.path.is_file():
+            raise MicroexpError(f"{self.path}: no such model file (expected RUN_DIR/model.keras)")
+        self.config = _model_config(self.path)
+        self.recipe = recipe_from_dict(self.config["recipe"])
+        if isinstance(self.recipe, LBPTOPRecipe):
+            raise MicroexpError(f"{self.path}: LBP-TOP runs keep no Keras model to predict with")
+        self.classes = list(self.config["classes"])
+        self._model = None
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the run that trained the model read synthetic data (its ``data.json``)."""
+        path = self.path.parent.parent.parent / "data.json"
+        try:
+            roots = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return False
+        return any(isinstance(v, dict) and v.get("synthetic") for v in roots.values())
+
+    def tensors(self, frames, onset: int, apex: int, offset: int, fps: float, what: str) -> dict:
+        try:
+            if isinstance(self.recipe, ATSCNNRecipe):
+                return atscnn_tensors(frames[onset], frames[apex], self.recipe, what=what)
+            assert isinstance(self.recipe, S3DRecipe)
+            micro = self.config.get("stage") != "pretrain"
+            x = s3d_tensors(frames[onset : offset + 1], self.recipe, micro, fps, what=what)
+            return {"x": x[0]}
+        except SampleExcluded as e:
+            raise MicroexpError(str(e)) from None
+
+    def probabilities(self, tensors: dict) -> np.ndarray:
+        if self._model is None:
+            self._model = _load(self.path)
+        probs = _probabilities(self._model, self.path, tensors)
+        if len(probs) != len(self.classes):
+            raise MicroexpError(
+                f"{self.path}: {len(probs)} outputs but {len(self.classes)} classes in its config.json"
+            )
+        return probs
+
+
 def predict(
     model: str | os.PathLike,
     source: str | os.PathLike,
@@ -96,15 +149,13 @@ def predict(
     fps: float | None = None,
 ) -> Prediction:
     """Pre-process ``source`` (video file or frame folder) with the recipe of the run that
-    trained ``model`` and return its class probabilities."""
-    model_path = Path(model)
-    if not model_path.is_file():
-        raise MicroexpError(f"{model_path}: no such model file (expected RUN_DIR/model.keras)")
-    config = _model_config(model_path)
-    recipe = recipe_from_dict(config["recipe"])
-    if isinstance(recipe, LBPTOPRecipe):
-        raise MicroexpError(f"{model_path}: LBP-TOP runs keep no Keras model to predict with")
+    trained ``model`` and return its class probabilities (the whole clip as one expression)."""
+    clf = _Classifier(model)
     frames, clip_fps, _ = read_clip(source, fps)
+    return _single(clf, source, frames, float(clip_fps or DEFAULT_FPS), onset, apex, offset)
+
+
+def _single(clf, source, frames, rate: float, onset, apex, offset) -> Prediction:
     n = len(frames)
     onset = _frame(onset, n, "onset") or 0
     offset = _frame(offset, n, "offset")
@@ -113,59 +164,197 @@ def predict(
     if not onset < offset:
         raise MicroexpError(f"onset {onset} must come before offset {offset}")
     what = f"{source} frame {onset}"
-    try:
-        spotted = apex is None
-        if spotted:
-            apex = spot_apex(frames[: offset + 1], onset, recipe.face, what=what).apex
-        if isinstance(recipe, ATSCNNRecipe):
-            tensors = atscnn_tensors(frames[onset], frames[apex], recipe, what=what)
-        else:
-            assert isinstance(recipe, S3DRecipe)
-            micro = config.get("stage") != "pretrain"
-            x = s3d_tensors(
-                frames[onset : offset + 1], recipe, micro, clip_fps or DEFAULT_FPS, what=what
-            )
-            tensors = {"x": x[0]}
-    except SampleExcluded as e:
-        raise MicroexpError(str(e)) from None
-    probs = _probabilities(model_path, tensors)
-    classes = list(config["classes"])
-    if len(probs) != len(classes):
-        raise MicroexpError(
-            f"{model_path}: {len(probs)} outputs but {len(classes)} classes in its config.json"
-        )
+    spotted = apex is None
+    if spotted:
+        try:
+            apex = spot_apex(frames[: offset + 1], onset, clf.recipe.face, what=what).apex
+        except SampleExcluded as e:
+            raise MicroexpError(str(e)) from None
+    probs = clf.probabilities(clf.tensors(frames, onset, int(apex), offset, rate, what))
     return Prediction(
         str(source),
-        str(model_path),
-        classes,
+        str(clf.path),
+        clf.classes,
         [round(float(p), 5) for p in probs],
-        classes[int(np.argmax(probs))],
+        clf.classes[int(np.argmax(probs))],
         onset,
         int(apex),
         offset,
         spotted,
-        float(clip_fps or DEFAULT_FPS),
+        rate,
         n,
+        clf.synthetic,
     )
 
 
-def _probabilities(model_path: Path, tensors: dict[str, np.ndarray]) -> np.ndarray:
+@dataclass
+class TimelineEntry:
+    """One spotted interval: 0-based frames, seconds, its kind and the model's class."""
+
+    onset: int
+    peak: int
+    offset: int
+    start_s: float
+    end_s: float
+    kind: str
+    predicted: str
+    probability: float
+    probabilities: list[float]
+
+
+@dataclass
+class Timeline:
+    """The intervals spotted in a long video, each classified."""
+
+    source: str
+    model: str
+    classes: list[str]
+    fps: float
+    frames: int
+    first_face: int
+    face_segments: int
+    intervals: list[TimelineEntry]
+    synthetic_model: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{self.source}: {self.frames} frames at {self.fps:g} fps; face from frame "
+            f"{self.first_face} ({self.face_segments} face position(s)); "
+            f"{len(self.intervals)} interval(s) spotted"
+        ]
+        if self.synthetic_model:
+            out.append(SYNTHETIC_LINE)
+        for e in self.intervals:
+            out.append(
+                f"  {e.start_s:7.2f}-{e.end_s:7.2f} s  frames {e.onset}-{e.offset} "
+                f"(peak {e.peak})  {e.kind:<5}  {e.predicted} {e.probability:.3f}"
+            )
+        return out
+
+
+#: a clip longer than this (seconds) is read as a long video: spotted, then each interval
+LONG_CLIP_S = 2.0
+#: the spotter's half-lengths in seconds where the user gives none: CAS(ME)^2's MEGC k
+#: (micro 6, macro 18 frames at 30 fps)
+TIMELINE_K_S = {"micro": 0.2, "macro": 0.6}
+
+
+def predict_timeline(
+    model: str | os.PathLike,
+    source: str | os.PathLike,
+    fps: float | None = None,
+    p: float = 0.5,
+    k_s: dict[str, float] | None = None,
+) -> Timeline:
+    """Spot intervals in a long ``source`` (:mod:`microexp.preprocess.spotting`: face found in
+    the first frame that has one, looked for again each second) and classify each with
+    ``model`` (onset, peak as apex, offset). ``p``: the spotter's threshold fraction; ``k_s``:
+    half-lengths in seconds per kind (default :data:`TIMELINE_K_S`)."""
+    clf = _Classifier(model)
+    frames, clip_fps, _ = read_clip(source, fps)
+    return _timeline(clf, source, frames, float(clip_fps or DEFAULT_FPS), p, k_s)
+
+
+def _timeline(clf, source, frames, rate: float, p: float, k_s) -> Timeline:
+    from .preprocess.spotting import SpotParams, spot_intervals, video_scores
+
+    if not 0 <= p <= 1:
+        raise MicroexpError(f"--p {p}: expected a fraction in [0, 1]")
+    ks = {kind: max(int(round(s * rate)), 1) for kind, s in (k_s or TIMELINE_K_S).items()}
+    try:
+        scores, track = video_scores(lambda i: frames[i], len(frames), rate, ks, what=str(source))
+    except SampleExcluded as e:
+        raise MicroexpError(str(e)) from None
+    entries = []
+    for a, peak, b, kind in spot_intervals(scores, SpotParams(k=ks, p=dict.fromkeys(ks, p))):
+        a = max(a, track.first_face)
+        what = f"{source} frame {a}"
+        probs = clf.probabilities(clf.tensors(frames, a, max(peak, a + 1), b, rate, what))
+        best = int(np.argmax(probs))
+        entries.append(
+            TimelineEntry(
+                a,
+                peak,
+                b,
+                round(a / rate, 3),
+                round((b + 1) / rate, 3),
+                kind,
+                clf.classes[best],
+                round(float(probs[best]), 5),
+                [round(float(v), 5) for v in probs],
+            )
+        )
+    return Timeline(
+        str(source),
+        str(clf.path),
+        clf.classes,
+        rate,
+        len(frames),
+        track.first_face,
+        len(track.boxes),
+        entries,
+        clf.synthetic,
+    )
+
+
+def predict_any(
+    model: str | os.PathLike,
+    source: str | os.PathLike,
+    onset: int | None = None,
+    apex: int | None = None,
+    offset: int | None = None,
+    fps: float | None = None,
+    timeline: bool | None = None,
+    p: float = 0.5,
+) -> Prediction | Timeline:
+    """``microexp predict``: a :class:`Timeline` for a clip longer than :data:`LONG_CLIP_S`
+    (or with ``timeline=True``), else one :class:`Prediction`; the clip is read once."""
+    given = (onset, apex, offset) != (None, None, None)
+    if timeline and given:
+        raise MicroexpError("--timeline spots its own intervals: drop --onset/--apex/--offset")
+    clf = _Classifier(model)
+    frames, clip_fps, _ = read_clip(source, fps)
+    rate = float(clip_fps or DEFAULT_FPS)
+    if timeline is None:
+        timeline = not given and len(frames) / rate > LONG_CLIP_S
+    if timeline:
+        return _timeline(clf, source, frames, rate, p, None)
+    return _single(clf, source, frames, rate, onset, apex, offset)
+
+
+def _load(model_path: Path):
     import keras
 
     from . import layers  # noqa: F401  (registers the custom layers for loading)
-    from .models import input_key
 
     try:
-        model = keras.models.load_model(model_path, compile=False)
+        return keras.models.load_model(model_path, compile=False)
     except (ValueError, OSError) as e:
         raise MicroexpError(f"{model_path}: not a loadable Keras model ({e})") from None
+
+
+def _probabilities(model, model_path: Path, tensors: dict[str, np.ndarray]) -> np.ndarray:
+    from .models import input_key
+
     x = tensors[input_key(model)].astype(np.float32)[None]
     want = tuple(model.inputs[0].shape[1:])
     if tuple(x.shape[1:]) != want:
         raise MicroexpError(
             f"{model_path}: expects input {want}, the recipe in config.json gave {x.shape[1:]}"
         )
-    return np.asarray(model.predict(x, verbose=0))[0]
+    return np.asarray(model([x], training=False).numpy())[0]
 
 
-__all__ = ["DEFAULT_FPS", "Prediction", "predict"]
+__all__ = [
+    "DEFAULT_FPS",
+    "LONG_CLIP_S",
+    "Prediction",
+    "Timeline",
+    "TimelineEntry",
+    "predict_any",
+    "predict",
+    "predict_timeline",
+]

@@ -49,7 +49,8 @@ class SpotOptions:
     """``p``: a fixed threshold fraction (None: chosen per fold on the training subjects);
     ``size``: face window px; ``flow``: ``farneback`` or ``tvl1``; ``check_every_s``: seconds
     between face checks; ``iou``: MEGC's 0.5; ``micro_outside_macro``: drop micro peaks inside
-    a spotted macro interval."""
+    a spotted macro interval; ``max_fps``: faster videos are scored on every round(fps /
+    max_fps)-th frame (0: every frame)."""
 
     p: float | None = None
     size: int = 96
@@ -57,6 +58,7 @@ class SpotOptions:
     check_every_s: float = 1.0
     iou: float = 0.5
     micro_outside_macro: bool = True
+    max_fps: float = 30.0
 
     def __post_init__(self) -> None:
         from ..preprocess.spotting import FLOWS
@@ -84,7 +86,7 @@ class ScoreCache:
         self.opts = opts
 
     def path(self, video: LongVideo, k: int) -> Path:
-        tag = f"{self.opts.flow}-s{self.opts.size}-k{k}"
+        tag = f"{self.opts.flow}-s{self.opts.size}-f{self.opts.max_fps:g}-k{k}"
         return self.root / _safe(video.id) / f"{tag}.npy"
 
     def scores(self, video: LongVideo, ks: set[int]) -> dict[int, np.ndarray]:
@@ -112,6 +114,7 @@ class ScoreCache:
                 self.opts.flow,
                 self.opts.check_every_s,
                 what=video.id,
+                max_fps=self.opts.max_fps,
             )
             for name, k in todo.items():
                 with atomic_path(self.path(video, k)) as tmp:

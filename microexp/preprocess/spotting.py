@@ -44,7 +44,8 @@ class FaceTrack:
     segments: np.ndarray  # (T,) int
     keep: list[np.ndarray]  # per segment: (size, size) bool, False on the eyes
     boxes: list[Box]  # per segment
-    first_face: int  # index of the first frame with a face
+    first_face: int  # index of the first frame with a face (in the video's own frames)
+    step: int = 1  # the windows are frames 0, step, 2 step... of the video
 
 
 def _moved(a: Box, b: Box, tolerance: float = 0.1) -> bool:
@@ -190,10 +191,22 @@ def video_scores(
     check_every_s: float = 1.0,
     mask_eyes: bool = True,
     what: str = "the video",
+    max_fps: float = 30.0,
 ) -> tuple[dict[str, np.ndarray], FaceTrack]:
-    """Each kind's S(t) over one video (``ks``: kind -> k), from one face track."""
-    track = track_face(read, n, size, max(int(round(check_every_s * fps)), 1), mask_eyes, what)
-    return {kind: motion_scores(track, k, flow) for kind, k in ks.items()}, track
+    """Each kind's S(t) over one video (``ks``: kind -> k in the video's frames), from one
+    face track. A video faster than ``max_fps`` is scored on every ``step``-th frame
+    (step = round(fps / max_fps), k divided by it, as SOFTNet samples SAMM-LV's 200 fps every
+    7th frame) and S is interpolated back to every frame."""
+    step = max(int(round(fps / max_fps)), 1) if max_fps else 1
+    frames = np.arange(0, n, step)
+    check = max(int(round(check_every_s * fps / step)), 1)
+    track = track_face(lambda j: read(int(frames[j])), len(frames), size, check, mask_eyes, what)
+    track.first_face, track.step = int(frames[track.first_face]), step
+    scores = {}
+    for kind, k in ks.items():
+        sub = motion_scores(track, max(int(round(k / step)), 1), flow)
+        scores[kind] = np.interp(np.arange(n), frames, sub).astype(np.float32)
+    return scores, track
 
 
 def image_reader(paths: Sequence) -> Callable[[int], np.ndarray]:
