@@ -35,6 +35,8 @@ FOLDER_NAMES = {
     "casme2": ("CASME2", "CASME II", "CASME_II", "casme2"),
     "samm": ("SAMM", "samm"),
     "smic": ("SMIC", "SMIC-E", "smic"),
+    "casme_sq": ("CAS(ME)^2", "CAS(ME)2", "CASME_sq", "casme_sq"),
+    "samm_lv": ("SAMM_LongVideos", "SAMM_longvideos", "SAMM-LV", "samm_lv"),
 }
 
 
@@ -74,6 +76,22 @@ def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path]
 
     env = dict(os.environ if env is None else env)
     needed = datasets_needed(paper)
+    roots = _env_roots(needed, env)
+    if not roots:
+        return None
+    missing = [n for n in needed if n not in roots]
+    if missing:
+        spec = env.get("MICROEXP_DATA", "").strip()
+        where = f" under {spec}" if spec and "=" not in spec else ""
+        raise MicroexpError(
+            f"paper {paper} needs {', '.join(missing)}: none found{where}; set "
+            + ", ".join(f"MICROEXP_{n.upper()}" for n in missing)
+        )
+    return {n: roots[n] for n in needed}
+
+
+def _env_roots(needed: Sequence[str], env: dict[str, str]) -> dict[str, Path]:
+    """Folders named by ``MICROEXP_DATA`` (searched for ``needed``) and ``MICROEXP_{NAME}``."""
     roots: dict[str, Path] = {}
     spec = env.get("MICROEXP_DATA", "").strip()
     if "=" in spec:
@@ -91,16 +109,7 @@ def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path]
     for name in FOLDER_NAMES:
         if env.get(f"MICROEXP_{name.upper()}"):
             roots[name] = Path(env[f"MICROEXP_{name.upper()}"]).expanduser()
-    if not roots:
-        return None
-    missing = [n for n in needed if n not in roots]
-    if missing:
-        where = f" under {spec}" if spec and "=" not in spec else ""
-        raise MicroexpError(
-            f"paper {paper} needs {', '.join(missing)}: none found{where}; set "
-            + ", ".join(f"MICROEXP_{n.upper()}" for n in missing)
-        )
-    return {n: roots[n] for n in needed}
+    return roots
 
 
 def settings(paper: str, env: dict[str, str] | None = None) -> Settings:
@@ -227,3 +236,103 @@ __all__ = [
     "settings",
     "table",
 ]
+
+
+# ------------------------------------------------------------------------------- spotting
+
+
+@dataclass
+class SpotSettings:
+    """Where the spotting notebook reads long videos and writes its runs."""
+
+    roots: dict[str, Path] | None  # None: synthetic long videos
+    preset: str
+    out: Path  # OUT/{preset}-{synthetic|real}/spot
+
+    @property
+    def synthetic(self) -> bool:
+        return self.roots is None
+
+    def describe(self) -> str:
+        src = (
+            "synthetic long videos (no MICROEXP_DATA set)"
+            if self.synthetic
+            else ", ".join(f"{k}={v}" for k, v in self.roots.items())
+        )
+        return f"spotting: data {src}; preset {self.preset}; runs in {self.out}"
+
+
+def spot_settings(env: dict[str, str] | None = None) -> SpotSettings:
+    """The spotting notebook's settings (``MICROEXP_DATA`` with ``CAS(ME)^2`` or
+    ``SAMM_LongVideos`` folders, ``MICROEXP_CASME_SQ``, ``MICROEXP_SAMM_LV``,
+    ``MICROEXP_PRESET``, ``MICROEXP_OUT``)."""
+    from .datasets import LONG_VIDEO_DATASETS
+
+    env = dict(os.environ if env is None else env)
+    roots = {
+        k: v for k, v in _env_roots(LONG_VIDEO_DATASETS, env).items() if k in LONG_VIDEO_DATASETS
+    }
+    preset = env.get("MICROEXP_PRESET", "demo")
+    preset = "demo" if preset == "paper" else preset  # the synthetic long videos have no paper size
+    base = Path(env.get("MICROEXP_OUT", "microexp-runs")).expanduser()
+    base = base / f"{preset}-{'real' if roots else 'synthetic'}"
+    return SpotSettings(roots or None, preset, base / "spot")
+
+
+def spot(s: SpotSettings, dataset: str) -> Path:
+    """``microexp.spot`` on ``dataset`` with the notebook's settings; returns the run folder
+    (resumes: cached scores are reused)."""
+    from .experiments.spotting import spot as run_spot
+
+    root = None
+    if not s.synthetic:
+        if dataset not in s.roots:
+            raise MicroexpError(
+                f"{dataset}: no folder given (set MICROEXP_{dataset.upper()}); the others are real"
+            )
+        root = s.roots[dataset]
+    out = s.out / dataset
+    run_spot(dataset, out, root, preset=s.preset, log=lambda _: None)
+    return out
+
+
+def spot_table(run: str | os.PathLike):
+    """F1 (macro, micro, overall) of a spotting run with its 95 % interval, the chance
+    spotter's and the published methods' (DataFrame)."""
+    import pandas as pd
+
+    from .experiments.spotting import PUBLISHED, read_metrics
+
+    m = read_metrics(run)
+    kinds = ("macro", "micro", "overall")
+    rows = []
+    ours = {}
+    for k in kinds:
+        v = m["scores"].get(k)
+        ours[f"{k} F1"] = (
+            f"{v['f1']:.3f} [{v['f1_ci95'][0]:.2f}, {v['f1_ci95'][1]:.2f}]" if v else "-"
+        )
+    rows.append({"method": "ours (training-free flow spotter)", **ours})
+    rows.append(
+        {
+            "method": "chance (same intervals, random places)",
+            **{f"{k} F1": f"{m['chance_f1'].get(k, 0):.3f}" for k in kinds},
+        }  # fmt: skip
+    )
+    for name, f1 in PUBLISHED[m["dataset"]].items():
+        rows.append({"method": f"{name} (published, real data)",
+                     **{f"{k} F1": f"{v:.3f}" for k, v in zip(kinds, f1, strict=True)}})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def spot_timeline(run: str | os.PathLike, index: int = 0):
+    """The timeline figure (scores, coded and spotted intervals) of the run's ``index``-th
+    video, for display."""
+    from IPython.display import Image
+
+    from .experiments.spotting import timeline_figures
+
+    figures = timeline_figures(run)
+    if not -len(figures) <= index < len(figures):
+        raise MicroexpError(f"{run}: {len(figures)} timeline figure(s); no video {index}")
+    return Image(filename=str(figures[index]))

@@ -60,12 +60,23 @@ paper's. To use the licensed datasets set `MICROEXP_DATA` (a folder holding `{fo
 `MICROEXP_PRESET` chooses `tiny`, `demo` (default) or `paper` (the paper's epochs and batch
 sizes, meant for a GPU). Runs resume: re-running a cell reuses every finished fold."""
 
+SPOT_SETTINGS = """\
+from microexp import notebook as nb
+
+s = nb.spot_settings()
+print(s.describe())"""
+
 A_FOLDERS = ("CK+", "CASME2")
+SPOT_FOLDERS = ("CAS(ME)^2", "SAMM_LongVideos")
 B_FOLDERS = ("CASME", "CASME2", "SAMM")
 
 
+#: the environment variable of a data folder name (CK+ -> MICROEXP_CKPLUS)
+_VARIABLE = {"CK+": "CKPLUS", "CAS(ME)^2": "CASME_SQ", "SAMM_LongVideos": "SAMM_LV"}
+
+
 def _note(folders: tuple[str, ...]) -> str:
-    variables = ", ".join(f"`MICROEXP_{f.replace('+', 'PLUS').upper()}`" for f in folders)
+    variables = ", ".join(f"`MICROEXP_{_VARIABLE.get(f, f.upper())}`" for f in folders)
     return DATA_NOTE.format(folders="`, `".join(folders), variables=variables)
 
 
@@ -153,16 +164,37 @@ NOTEBOOKS: dict[str, tuple[str, str, list[str]]] = {
         "UAR/UF1 are derived from the deltas in its text.",
         ['report = nb.run(s, ablation="all")', 'nb.table(report, "paper_b_table4")'],
     ),
+    "spotting": (
+        "spotting",
+        "# Spotting expressions in long videos (CAS(ME)^2, SAMM Long Videos)\n\n"
+        "The training-free spotter (`microexp.preprocess.spotting`): the face is tracked, each "
+        "frame's displacement against its neighbours k frames away is measured with optical "
+        "flow (head translation removed, eyes masked), and peaks above MEGC's threshold "
+        "become intervals of 2k + 1 frames. Leave one subject out: k comes from the other "
+        "subjects' coded durations and the threshold fraction p from their F1. Scored as MEGC "
+        "does (IoU >= 0.5, counts pooled over videos), beside a chance spotter and the "
+        "published methods (which ran on the real videos).",
+        [
+            'report = nb.spot(s, "casme_sq")',
+            "nb.spot_table(report)",
+            "nb.spot_timeline(report)",
+            'report = nb.spot(s, "samm_lv")',
+            "nb.spot_table(report)",
+            "nb.spot_timeline(report)",
+        ],
+    ),
 }
 
 
 def build(stem: str) -> nbformat.NotebookNode:
     paper, intro, code = NOTEBOOKS[stem]
+    folders = {"s3d": A_FOLDERS, "atscnn": B_FOLDERS, "spotting": SPOT_FOLDERS}[paper]
+    settings = SPOT_SETTINGS if paper == "spotting" else SETTINGS.format(paper=paper)
     cells = [
         new_markdown_cell(intro),
-        new_markdown_cell(_note(A_FOLDERS if paper == "s3d" else B_FOLDERS)),
+        new_markdown_cell(_note(folders)),
         new_code_cell(INSTALL),
-        new_code_cell(SETTINGS.format(paper=paper)),
+        new_code_cell(settings),
         *(new_code_cell(c) for c in code),
     ]
     nb = new_notebook(cells=cells)

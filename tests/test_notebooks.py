@@ -27,6 +27,7 @@ EXPECTED = {
     "paper_a_fig5",
     "paper_b_table3",
     "paper_b_table4",
+    "spotting",
 }
 
 
@@ -108,7 +109,9 @@ def test_notebooks_execute_on_tiny(tiny_runs: Path, tmp_path: Path) -> None:
         "MICROEXP_MODELS": "s3d,offtanet,atscnn",  # a few of each table's networks (test time)
     }
     env.pop("MICROEXP_DATA", None)
-    groups = [sorted(s for s in EXPECTED if s.startswith(p)) for p in ("paper_a", "paper_b")]
+    groups = [
+        sorted(s for s in EXPECTED if s.startswith(p)) for p in ("paper_a", "paper_b", "spot")
+    ]
     procs = [
         subprocess.Popen(
             [
@@ -135,6 +138,9 @@ def test_notebooks_execute_on_tiny(tiny_runs: Path, tmp_path: Path) -> None:
         last = [c for c in nb.cells if c.cell_type == "code"][-1]
         kinds = {k for o in last.outputs for k in o.get("data", {})}
         assert kinds & {"text/html", "image/png"}, stem
+    spot = nbk.spot_table(tiny_runs / "tiny-synthetic" / "spot" / "samm_lv")
+    assert list(spot.columns) == ["method", "macro F1", "micro F1", "overall F1"]
+    assert spot["method"][0].startswith("ours") and len(spot) == 6  # ours, chance, 4 published
     table4 = nbk.table(tiny_runs / "tiny-synthetic" / "s3d" / "report", "paper_a_table4")
     assert list(table4["network (transfer)"]) == ["s3d"]
     b = nbk.table(tiny_runs / "tiny-synthetic" / "atscnn" / "report", "paper_b_table3")

@@ -87,3 +87,16 @@ def test_bad_intervals_are_one_line_errors(pred, message):
 def test_kinds_given_to_some_intervals_only_is_an_error():
     with pytest.raises(MicroexpError, match="every interval or to none"):
         spot_scores([("v", 1, 5)], [("v", 1, 5, "micro")])
+
+
+def test_chance_spotter_counts_random_placements():
+    from microexp.evaluation.spotting import chance_scores
+
+    # one 10-frame truth in a 20-frame video; a 10-frame prediction placed uniformly at one of
+    # 11 starts matches (IoU >= 0.5) when it starts at frames 1-4 (4/11 of the draws): F1 is
+    # 1 then, else 0
+    f1 = chance_scores([("v", 5, 14)], [("v", 1, 10)], {"v": (1, 20)}, draws=4000)["overall"]
+    assert f1 == pytest.approx(4 / 11, abs=0.03)
+    # a prediction as long as the video always lands on the same frames
+    full = chance_scores([("v", 1, 20)], [("v", 1, 20)], {"v": (1, 20)}, draws=10)
+    assert full == {"overall": 1.0}

@@ -180,9 +180,39 @@ def f1_interval(counts: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> l
     return [round(v, 4) for v in _percentile_ci(f1, len(counts), n_resamples, seed)]
 
 
+def chance_scores(
+    predicted: Sequence[Sequence],
+    truth: Sequence[Sequence],
+    frames: dict[str, tuple[int, int]],
+    iou: float = 0.5,
+    draws: int = 200,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Mean F1 per kind (and ``overall``) of a chance spotter: in each video, as many
+    intervals of each kind, of the same lengths, as ``predicted`` has, placed uniformly at
+    random within the video's frames (``frames``: video -> (first, last)); ``draws`` repeats.
+    A spotter's F1 means something only above this."""
+    rng = np.random.default_rng(seed)
+    pred = _parse(predicted, "predicted")
+    totals: dict[str, list[float]] = {}
+    for _ in range(draws):
+        drawn = []
+        for video, onset, offset, kind in pred:
+            first, last = frames[video]
+            length = min(offset - onset, last - first)
+            start = int(rng.integers(first, last - length + 1))
+            drawn.append((video, start, start + length) + (() if kind == "all" else (kind,)))
+        for kind, v in spot_scores(drawn, truth, iou).items():
+            totals.setdefault(kind, []).append(v["f1"])
+    if not pred:
+        return {k: 0.0 for k in spot_scores([], truth, iou)}
+    return {k: round(float(np.mean(v)), 4) for k, v in totals.items()}
+
+
 __all__ = [
     "KINDS",
     "SpotScores",
+    "chance_scores",
     "count",
     "f1_interval",
     "interval_iou",

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..datasets import LONG_VIDEO_DATASETS, Exclusion, LongVideo, half_length, load, mean_length
 from ..errors import MicroexpError, unknown_name
-from ..evaluation.spotting import KINDS, f1_interval, spot_scores, subject_counts
+from ..evaluation.spotting import KINDS, chance_scores, f1_interval, spot_scores, subject_counts
 from ..fileio import read_json, write_text
 from ..preprocess.frames import SampleExcluded
 
@@ -205,9 +205,10 @@ def spot_dataset(
         spotted = []
         for v in usable:
             if v.subject_key == s:
-                spotted += _spotted(
-                    v, {kd: scores_of[v.id][k] for kd, k in ks.items()}, ks, ps, opts
-                )
+                mine = {kd: scores_of[v.id][k] for kd, k in ks.items()}
+                found = _spotted(v, mine, ks, ps, opts)
+                _timeline_figure(v, mine, ps, found, out / "timelines")
+                spotted += found
         predicted += spotted
         folds.append({"subject": s, "k": ks, "p": ps, "spotted": len(spotted)})
     truth = _truth(usable)
@@ -217,6 +218,7 @@ def spot_dataset(
         name = "overall" if kind == "all" else kind
         if name in scores:
             scores[name]["f1_ci95"] = f1_interval(c)
+    chance = chance_scores(predicted, truth, {v.id: (v.first, v.last) for v in usable}, opts.iou)
     metrics = {
         "dataset": dataset,
         "synthetic": result.synthetic,
@@ -227,6 +229,8 @@ def spot_dataset(
         "subjects": len({v.subject_key for v in usable}),
         "truth": {k: sum(1 for t in truth if t[3] == k) for k in KINDS},
         "scores": scores,
+        "chance_f1": chance,
+        "first_timeline": f"{_safe(usable[0].id)}.png" if usable else None,
         "folds": folds,
         "excluded": [{"video": e.sample, "reason": e.reason} for e in excluded],
         "notes": [{"sample": e.sample, "reason": e.reason} for e in result.notes],
@@ -264,6 +268,27 @@ def spot(
 
         root = generate_long(dataset, Path(out) / "data" / dataset, preset, seed)
     return spot_dataset(dataset, root, out, SpotOptions(**options), log)
+
+
+def _timeline_figure(video: LongVideo, scores: dict, ps: dict, found: list, folder: Path) -> None:
+    from ..preprocess.spotting import threshold
+    from ..reporting.figures import spotting_timeline
+
+    spotting_timeline(
+        video.id,
+        video.fps,
+        video.first,
+        scores,
+        {kind: threshold(s, ps[kind]) for kind, s in scores.items()},
+        [(iv.onset, iv.offset, iv.kind) for iv in video.intervals],
+        [(a, b, kind) for _, a, b, kind in found],
+        folder / f"{_safe(video.id)}.png",
+    )
+
+
+def timeline_figures(out: str | os.PathLike) -> list[Path]:
+    """The timeline figure of every video of a spotting run, in video order."""
+    return sorted((Path(out) / "timelines").glob("*.png"))
 
 
 def _row(item: tuple) -> dict:
@@ -307,6 +332,14 @@ def spot_report(metrics: dict) -> str:
         else:
             cells.append("-")
     lines.append("| ours (training-free flow spotter) | " + " | ".join(cells) + " |")
+    chance = metrics.get("chance_f1", {})
+    lines.append(
+        "| chance (same intervals, placed at random) | "
+        + " | ".join(
+            f"{chance[k]:.4f}" if k in chance else "-" for k in ("macro", "micro", "overall")
+        )
+        + " |"
+    )
     for name, f1 in PUBLISHED[metrics["dataset"]].items():
         lines.append(f"| {name} (published) | " + " | ".join(f"{v:.4f}" for v in f1) + " |")
     lines += [
@@ -323,6 +356,8 @@ def spot_report(metrics: dict) -> str:
                 f"| {kind} | {c['tp']} | {c['fp']} | {c['fn']} | {c['precision']:.3f} | "
                 f"{c['recall']:.3f} |"
             )
+    if metrics.get("first_timeline"):
+        lines += ["", f"![timeline of the first video](timelines/{metrics['first_timeline']})"]
     lines += ["", "Per fold (k and p chosen without the held-out subject):", ""]
     lines += [
         f"- {f['subject']}: k {f['k']}, p {f['p']}, {f['spotted']} spotted"
@@ -337,4 +372,12 @@ def read_metrics(out: str | os.PathLike) -> dict:
     return read_json(Path(out) / "metrics.json")
 
 
-__all__ = ["PUBLISHED", "P_GRID", "SpotOptions", "spot", "spot_dataset", "spot_report"]
+__all__ = [
+    "PUBLISHED",
+    "P_GRID",
+    "SpotOptions",
+    "spot",
+    "spot_dataset",
+    "spot_report",
+    "timeline_figures",
+]

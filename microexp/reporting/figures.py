@@ -77,3 +77,56 @@ def onset_apex_figure(samples: Sequence[Sample], out: str | os.PathLike, crop: f
         fig.savefig(tmp, dpi=90, format=out.suffix.lstrip(".") or "png")
     plt.close(fig)
     return out
+
+
+def spotting_timeline(
+    title: str,
+    fps: float,
+    first: int,
+    scores: dict[str, np.ndarray],
+    thresholds: dict[str, float],
+    truth: Sequence[tuple[int, int, str]],
+    spotted: Sequence[tuple[int, int, str]],
+    out: str | os.PathLike,
+) -> Path:
+    """One video: each kind's score S(t) over time (seconds) with its threshold, the coded
+    intervals (shaded) and the spotted ones (bars below). Intervals are (onset, offset, kind)
+    in file-name frame numbers; ``first`` is the video's first frame number."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"macro": "tab:blue", "micro": "tab:red"}
+    kinds = list(scores)
+    fig, axes = plt.subplots(len(kinds), 1, figsize=(10, 1.9 * len(kinds) + 0.4), sharex=True)
+    axes = np.atleast_1d(axes)
+    for ax, kind in zip(axes, kinds, strict=True):
+        s = scores[kind]
+        t = (np.arange(len(s))) / fps
+        ax.plot(t, s, color=colours.get(kind, "k"), lw=1, label=f"{kind} score")
+        ax.axhline(thresholds[kind], color="grey", ls="--", lw=0.8, label="threshold")
+        top = float(s.max()) if len(s) and s.max() > 0 else 1.0
+        for onset, offset, k in truth:
+            if k == kind:
+                ax.axvspan(
+                    (onset - first) / fps,
+                    (offset - first + 1) / fps,
+                    color=colours.get(k, "k"),
+                    alpha=0.15,
+                )
+        for onset, offset, k in spotted:
+            if k == kind:
+                ax.plot([(onset - first) / fps, (offset - first + 1) / fps], [-0.06 * top] * 2,
+                        color="k", lw=4, solid_capstyle="butt")  # fmt: skip
+        ax.set_ylim(-0.12 * top, 1.1 * top)
+        ax.set_ylabel(kind, fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_title(f"{title}: shaded = coded, black bars = spotted", fontsize=9)
+    axes[-1].set_xlabel("time (s)", fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
+    plt.close(fig)
+    return out
