@@ -207,7 +207,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_spot(args: argparse.Namespace) -> int:
     from .experiments.spotting import read_metrics, spot
 
-    options = {"flow": args.flow, "size": args.size}
+    if args.method == "softnet":
+        from .tflog import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+    options = {"flow": args.flow, "size": args.size, "method": args.method}
+    if args.epochs is not None:
+        options["epochs"] = args.epochs
     if args.p is not None:
         options["p"] = args.p
     out = args.out or f"runs/spot/{args.dataset}"
@@ -464,9 +470,19 @@ def build_parser() -> argparse.ArgumentParser:
     spot.add_argument("--dataset", required=True, help="casme_sq or samm_lv")
     spot.add_argument("--root", help="the dataset's folder (default: synthetic long videos)")
     spot.add_argument("--out", help="output folder (default runs/spot/DATASET)")
-    spot.add_argument("--preset", default="demo", help="synthetic size: tiny or demo (default)")
+    spot.add_argument(
+        "--preset", default="demo", help="tiny, demo (default) or paper (SOFTNet's 20 epochs)"
+    )
     spot.add_argument("--seed", type=int, default=0)
     spot.add_argument("--p", type=float, help="threshold fraction (default: chosen per fold)")
+    spot.add_argument(
+        "--method",
+        default="flow",
+        help="flow (training-free, default) or softnet (SOFTNet's network, trained per fold)",
+    )
+    spot.add_argument(
+        "--epochs", type=int, help="softnet: epochs (default by preset: tiny 2, demo 10, paper 20)"
+    )
     spot.add_argument("--flow", default="farneback", help="farneback (default) or tvl1")
     spot.add_argument("--size", type=int, default=96, help="face window in px (default 96)")
     spot.add_argument("--json", action="store_true", help="print metrics.json")

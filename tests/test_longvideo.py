@@ -234,3 +234,55 @@ def test_spot_cli_runs_on_a_root(synth, tmp_path, capsys):
     metrics = json.loads(capsys.readouterr().out)
     assert all(f["p"] == {"macro": 0.5, "micro": 0.5} for f in metrics["folds"])
     assert (out / "intervals.csv").read_text().startswith("video,onset,offset,kind\n")
+
+
+# -------------------------------------------------------------------------------- SOFTNet
+
+
+def test_softnet_builds_and_regresses():
+    import keras
+
+    from microexp.models import build_softnet
+
+    model = build_softnet(42)
+    assert model.output_shape == (None, 1) and model.input_shape == (None, 42, 42, 3)
+    # three 3x3 streams (3, 5, 8 filters) -> 14 x 14 x 16 -> pool 7 x 7 x 16 -> 400 -> 1
+    assert model.count_params() == (3 + 5 + 8) * (27 + 1) + (7 * 7 * 16 + 1) * 400 + 401
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 42, 42, 3)).astype(np.float32)
+    y = (x[:, :21, :, 0].mean(axis=(1, 2)) > 0).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    model.compile(keras.optimizers.Adam(5e-4), "mse")
+    hist = model.fit(x, y, epochs=15, batch_size=16, verbose=0).history["loss"]
+    assert hist[-1] < 0.5 * hist[0]
+
+
+def test_softnet_pseudo_labels_mark_windows_that_overlap_an_interval():
+    from microexp.datasets.longvideo import Interval, LongVideo
+    from microexp.experiments.spotting import SoftnetScorer, SpotOptions
+
+    video = LongVideo("d", "s", "v", "/x", "{:d}.jpg", 1, 40, 30.0,
+                      (Interval(11, 13, 15, "micro"), Interval(30, 33, 36, "macro")))  # fmt: skip
+    scorer = SoftnetScorer(Path("/tmp/unused"), SpotOptions(method="softnet"), print)
+    # windows start at frames 0, 2, 4... (0-based, step 2) and span k = 4 frames; the micro
+    # interval covers 0-based frames 10-14: windows starting at 6 ... 14 overlap it
+    y = scorer._labels(video, "micro", 4, 20, 2)
+    assert np.flatnonzero(y).tolist() == [3, 4, 5, 6, 7]
+    assert np.flatnonzero(scorer._labels(video, "macro", 4, 20, 2)).tolist() == [13, 14, 15, 16, 17]
+
+
+def test_spot_softnet_runs_loso_and_resumes(synth, tmp_path, monkeypatch):
+    from microexp.experiments import spotting
+
+    out = tmp_path / "sn"
+    opts = spotting.SpotOptions(method="softnet", epochs=2)
+    spotting.spot_dataset("samm_lv", synth["samm_lv"], out, opts, log=lambda _: None)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["method"].startswith("SOFTNet") and len(metrics["folds"]) == 2
+    assert len(list((out / "folds").glob("*.npz"))) == 2
+    assert len(list((out / "features").glob("*/*.npz"))) >= 4  # 2 videos x (macro, micro) k
+    monkeypatch.setattr(
+        spotting.SoftnetScorer, "_train", lambda *a: (_ for _ in ()).throw(AssertionError)
+    )
+    spotting.spot_dataset("samm_lv", synth["samm_lv"], out, opts, log=lambda _: None)
+    assert json.loads((out / "metrics.json").read_text())["scores"] == metrics["scores"]

@@ -25,6 +25,9 @@ from ..evaluation.spotting import KINDS, chance_scores, f1_interval, spot_scores
 from ..fileio import read_json, write_text
 from ..preprocess.frames import SampleExcluded
 
+METHODS = ("flow", "softnet")
+#: SOFTNet's epochs per preset (its paper: 20)
+SOFTNET_EPOCHS = {"tiny": 2, "demo": 10, "paper": 20}
 P_GRID = tuple(round(float(v), 2) for v in np.arange(0.05, 1.0, 0.05))
 
 #: published F1 (macro, micro, overall), DATASETS.md "The MEGC spotting protocol"
@@ -50,7 +53,9 @@ class SpotOptions:
     ``size``: face window px; ``flow``: ``farneback`` or ``tvl1``; ``check_every_s``: seconds
     between face checks; ``iou``: MEGC's 0.5; ``micro_outside_macro``: drop micro peaks inside
     a spotted macro interval; ``max_fps``: faster videos are scored on every round(fps /
-    max_fps)-th frame (0: every frame)."""
+    max_fps)-th frame (0: every frame). ``method``: ``flow`` (training-free) or ``softnet``
+    (SOFTNet's network on ``feature_size`` px flows, trained per fold and kind for ``epochs``
+    with batch ``batch_size``, Adam at ``lr``, mean squared error, as its paper; ``seed``)."""
 
     p: float | None = None
     size: int = 96
@@ -59,10 +64,20 @@ class SpotOptions:
     iou: float = 0.5
     micro_outside_macro: bool = True
     max_fps: float = 30.0
+    method: str = "flow"
+    feature_size: int = 42
+    epochs: int = 10
+    batch_size: int = 48
+    lr: float = 5e-4
+    seed: int = 0
 
     def __post_init__(self) -> None:
         from ..preprocess.spotting import FLOWS
 
+        if self.method not in METHODS:
+            raise unknown_name("spotting method", self.method, METHODS)
+        if self.epochs < 1 or self.batch_size < 1:
+            raise MicroexpError(f"--epochs {self.epochs}, batch {self.batch_size}: expected >= 1")
         if self.p is not None and not 0 <= self.p <= 1:
             raise MicroexpError(f"--p {self.p}: expected a fraction in [0, 1]")
         if self.flow not in FLOWS:
@@ -124,6 +139,170 @@ class ScoreCache:
         return out
 
 
+class FeatureCache(ScoreCache):
+    """Each video's SOFTNet input per k (:func:`microexp.preprocess.spotting.flow_features`
+    on the sampled face track), as ``.npz`` (x, valid, step) under ``root``."""
+
+    def path(self, video: LongVideo, k: int) -> Path:
+        o = self.opts
+        tag = f"softnet-{o.flow}-s{o.size}-x{o.feature_size}-f{o.max_fps:g}-k{k}"
+        return self.root / _safe(video.id) / f"{tag}.npz"
+
+    def features(self, video: LongVideo, k: int) -> tuple[np.ndarray, np.ndarray, int]:
+        from ..fileio import atomic_path
+        from ..preprocess.spotting import flow_features, image_reader, sampled_track
+
+        path = self.path(video, k)
+        if path.is_file():
+            try:
+                with np.load(path) as z:
+                    return z["x"], z["valid"], int(z["step"])
+            except (OSError, ValueError, KeyError):
+                pass  # truncated: computed again
+        paths = video.frame_paths()
+        o = self.opts
+        track = sampled_track(
+            image_reader(paths), len(paths), video.fps, o.size, o.check_every_s, True,
+            video.id, o.max_fps,
+        )  # fmt: skip
+        x, valid = flow_features(track, max(int(round(k / track.step)), 1), o.feature_size, o.flow)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, x=x, valid=valid, step=track.step)
+        return x, valid, track.step
+
+
+METHOD_NAMES = {
+    "flow": "training-free flow spotter",
+    "softnet": "SOFTNet-style network, trained per fold",
+}
+
+
+class FlowScorer:
+    """The training-free spotter's scores: computed once per video and k, then read."""
+
+    def __init__(self, out: Path, opts: SpotOptions, log) -> None:
+        self.opts, self.log = opts, log
+        self.cache = ScoreCache(out / "scores", opts)
+        self.scores: dict[str, dict[int, np.ndarray]] = {}
+
+    def _needed(self, videos, plan) -> dict[str, set[int]]:
+        """Every k a video needs: its own fold's, and each fold's where it trains."""
+        needed: dict[str, set[int]] = {}
+        for s, (train, ks) in plan.items():
+            for v in videos:
+                if v.subject_key == s or v in train:
+                    needed.setdefault(v.id, set()).update(ks.values())
+        return needed
+
+    def _compute(self, video: LongVideo, ks: set[int]) -> None:
+        self.scores[video.id] = self.cache.scores(video, ks)
+
+    def prepare(self, videos, plan, excluded: list) -> list[LongVideo]:
+        """Compute (or read) what every fold needs; videos without a face are excluded."""
+        needed = self._needed(videos, plan)
+        usable = []
+        for i, v in enumerate(videos, start=1):
+            try:
+                self._compute(v, needed.get(v.id, set()))
+            except SampleExcluded as e:
+                excluded.append(Exclusion(v.id, str(e)))
+                self.log(f"[video {i}/{len(videos)}] {v.id}: excluded ({e})")
+                continue
+            usable.append(v)
+            self.log(f"[video {i}/{len(videos)}] {v.id}: {v.frames} frames prepared")
+        return usable
+
+    def fold(self, subject: str, train, test, ks: dict[str, int]) -> dict[str, dict]:
+        return {
+            v.id: {kind: self.scores[v.id][k] for kind, k in ks.items()} for v in (*train, *test)
+        }
+
+
+class SoftnetScorer(FlowScorer):
+    """SOFTNet's scores: per fold and kind a network trained on the training subjects' flows
+    with pseudo-labels (1 where the window [i, i + k] overlaps a coded interval of the kind,
+    as SOFTNet labels), its output put at the window's centre, interpolated to every frame and
+    smoothed over k frames. Each fold's scores are saved (``OUT/folds``), so a run resumes."""
+
+    def __init__(self, out: Path, opts: SpotOptions, log) -> None:
+        super().__init__(out, opts, log)
+        self.cache = FeatureCache(out / "features", opts)
+        self.folder = out / "folds"
+        self.features: dict[tuple[str, int], tuple] = {}
+
+    def _compute(self, video: LongVideo, ks: set[int]) -> None:
+        for k in sorted(ks):
+            self.features[video.id, k] = self.cache.features(video, k)
+
+    def _path(self, subject: str) -> Path:
+        o = self.opts
+        tag = f"e{o.epochs}-b{o.batch_size}-lr{o.lr:g}-x{o.feature_size}-seed{o.seed}"
+        return self.folder / f"{_safe(subject)}-{tag}.npz"
+
+    def fold(self, subject: str, train, test, ks: dict[str, int]) -> dict[str, dict]:
+        from ..fileio import atomic_path
+
+        path = self._path(subject)
+        videos = (*train, *test)
+        if path.is_file():
+            try:
+                with np.load(path) as z:
+                    return {v.id: {kind: z[f"{kind}|{v.id}"] for kind in ks} for v in videos}
+            except (OSError, ValueError, KeyError):
+                pass  # truncated or from other videos: trained again
+        out: dict[str, dict] = {v.id: {} for v in videos}
+        for kind, k in ks.items():
+            model = self._train(train, kind, k)
+            for v in videos:
+                out[v.id][kind] = self._scores(model, v, k)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(
+                    fh, **{f"{kind}|{vid}": a for vid, d in out.items() for kind, a in d.items()}
+                )
+        self.log(f"[fold] {subject}: SOFTNet trained for {', '.join(ks)}")
+        return out
+
+    def _labels(self, video: LongVideo, kind: str, k: int, n: int, step: int) -> np.ndarray:
+        starts = np.arange(n) * step  # window i covers frames [start, start + k] (0-based)
+        y = np.zeros(n, np.float32)
+        for iv in video.intervals:
+            if iv.kind == kind:
+                a, b = iv.onset - video.first, iv.offset - video.first
+                y[(starts <= b) & (starts + k >= a)] = 1.0
+        return y
+
+    def _train(self, train, kind: str, k: int):
+        import keras
+
+        from ..models import build_softnet
+
+        xs, ys = [], []
+        for v in train:
+            x, valid, step = self.features[v.id, k]
+            xs.append(x[valid])
+            ys.append(self._labels(v, kind, k, len(x), step)[valid])
+        x, y = np.concatenate(xs).astype(np.float32), np.concatenate(ys)
+        keras.utils.set_random_seed(self.opts.seed)
+        model = build_softnet(self.opts.feature_size)
+        model.compile(keras.optimizers.Adam(self.opts.lr), "mse")
+        model.fit(x, y, batch_size=self.opts.batch_size, epochs=self.opts.epochs, verbose=0)
+        return model
+
+    def _scores(self, model, video: LongVideo, k: int) -> np.ndarray:
+        from scipy.ndimage import uniform_filter1d
+
+        x, valid, step = self.features[video.id, k]
+        n = video.frames
+        if not valid.any():
+            return np.zeros(n, np.float32)
+        pred = np.asarray(model(x[valid].astype(np.float32), training=False)).reshape(-1)
+        centres = np.flatnonzero(valid) * step + k // 2
+        full = np.interp(np.arange(n), centres, pred, left=0.0, right=0.0)
+        return uniform_filter1d(full, size=max(k, 1)).astype(np.float32)
+
+
 def _truth(videos: list[LongVideo]) -> list[tuple]:
     return [(v.id, iv.onset, iv.offset, iv.kind) for v in videos for iv in v.intervals]
 
@@ -136,8 +315,9 @@ def _spotted(video: LongVideo, scores: dict[str, np.ndarray], ks, ps, opts) -> l
     return [(video.id, a + video.first, b + video.first, kind) for a, _, b, kind in found]
 
 
-def _best_p(videos, scores_of, ks, kind: str, opts: SpotOptions) -> float:
-    """The p of ``P_GRID`` with the best F1 of ``kind`` on ``videos`` (ties: larger p)."""
+def _best_p(videos, scores: dict[str, np.ndarray], k: int, kind: str, opts: SpotOptions) -> float:
+    """The p of ``P_GRID`` with the best F1 of ``kind`` on ``videos`` (``scores``: video id ->
+    its S(t) for this kind; ties: the larger p)."""
     from ..preprocess.spotting import find_intervals
 
     truth = [t for t in _truth(videos) if t[3] == kind]
@@ -145,8 +325,9 @@ def _best_p(videos, scores_of, ks, kind: str, opts: SpotOptions) -> float:
     for p in P_GRID:
         pred = []
         for v in videos:
-            s = scores_of[v.id][ks[kind]]
-            pred += [(v.id, a + v.first, b + v.first) for a, _, b in find_intervals(s, ks[kind], p)]
+            pred += [
+                (v.id, a + v.first, b + v.first) for a, _, b in find_intervals(scores[v.id], k, p)
+            ]
         f1 = spot_scores(pred, [t[:3] for t in truth], opts.iou)["overall"]["f1"]
         if f1 >= best_f1:
             best, best_f1 = p, f1
@@ -172,7 +353,6 @@ def spot_dataset(
         raise MicroexpError(
             f"{root}: {len(subjects)} subject(s); choosing p needs other subjects (give --p)"
         )
-    cache = ScoreCache(out / "scores", opts)
     folds, predicted, excluded = [], [], list(result.excluded)
     plan = {}
     for s in subjects:
@@ -182,33 +362,21 @@ def spot_dataset(
             m = mean_length(train or videos, kind)
             ks[kind] = half_length(m) if m else None
         plan[s] = (train, {k: v for k, v in ks.items() if v})
-    needed: dict[str, set[int]] = {}
+    scorer = (FlowScorer if opts.method == "flow" else SoftnetScorer)(out, opts, log)
+    usable = scorer.prepare(videos, plan, excluded)
     for s, (train, ks) in plan.items():
-        for v in videos:
-            if v.subject_key == s or opts.p is None and v in train:
-                needed.setdefault(v.id, set()).update(ks.values())
-    scores_of: dict[str, dict[int, np.ndarray]] = {}
-    for i, v in enumerate(videos, start=1):
-        try:
-            scores_of[v.id] = cache.scores(v, needed.get(v.id, set()))
-        except SampleExcluded as e:
-            excluded.append(Exclusion(v.id, str(e)))
-            log(f"[video {i}/{len(videos)}] {v.id}: excluded ({e})")
-            continue
-        log(f"[video {i}/{len(videos)}] {v.id}: {v.frames} frames scored")
-    usable = [v for v in videos if v.id in scores_of]
-    for s, (train, ks) in plan.items():
-        train = [v for v in train if v.id in scores_of]
+        train = [v for v in train if v in usable]
+        test = [v for v in usable if v.subject_key == s]
+        scores_of = scorer.fold(s, train, test, ks)  # video id -> kind -> S(t)
         ps = {}
         for kind in ks:
-            ps[kind] = opts.p if opts.p is not None else _best_p(train, scores_of, ks, kind, opts)
+            mine = {v.id: scores_of[v.id][kind] for v in train}
+            ps[kind] = opts.p if opts.p is not None else _best_p(train, mine, ks[kind], kind, opts)
         spotted = []
-        for v in usable:
-            if v.subject_key == s:
-                mine = {kd: scores_of[v.id][k] for kd, k in ks.items()}
-                found = _spotted(v, mine, ks, ps, opts)
-                _timeline_figure(v, mine, ps, found, out / "timelines")
-                spotted += found
+        for v in test:
+            found = _spotted(v, scores_of[v.id], ks, ps, opts)
+            _timeline_figure(v, scores_of[v.id], ps, found, out / "timelines")
+            spotted += found
         predicted += spotted
         folds.append({"subject": s, "k": ks, "p": ps, "spotted": len(spotted)})
     truth = _truth(usable)
@@ -222,7 +390,7 @@ def spot_dataset(
     metrics = {
         "dataset": dataset,
         "synthetic": result.synthetic,
-        "method": "training-free flow spotter (microexp.preprocess.spotting)",
+        "method": METHOD_NAMES[opts.method],
         "protocol": f"MEGC spotting: IoU >= {opts.iou:.2f}, counts pooled over videos; "
         "LOSO for k and p",
         "videos": len(usable),
@@ -263,10 +431,15 @@ def spot(
     bad = sorted(set(options) - names)
     if bad:
         raise TypeError(f"unknown option {bad[0]!r}; expected one of {', '.join(sorted(names))}")
+    if options.get("method") == "softnet" and "epochs" not in options:
+        if preset not in SOFTNET_EPOCHS:
+            raise unknown_name("preset", preset, tuple(SOFTNET_EPOCHS))
+        options["epochs"] = SOFTNET_EPOCHS[preset]
     if root is None:
         from ..synthetic import generate_long
 
-        root = generate_long(dataset, Path(out) / "data" / dataset, preset, seed)
+        data_preset = "demo" if preset == "paper" else preset
+        root = generate_long(dataset, Path(out) / "data" / dataset, data_preset, seed)
     return spot_dataset(dataset, root, out, SpotOptions(**options), log)
 
 
@@ -331,7 +504,7 @@ def spot_report(metrics: dict) -> str:
             cells.append(f"{s[kind]['f1']:.4f} [{lo:.2f}, {hi:.2f}]")
         else:
             cells.append("-")
-    lines.append("| ours (training-free flow spotter) | " + " | ".join(cells) + " |")
+    lines.append(f"| ours ({metrics['method']}) | " + " | ".join(cells) + " |")
     chance = metrics.get("chance_f1", {})
     lines.append(
         "| chance (same intervals, placed at random) | "

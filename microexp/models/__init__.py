@@ -17,6 +17,7 @@ from .registry import (
     register_model,
 )
 from .s3d import build_s3d, freeze_blocks, replace_head
+from .spotting import build_softnet
 from .summary import model_summary
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "build_model",
     "build_offapexnet",
     "build_s3d",
+    "build_softnet",
     "build_ststnet",
     "count_macs",
     "freeze_blocks",

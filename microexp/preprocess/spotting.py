@@ -113,16 +113,51 @@ def _flow(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
     return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 9, 3, 5, 1.1, 0)
 
 
-def motion_scores(track: FaceTrack, k: int, flow: str = "farneback") -> np.ndarray:
-    """S(t) for every frame (module doc, step 2); float32 (T,)."""
+def pair_flows(track: FaceTrack, k: int, flow: str = "farneback") -> list[np.ndarray | None]:
+    """flow(t - k -> t) for every window t (None where t - k is outside the video or in
+    another face segment)."""
     if flow not in FLOWS:
         raise ValueError(f"flow must be one of {FLOWS}. Received: flow={flow!r}")
     n, k = len(track.windows), int(k)
     seg = track.segments
-    forward: list[np.ndarray | None] = [None] * n  # flow(t - k -> t)
+    forward: list[np.ndarray | None] = [None] * n
     for t in range(k, n):
         if seg[t] >= 0 and seg[t] == seg[t - k]:
             forward[t] = _flow(track.windows[t - k], track.windows[t], flow)
+    return forward
+
+
+def flow_features(
+    track: FaceTrack, k: int, size: int = 42, flow: str = "farneback"
+) -> tuple[np.ndarray, np.ndarray]:
+    """SOFTNet's input per window start i: the flow(i -> i + k) of the face with its median
+    removed (head translation) and the eyes zeroed (blinks), its optical strain, resized to
+    ``size`` px: float16 (T, size, size, 3) (u, v, strain), and (T,) bool: i has a flow."""
+    import cv2
+
+    from .flow import optical_strain
+
+    forward = pair_flows(track, k, flow)
+    n = len(forward)
+    x = np.zeros((n, size, size, 3), np.float16)
+    valid = np.zeros(n, bool)
+    for i in range(n - int(k)):
+        f = forward[i + int(k)]
+        if f is None:
+            continue
+        keep = track.keep[track.segments[i]]
+        f = (f - np.median(f[keep], axis=0)) * keep[..., None]
+        uvs = np.dstack([f, optical_strain(f)])
+        x[i] = cv2.resize(uvs, (size, size), interpolation=cv2.INTER_AREA)
+        valid[i] = True
+    return x, valid
+
+
+def motion_scores(track: FaceTrack, k: int, flow: str = "farneback") -> np.ndarray:
+    """S(t) for every frame (module doc, step 2); float32 (T,)."""
+    n, k = len(track.windows), int(k)
+    seg = track.segments
+    forward = pair_flows(track, k, flow)
     scores = np.zeros(n, np.float32)
     for t in range(k, n - k):
         ahead = forward[t + k]  # flow(t -> t + k)
@@ -197,16 +232,34 @@ def video_scores(
     face track. A video faster than ``max_fps`` is scored on every ``step``-th frame
     (step = round(fps / max_fps), k divided by it, as SOFTNet samples SAMM-LV's 200 fps every
     7th frame) and S is interpolated back to every frame."""
-    step = max(int(round(fps / max_fps)), 1) if max_fps else 1
+    track = sampled_track(read, n, fps, size, check_every_s, mask_eyes, what, max_fps)
+    step = track.step
     frames = np.arange(0, n, step)
-    check = max(int(round(check_every_s * fps / step)), 1)
-    track = track_face(lambda j: read(int(frames[j])), len(frames), size, check, mask_eyes, what)
-    track.first_face, track.step = int(frames[track.first_face]), step
     scores = {}
     for kind, k in ks.items():
         sub = motion_scores(track, max(int(round(k / step)), 1), flow)
         scores[kind] = np.interp(np.arange(n), frames, sub).astype(np.float32)
     return scores, track
+
+
+def sampled_track(
+    read: Callable[[int], np.ndarray],
+    n: int,
+    fps: float,
+    size: int = 96,
+    check_every_s: float = 1.0,
+    mask_eyes: bool = True,
+    what: str = "the video",
+    max_fps: float = 30.0,
+) -> FaceTrack:
+    """:func:`track_face` over frames 0, step, 2 step... with step = round(fps / max_fps)
+    (``first_face`` in the video's own frames; ``step`` recorded)."""
+    step = max(int(round(fps / max_fps)), 1) if max_fps else 1
+    frames = np.arange(0, n, step)
+    check = max(int(round(check_every_s * fps / step)), 1)
+    track = track_face(lambda j: read(int(frames[j])), len(frames), size, check, mask_eyes, what)
+    track.first_face, track.step = int(frames[track.first_face]), step
+    return track
 
 
 def image_reader(paths: Sequence) -> Callable[[int], np.ndarray]:
@@ -228,7 +281,10 @@ __all__ = [
     "SpotParams",
     "find_intervals",
     "image_reader",
+    "flow_features",
     "motion_scores",
+    "pair_flows",
+    "sampled_track",
     "spot_intervals",
     "threshold",
     "track_face",
