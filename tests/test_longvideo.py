@@ -286,3 +286,11 @@ def test_spot_softnet_runs_loso_and_resumes(synth, tmp_path, monkeypatch):
     )
     spotting.spot_dataset("samm_lv", synth["samm_lv"], out, opts, log=lambda _: None)
     assert json.loads((out / "metrics.json").read_text())["scores"] == metrics["scores"]
+
+
+def test_data_summary_counts_intervals(synth, capsys):
+    assert main(["data", "summary", "--dataset", "casme_sq", "--root", str(synth["casme_sq"]),
+                 "--json"]) == 0  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["classes"] == {"macro": 2, "micro": 2} and summary["synthetic"]
+    assert summary["subjects"] == 2
