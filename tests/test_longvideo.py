@@ -294,3 +294,22 @@ def test_data_summary_counts_intervals(synth, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["classes"] == {"macro": 2, "micro": 2} and summary["synthetic"]
     assert summary["subjects"] == 2
+
+
+def test_face_lost_then_found_elsewhere_starts_a_new_segment(synth):
+    from microexp.preprocess.spotting import image_reader, motion_scores, track_face
+
+    video = ds.load("samm_lv", synth["samm_lv"]).videos[0]
+    read = image_reader(video.frame_paths())
+    blank = np.full_like(read(0), 128)
+
+    def frame(i: int) -> np.ndarray:  # the face, then nobody, then the face 30 px to the right
+        return read(i) if i < 40 else blank if i < 60 else np.roll(read(i), 30, axis=1)
+
+    track = track_face(frame, 100, check_every=10)
+    assert len(track.boxes) == 2 and track.first_face == 0
+    assert track.boxes[1].x0 - track.boxes[0].x0 == pytest.approx(30, abs=3)
+    assert (track.segments[:60] == 0).all() and (track.segments[60:] == 1).all()
+    # no flow is taken across the two positions: the score is 0 where the pair straddles them
+    s = motion_scores(track, 5)
+    assert (s[55:65] == 0).all()
