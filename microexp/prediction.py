@@ -2,7 +2,8 @@
 
 The model's run directory tells how to pre-process: ``RUN_DIR/config.json`` (written by
 ``microexp reproduce`` beside ``model.keras``) holds the recipe and the class names. Steps:
-read the clip -> find the face (dlib) -> spot onset and apex unless given
+read the clip -> find the face (dlib; the onset is the first frame that shows one unless
+given) -> spot the apex unless given
 (:mod:`microexp.preprocess.spot`) -> the recipe's pre-processing (the same functions the cache
 uses) -> the model.
 
@@ -157,7 +158,12 @@ def predict(
 
 def _single(clf, source, frames, rate: float, onset, apex, offset) -> Prediction:
     n = len(frames)
-    onset = _frame(onset, n, "onset") or 0
+    onset = _frame(onset, n, "onset")
+    if onset is None:  # the first frame that shows a face (every 0.1 s until one does)
+        from .preprocess.face import first_face
+
+        found = first_face(frames, max(int(rate / 10), 1))
+        onset = 0 if found is None else found  # none: frame 0, whose error names it
     offset = _frame(offset, n, "offset")
     offset = n - 1 if offset is None else offset
     apex = _frame(apex, n, "apex")

@@ -313,3 +313,64 @@ def test_face_lost_then_found_elsewhere_starts_a_new_segment(synth):
     # no flow is taken across the two positions: the score is 0 where the pair straddles them
     s = motion_scores(track, 5)
     assert (s[55:65] == 0).all()
+
+
+# ------------------------------------------------------------------------------- timeline
+
+
+def _atscnn_run(base: Path) -> Path:
+    """An (untrained) ATSCNN saved as a reproduce run lays it out, on synthetic data."""
+    from dataclasses import asdict
+
+    from microexp.experiments import get_paper
+    from microexp.experiments.runner import recipe_of
+    from microexp.models import build_model
+
+    recipe = recipe_of(get_paper("atscnn").experiments[0], "tiny")
+    run = base / "runs" / "atscnn"
+    run.mkdir(parents=True)
+    build_model("atscnn", num_classes=3, input_size=recipe.size).save(run / "model.keras")
+    classes = ["negative", "positive", "surprise"]
+    (run / "config.json").write_text(json.dumps({"recipe": asdict(recipe), "classes": classes}))
+    (base / "data.json").write_text(json.dumps({"casme2": {"root": "x", "synthetic": True}}))
+    return run / "model.keras"
+
+
+def test_predict_timeline_on_a_long_video(synth, tmp_path, capsys):
+    """A long video: the face is found late, intervals are spotted and each is classified."""
+    import shutil
+
+    import cv2
+
+    video = ds.load("casme_sq", synth["casme_sq"]).videos[0]
+    folder = tmp_path / "frames"
+    shutil.copytree(video.frames_dir, folder)
+    for n in range(1, 16):  # the face enters after 15 frames
+        cv2.imwrite(str(folder / video.frame_pattern.format(n)), np.full((168, 202), 90, np.uint8))
+    model = _atscnn_run(tmp_path / "out")
+    assert main(["predict", "--model", str(model), str(folder), "--fps", "30", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["frames"] == video.frames and out["fps"] == 30 and out["synthetic_model"]
+    assert 15 <= out["first_face"] <= 18
+    assert out["intervals"], "nothing spotted"
+    for e in out["intervals"]:
+        assert e["kind"] in ("macro", "micro") and e["predicted"] in out["classes"]
+        assert out["first_face"] <= e["onset"] <= e["peak"] <= e["offset"] < video.frames
+        assert e["end_s"] == pytest.approx((e["offset"] + 1) / 30, abs=1e-3)
+        assert sum(e["probabilities"]) == pytest.approx(1, abs=1e-3)
+    macro = next(iv for iv in video.intervals if iv.kind == "macro")  # 1-based frames
+    assert any(
+        e["kind"] == "macro" and macro.onset <= e["peak"] + 1 <= macro.offset
+        for e in out["intervals"]
+    )
+    assert main(["predict", "--model", str(model), str(folder), "--fps", "30"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert "interval(s) spotted" in text[0] and "SYNTHETIC" in text[1]
+    assert len(text) == 2 + len(out["intervals"])
+    # --single: the whole video as one expression, as before
+    argv = ["predict", "--model", str(model), str(folder), "--single", "--fps", "30", "--json"]
+    assert main(argv) == 0
+    single = json.loads(capsys.readouterr().out)  # onset: the first frame with a face
+    assert single["onset"] == 15 and single["offset"] == video.frames - 1
+    assert main(["predict", "--model", str(model), str(folder), "--timeline", "--apex", "3"]) == 2
+    assert "drop --onset/--apex/--offset" in capsys.readouterr().err

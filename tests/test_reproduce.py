@@ -210,48 +210,6 @@ def test_predict_atscnn_from_a_video(s3d_run: Path, tmp_path: Path) -> None:
     assert result.frames == len(frames) and sum(result.probabilities) == pytest.approx(1, 1e-3)
 
 
-def test_predict_timeline_on_a_long_video(
-    s3d_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A long video: the face is found late, intervals are spotted and each is classified."""
-    import shutil
-
-    import cv2
-    import numpy as np
-
-    from microexp import datasets as ds
-    from microexp.synthetic import generate_long
-
-    root = generate_long("casme_sq", tmp_path / "long", preset="tiny", subjects=1)
-    video = ds.load("casme_sq", root).videos[0]
-    folder = tmp_path / "frames"
-    shutil.copytree(video.frames_dir, folder)
-    for n in range(1, 16):  # the face enters after 15 frames
-        cv2.imwrite(str(folder / video.frame_pattern.format(n)), np.full((168, 202), 90, np.uint8))
-    model = s3d_run / "runs" / "s3d-transfer" / "model.keras"
-    capsys.readouterr()
-    assert main(["predict", "--model", str(model), str(folder), "--fps", "30", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["frames"] == video.frames and out["fps"] == 30 and out["synthetic_model"]
-    assert 15 <= out["first_face"] <= 18
-    assert out["intervals"], "nothing spotted"
-    for e in out["intervals"]:
-        assert e["kind"] in ("macro", "micro") and e["predicted"] in out["classes"]
-        assert out["first_face"] <= e["onset"] <= e["peak"] <= e["offset"] < video.frames
-        assert e["end_s"] == pytest.approx((e["offset"] + 1) / 30, abs=1e-3)
-    macro = next(iv for iv in video.intervals if iv.kind == "macro")  # 1-based frames
-    assert any(
-        e["kind"] == "macro" and macro.onset <= e["peak"] + 1 <= macro.offset
-        for e in out["intervals"]
-    )
-    assert main(["predict", "--model", str(model), str(folder), "--fps", "30"]) == 0
-    text = capsys.readouterr().out.splitlines()
-    assert "interval(s) spotted" in text[0] and "SYNTHETIC" in text[1]
-    assert len(text) == 2 + len(out["intervals"])
-    assert main(["predict", "--model", str(model), str(folder), "--timeline", "--apex", "3"]) == 2
-    assert "drop --onset/--apex/--offset" in capsys.readouterr().err
-
-
 def test_predict_bad_input(
     s3d_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -43,6 +43,15 @@ def landmarks_or_exclude(frame: np.ndarray, what: str, upsample: int = 1) -> np.
     return pts
 
 
+def first_face(frames: np.ndarray, step: int = 1) -> int | None:
+    """Index of the first of ``frames`` ((T, H, W) uint8, looked at every ``step``) in which
+    dlib finds a face; None when none has one."""
+    for i in range(0, len(frames), max(int(step), 1)):
+        if detect_landmarks(frames[i]) is not None:
+            return i
+    return None
+
+
 def landmark_box(landmarks: np.ndarray) -> Box:
     """Paper A's face rectangle: spanned by the left-most, top-most, right-most and bottom-most
     of the 68 landmarks (so it runs from the brows to the chin)."""
