@@ -213,6 +213,9 @@ def test_spot_dataset_loso_outputs_and_resume(synth, tmp_path, monkeypatch):
     )
     spotting.spot_dataset("samm_lv", synth["samm_lv"], out)
     assert json.loads((out / "metrics.json").read_text())["scores"] == metrics["scores"]
+    assert len(list((out / "folds").glob("fold_*.json"))) == 2  # the LOSO runner's records
+    with pytest.raises(MicroexpError, match="holds another configuration"):
+        spotting.spot_dataset("samm_lv", synth["samm_lv"], out, spotting.SpotOptions(p=0.3))
 
 
 def test_spot_cli_errors_exit_2(tmp_path, capsys):
@@ -279,7 +282,7 @@ def test_spot_softnet_runs_loso_and_resumes(synth, tmp_path, monkeypatch):
     spotting.spot_dataset("samm_lv", synth["samm_lv"], out, opts, log=lambda _: None)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["method"].startswith("SOFTNet") and len(metrics["folds"]) == 2
-    assert len(list((out / "folds").glob("*.npz"))) == 2
+    assert len(list((out / "folds").glob("fold_*.json"))) == 2
     assert len(list((out / "features").glob("*/*.npz"))) >= 4  # 2 videos x (macro, micro) k
     monkeypatch.setattr(
         spotting.SoftnetScorer, "_train", lambda *a: (_ for _ in ()).throw(AssertionError)

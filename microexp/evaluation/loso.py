@@ -133,13 +133,15 @@ def run_loso(
     shard: tuple[int, int] | None = None,
     log: Callable[[str], None] = print,
     split: str = "loso",
+    describe: Callable[[list[int], list[int]], str] | None = None,
 ) -> list[dict]:
     """Run (or resume) LOSO (or ``split`` ``lodo``) over ``samples`` and return every finished
     fold's record.
 
     Each fold's predictions, history and config hash are written atomically to
     ``run_dir/folds/`` as soon as it finishes; a fold already there is not run again, so
-    re-running the same command resumes and ends with the same numbers.
+    re-running the same command resumes and ends with the same numbers. ``describe(y_true,
+    y_pred)`` words a finished fold in the log (default: ``k/n correct``).
     """
     run_dir = Path(run_dir)
     group = group_of(split)
@@ -187,11 +189,11 @@ def run_loso(
         write_text(path, json.dumps(rec) + "\n")
         records.append(rec)
         correct = sum(a == b for a, b in zip(y_true, rec["y_pred"], strict=True))
+        said = describe(y_true, rec["y_pred"]) if describe else f"{correct}/{len(test)} correct"
         spent.append(rec["seconds"])
         log(
             f"[fold {fold.index + 1}/{len(all_folds)}] {fold.test_subject}: "
-            f"{correct}/{len(test)} correct ({rec['seconds']:.0f} s"
-            f"{_remaining(spent, len(todo) - n_done)})"
+            f"{said} ({rec['seconds']:.0f} s{_remaining(spent, len(todo) - n_done)})"
         )
     return records
 

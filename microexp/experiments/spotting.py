@@ -21,6 +21,7 @@ import numpy as np
 
 from ..datasets import LONG_VIDEO_DATASETS, Exclusion, LongVideo, half_length, load, mean_length
 from ..errors import MicroexpError, unknown_name
+from ..evaluation.loso import FoldOutput, run_loso
 from ..evaluation.spotting import KINDS, chance_scores, f1_interval, spot_scores, subject_counts
 from ..fileio import read_json, write_text
 from ..preprocess.frames import SampleExcluded
@@ -214,6 +215,10 @@ class FlowScorer:
         return usable
 
     def fold(self, subject: str, train, test, ks: dict[str, int]) -> dict[str, dict]:
+        for v in (*train, *test):  # a k that prepare did not foresee (a video excluded)
+            missing = set(ks.values()) - set(self.scores.get(v.id, {}))
+            if missing:
+                self.scores.setdefault(v.id, {}).update(self.cache.scores(v, missing))
         return {
             v.id: {kind: self.scores[v.id][k] for kind, k in ks.items()} for v in (*train, *test)
         }
@@ -223,45 +228,27 @@ class SoftnetScorer(FlowScorer):
     """SOFTNet's scores: per fold and kind a network trained on the training subjects' flows
     with pseudo-labels (1 where the window [i, i + k] overlaps a coded interval of the kind,
     as SOFTNet labels), its output put at the window's centre, interpolated to every frame and
-    smoothed over k frames. Each fold's scores are saved (``OUT/folds``), so a run resumes."""
+    smoothed over k frames."""
 
     def __init__(self, out: Path, opts: SpotOptions, log) -> None:
         super().__init__(out, opts, log)
         self.cache = FeatureCache(out / "features", opts)
-        self.folder = out / "folds"
         self.features: dict[tuple[str, int], tuple] = {}
 
     def _compute(self, video: LongVideo, ks: set[int]) -> None:
         for k in sorted(ks):
             self.features[video.id, k] = self.cache.features(video, k)
 
-    def _path(self, subject: str) -> Path:
-        o = self.opts
-        tag = f"e{o.epochs}-b{o.batch_size}-lr{o.lr:g}-x{o.feature_size}-seed{o.seed}"
-        return self.folder / f"{_safe(subject)}-{tag}.npz"
-
     def fold(self, subject: str, train, test, ks: dict[str, int]) -> dict[str, dict]:
-        from ..fileio import atomic_path
-
-        path = self._path(subject)
-        videos = (*train, *test)
-        if path.is_file():
-            try:
-                with np.load(path) as z:
-                    return {v.id: {kind: z[f"{kind}|{v.id}"] for kind in ks} for v in videos}
-            except (OSError, ValueError, KeyError):
-                pass  # truncated or from other videos: trained again
-        out: dict[str, dict] = {v.id: {} for v in videos}
+        for v in (*train, *test):
+            for k in set(ks.values()):
+                if (v.id, k) not in self.features:
+                    self.features[v.id, k] = self.cache.features(v, k)
+        out: dict[str, dict] = {v.id: {} for v in (*train, *test)}
         for kind, k in ks.items():
             model = self._train(train, kind, k)
-            for v in videos:
+            for v in (*train, *test):
                 out[v.id][kind] = self._scores(model, v, k)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(
-                    fh, **{f"{kind}|{vid}": a for vid, d in out.items() for kind, a in d.items()}
-                )
-        self.log(f"[fold] {subject}: SOFTNet trained for {', '.join(ks)}")
         return out
 
     def _labels(self, video: LongVideo, kind: str, k: int, n: int, step: int) -> np.ndarray:
@@ -301,6 +288,16 @@ class SoftnetScorer(FlowScorer):
         centres = np.flatnonzero(valid) * step + k // 2
         full = np.interp(np.arange(n), centres, pred, left=0.0, right=0.0)
         return uniform_filter1d(full, size=max(k, 1)).astype(np.float32)
+
+
+def _half_lengths(train: list[LongVideo]) -> dict[str, int]:
+    """MEGC's k per kind from ``train``'s mean coded durations (kinds they code)."""
+    out = {}
+    for kind in KINDS:
+        m = mean_length(train, kind)
+        if m:
+            out[kind] = half_length(m)
+    return out
 
 
 def _truth(videos: list[LongVideo]) -> list[tuple]:
@@ -353,32 +350,49 @@ def spot_dataset(
         raise MicroexpError(
             f"{root}: {len(subjects)} subject(s); choosing p needs other subjects (give --p)"
         )
-    folds, predicted, excluded = [], [], list(result.excluded)
-    plan = {}
-    for s in subjects:
-        train = [v for v in videos if v.subject_key != s]
-        ks = {}
-        for kind in KINDS:
-            m = mean_length(train or videos, kind)
-            ks[kind] = half_length(m) if m else None
-        plan[s] = (train, {k: v for k, v in ks.items() if v})
+    excluded = list(result.excluded)
+    plan = {s: [v for v in videos if v.subject_key != s] for s in subjects}
     scorer = (FlowScorer if opts.method == "flow" else SoftnetScorer)(out, opts, log)
-    usable = scorer.prepare(videos, plan, excluded)
-    for s, (train, ks) in plan.items():
-        train = [v for v in train if v in usable]
-        test = [v for v in usable if v.subject_key == s]
-        scores_of = scorer.fold(s, train, test, ks)  # video id -> kind -> S(t)
+    usable = scorer.prepare(videos, {s: (t, _half_lengths(t)) for s, t in plan.items()}, excluded)
+
+    def fit_predict(train, test, fold) -> FoldOutput:
+        ks = _half_lengths(train)  # from the training subjects' coded durations only
+        scores_of = scorer.fold(fold.test_subject, train, test, ks)  # id -> kind -> S(t)
         ps = {}
         for kind in ks:
             mine = {v.id: scores_of[v.id][kind] for v in train}
             ps[kind] = opts.p if opts.p is not None else _best_p(train, mine, ks[kind], kind, opts)
-        spotted = []
+        found = []
         for v in test:
-            found = _spotted(v, scores_of[v.id], ks, ps, opts)
-            _timeline_figure(v, scores_of[v.id], ps, found, out / "timelines")
-            spotted += found
-        predicted += spotted
-        folds.append({"subject": s, "k": ks, "p": ps, "spotted": len(spotted)})
+            found.append(_spotted(v, scores_of[v.id], ks, ps, opts))
+            _timeline_figure(v, scores_of[v.id], ps, found[-1], out / "timelines")
+        rows = [_row(item) for items in found for item in items]
+        return FoldOutput([len(f) for f in found], extra={"k": ks, "p": ps, "spotted": rows})
+
+    config = {
+        "dataset": dataset,
+        "spot": asdict(opts),
+        "runtime": {"root": str(root), "out": str(out)},
+    }
+    records = run_loso(
+        usable,
+        [len(v.intervals) for v in usable],
+        fit_predict,
+        out,
+        config,
+        log=log,
+        describe=lambda coded, spotted: f"{sum(spotted)} spotted, {sum(coded)} coded",
+    )
+    predicted = [
+        (r["video"], r["onset"], r["offset"], r["kind"])
+        for rec in records
+        for r in rec["extra"]["spotted"]
+    ]
+    folds = [
+        {"subject": rec["test_subject"], "k": rec["extra"]["k"], "p": rec["extra"]["p"],
+         "spotted": len(rec["extra"]["spotted"])}
+        for rec in records
+    ]  # fmt: skip
     truth = _truth(usable)
     scores = spot_scores(predicted, truth, opts.iou)
     counts = subject_counts(predicted, truth, {v.id: v.subject_key for v in usable}, opts.iou)
@@ -403,8 +417,6 @@ def spot_dataset(
         "excluded": [{"video": e.sample, "reason": e.reason} for e in excluded],
         "notes": [{"sample": e.sample, "reason": e.reason} for e in result.notes],
     }
-    write_text(out / "config.json", json.dumps({"dataset": dataset, "root": str(root),
-                                                 "options": asdict(opts)}, indent=2) + "\n")  # fmt: skip
     write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     write_text(out / "intervals.json", json.dumps([_row(p) for p in predicted], indent=2) + "\n")
     write_text(out / "intervals.csv", _csv([_row(p) for p in predicted]))
