@@ -233,17 +233,12 @@ class SoftnetScorer(FlowScorer):
     def __init__(self, out: Path, opts: SpotOptions, log) -> None:
         super().__init__(out, opts, log)
         self.cache = FeatureCache(out / "features", opts)
-        self.features: dict[tuple[str, int], tuple] = {}
 
     def _compute(self, video: LongVideo, ks: set[int]) -> None:
-        for k in sorted(ks):
-            self.features[video.id, k] = self.cache.features(video, k)
+        for k in sorted(ks):  # written to the cache; read back per fold (memory: one fold's)
+            self.cache.features(video, k)
 
     def fold(self, subject: str, train, test, ks: dict[str, int]) -> dict[str, dict]:
-        for v in (*train, *test):
-            for k in set(ks.values()):
-                if (v.id, k) not in self.features:
-                    self.features[v.id, k] = self.cache.features(v, k)
         out: dict[str, dict] = {v.id: {} for v in (*train, *test)}
         for kind, k in ks.items():
             model = self._train(train, kind, k)
@@ -265,12 +260,16 @@ class SoftnetScorer(FlowScorer):
 
         from ..models import build_softnet
 
-        xs, ys = [], []
+        # one float16 array filled video by video (no second copy); Keras casts each batch
+        size = self.opts.feature_size
+        total = sum(int(self.cache.features(v, k)[1].sum()) for v in train)
+        x, y, at = np.empty((total, size, size, 3), np.float16), np.empty(total, np.float32), 0
         for v in train:
-            x, valid, step = self.features[v.id, k]
-            xs.append(x[valid])
-            ys.append(self._labels(v, kind, k, len(x), step)[valid])
-        x, y = np.concatenate(xs).astype(np.float32), np.concatenate(ys)
+            feats, valid, step = self.cache.features(v, k)
+            n = int(valid.sum())
+            x[at : at + n] = feats[valid]
+            y[at : at + n] = self._labels(v, kind, k, len(feats), step)[valid]
+            at += n
         keras.utils.set_random_seed(self.opts.seed)
         model = build_softnet(self.opts.feature_size)
         model.compile(keras.optimizers.Adam(self.opts.lr), "mse")
@@ -280,7 +279,7 @@ class SoftnetScorer(FlowScorer):
     def _scores(self, model, video: LongVideo, k: int) -> np.ndarray:
         from scipy.ndimage import uniform_filter1d
 
-        x, valid, step = self.features[video.id, k]
+        x, valid, step = self.cache.features(video, k)
         n = video.frames
         if not valid.any():
             return np.zeros(n, np.float32)
