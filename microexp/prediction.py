@@ -151,9 +151,7 @@ def predict(
 ) -> Prediction:
     """Pre-process ``source`` (video file or frame folder) with the recipe of the run that
     trained ``model`` and return its class probabilities (the whole clip as one expression)."""
-    clf = _Classifier(model)
-    frames, clip_fps, _ = read_clip(source, fps)
-    return _single(clf, source, frames, float(clip_fps or DEFAULT_FPS), onset, apex, offset)
+    return predict_any(model, source, onset, apex, offset, fps, timeline=False)
 
 
 def _single(clf, source, frames, rate: float, onset, apex, offset) -> Prediction:

@@ -16,7 +16,6 @@ slow global flicker only.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -510,6 +509,32 @@ def _clip_name(
 # --------------------------------------------------------------------------------- datasets
 
 
+def marker_info(
+    dataset: str,
+    fps: float,
+    preset: str,
+    seed: int,
+    counts: dict[str, int],
+    face_px: int,
+    params: MotionParams,
+    note: str,
+) -> dict:
+    """The ``MICROEXP_SYNTHETIC.json`` of a generated tree: everything that made its bytes
+    (a tree is reused only when a new request gives the same marker)."""
+    return {
+        "generator": "microexp.synthetic",
+        "version": GENERATOR_VERSION,
+        "fps": fps,
+        "dataset": dataset,
+        "preset": preset,
+        "seed": seed,
+        **counts,
+        "face_px": face_px,
+        "params": asdict(params),
+        "note": note,
+    }
+
+
 def generate(
     dataset: str,
     out: str | os.PathLike,
@@ -546,19 +571,10 @@ def generate(
         )
     spec = SPECS[dataset]
     out = Path(out)
-    info = {
-        "generator": "microexp.synthetic",
-        "version": GENERATOR_VERSION,
-        "fps": spec.fps,
-        "dataset": dataset,
-        "preset": preset,
-        "seed": seed,
-        "subjects": n_subj,
-        "samples_per_subject": n_per,
-        "face_px": p.face_px,
-        "params": asdict(params),
-        "note": "SYNTHETIC data written by microexp, not the licensed dataset",
-    }
+    info = marker_info(
+        dataset, spec.fps, preset, seed, {"subjects": n_subj, "samples_per_subject": n_per},
+        p.face_px, params, "SYNTHETIC data written by microexp, not the licensed dataset",
+    )  # fmt: skip
     tmp = layout.begin_tree(out, info, dataset)
     if tmp is None:
         return out
@@ -589,11 +605,7 @@ def generate(
         clips += subject_clips
         truth += subject_truth
     _write(dataset, tmp, clips)  # the annotation files
-    with (tmp / "synthetic_truth.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(truth[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(truth)
-    layout.end_tree(tmp, out, info)
+    layout.end_tree(tmp, out, info, truth)
     return out
 
 

@@ -146,10 +146,16 @@ def begin_tree(out: Path, info: dict, dataset: str) -> Path | None:
     return tmp
 
 
-def end_tree(tmp: Path, out: Path, info: dict) -> None:
-    """Mark ``tmp`` synthetic and rename it to ``out``: an interrupted run leaves no half tree."""
+def end_tree(tmp: Path, out: Path, info: dict, truth: Sequence[dict]) -> None:
+    """Write ``synthetic_truth.csv`` (``truth``: one dict per row, same keys), mark ``tmp``
+    synthetic and rename it to ``out``: an interrupted run leaves no half tree."""
+    import csv
     import os
 
+    with (tmp / "synthetic_truth.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(truth[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(truth)
     mark_synthetic(tmp, info)
     if out.exists():
         out.rmdir()

@@ -10,7 +10,6 @@ down with them (``LongSpec``).
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 from ..errors import MicroexpError, unknown_name
 from . import layout
 from .face import make_identity
-from .generator import GENERATOR_VERSION, MotionParams, make_style
+from .generator import MotionParams, make_style, marker_info
 from .motion import PROTOTYPES, action_units_for, envelope, expression_field
 
 
@@ -202,20 +201,14 @@ def generate_long(
     n_subj = subjects if subjects is not None else p.subjects
     n_vid = videos_per_subject if videos_per_subject is not None else p.videos_per_subject
     if n_subj < 1 or n_vid < 1:
-        raise MicroexpError(f"--subjects and --videos must be at least 1 (got {n_subj}, {n_vid})")
-    info = {
-        "generator": "microexp.synthetic",
-        "version": GENERATOR_VERSION,
-        "fps": spec.fps,
-        "dataset": dataset,
-        "preset": preset,
-        "seed": seed,
-        "subjects": n_subj,
-        "videos_per_subject": n_vid,
-        "face_px": p.face_px,
-        "params": asdict(params),
-        "note": "SYNTHETIC long videos written by microexp, not the licensed dataset",
-    }
+        raise MicroexpError(
+            f"--subjects and --samples-per-subject (videos per subject) must be at least 1 "
+            f"(got {n_subj}, {n_vid})"
+        )
+    info = marker_info(
+        dataset, spec.fps, preset, seed, {"subjects": n_subj, "videos_per_subject": n_vid},
+        p.face_px, params, "SYNTHETIC long videos written by microexp, not the licensed dataset",
+    )  # fmt: skip
     out = Path(out)
     tmp = layout.begin_tree(out, info, dataset)
     if tmp is None:
@@ -247,11 +240,7 @@ def generate_long(
                 for a, b in blinks
             ]
     layout.write_long(dataset, tmp, videos)  # the annotation file
-    with (tmp / "synthetic_truth.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(truth[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(truth)
-    layout.end_tree(tmp, out, info)
+    layout.end_tree(tmp, out, info, truth)
     return out
 
 
