@@ -377,3 +377,14 @@ def test_predict_timeline_on_a_long_video(synth, tmp_path, capsys):
     assert single["onset"] == 15 and single["offset"] == video.frames - 1
     assert main(["predict", "--model", str(model), str(folder), "--timeline", "--apex", "3"]) == 2
     assert "drop --onset/--apex/--offset" in capsys.readouterr().err
+
+
+def test_long_video_draws_are_pinned_to_the_generator_version(synth):
+    from microexp.synthetic import draws_digest
+    from microexp.synthetic.generator import GENERATOR_VERSION
+
+    got = {d: draws_digest(root) for d, root in synth.items()}
+    assert GENERATOR_VERSION == 4, "new version: update these digests"
+    assert got == {"casme_sq": "64e80490c6e50987", "samm_lv": "96e0397534bb3460"}, (
+        f"draws changed without a version bump: {got}"
+    )

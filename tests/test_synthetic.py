@@ -207,3 +207,29 @@ def test_cli_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert len(ds.load("casme", tmp_path / "c").samples) == 1
     assert main(["data", "synth", "--dataset", "nope", "--out", str(tmp_path / "n")]) == 2
     assert "unknown dataset 'nope'" in capsys.readouterr().err
+
+
+#: sha256 of each tiny tree's synthetic_truth.csv and file names (seed 3, 2 x 2), for
+#: GENERATOR_VERSION 4. A change here means the generator writes another world: bump the
+#: version (reports and cached trees name it) and update these digests.
+DRAWS_V4 = {
+    "ckplus": "02c5bbd132bfa6f7",
+    "casme": "e3b2cd9cbe6add1b",
+    "casme2": "4eb08a6a59ea7599",
+    "samm": "b8f76acb85023875",
+    "smic": "6e3aff4b7cf1737f",
+    "casme3": "fdef355690201424",
+    "4dme": "792b0c8e3a085190",
+    "mmew": "0d4fe6cbad45c2fa",
+}
+
+
+def test_draws_are_pinned_to_the_generator_version(tiny_trees: dict[str, Path]) -> None:
+    from microexp.synthetic.generator import GENERATOR_VERSION
+
+    got = {d: synthetic.draws_digest(root) for d, root in tiny_trees.items()}
+    assert GENERATOR_VERSION == 4, "new version: update DRAWS_V4 (and its name) to its digests"
+    assert got == DRAWS_V4, (
+        "the generator's draws changed without a GENERATOR_VERSION bump: bump it and update "
+        f"DRAWS_V4 to {got}"
+    )
