@@ -14,6 +14,7 @@ seeds (default three draws of the demo's subjects): one draw moves a probe by +-
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -92,9 +93,19 @@ def main() -> None:
     ap.add_argument("--data", required=True, help="work folder (data, caches, probe runs)")
     ap.add_argument("--seeds", default="0,1,2", help="data seeds; targets read on their mean")
     ap.add_argument("--out", help="JSON (default benchmarks/results/calibration_DIFFICULTY.json)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="try a MotionParams field at another value (a candidate world), e.g. apex_error_s=0.2",
+    )
     args = ap.parse_args()
     seeds = [int(v) for v in args.seeds.split(",")]
     params = synthetic.DIFFICULTY[args.difficulty]
+    for item in args.set:
+        field, _, value = item.partition("=")
+        params = dataclasses.replace(params, **{field: type(getattr(params, field))(value)})
     t0 = time.time()
     per_seed = {
         str(s): one_seed(params, s, Path(args.data) / args.difficulty / f"seed{s}") for s in seeds

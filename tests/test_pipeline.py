@@ -113,6 +113,31 @@ def test_shuffled_order_is_that_of_the_in_memory_dataset(store: TensorStore) -> 
             assert np.array_equal(xa.numpy(), xb.numpy()) and np.array_equal(ya, yb)
 
 
+def test_turns_in_the_training_step_give_the_same_examples(store: TensorStore) -> None:
+    """``turn_in="step"`` yields the stored examples with their turns; the training step's turn
+    (either implementation: partition, or static for XLA) gives the pipeline's examples, in
+    the same shuffled order."""
+    import tensorflow as tf
+
+    from microexp.data.pipeline import turn_batch
+
+    rng = np.random.default_rng(2)
+    items = resampled_items(range(3), [0, 1, 2], 6, list(range(9)), True, rng, 3)
+    tf.random.set_seed(5)
+    turned = list(make_dataset(store, items, batch_size=5, shuffle=True, seed=1))
+    tf.random.set_seed(5)
+    raw = list(make_dataset(store, items, batch_size=5, shuffle=True, seed=1, turn_in="step"))
+    assert len(turned) == len(raw)
+    for (x, y), ((x0, k), y0) in zip(turned, raw, strict=True):
+        assert np.array_equal(y, y0) and set(k.numpy()) <= {0, 1, 2, 3}
+        for static in (False, True):
+            assert np.array_equal(turn_batch(x0, k, static=static).numpy(), x.numpy())
+    plain = next(iter(make_dataset(store, plain_items([0], [0]), 1, turn_in="step")))
+    assert plain[0][1].numpy().tolist() == [0]  # unturned items still carry their turn
+    with pytest.raises(ValueError, match="turn_in"):
+        make_dataset(store, items, 5, turn_in="model")
+
+
 def test_flow_images_without_crops(tmp_path) -> None:
     """Paper B's (H, W, 3) tensors: no crop axis, every sample once."""
     recipe = pp.get_recipe("atscnn", size=8)

@@ -174,6 +174,27 @@ def _turn(x, k: int, flow_channels: tuple[int, int]):
     return tf.concat(chans, axis=-1)
 
 
+def turn_batch(x, turns, flow_channels: tuple[int, int] = (0, 1), static: bool = False):
+    """A (B, H, W, ...) batch with example i turned ``turns[i]`` quarter turns counter-clockwise
+    (grid and flow vectors, as :func:`~microexp.preprocess.augment.rotate_sample`), in
+    TensorFlow ops. Default: one turn per group of equal turns (partition, turn, stitch: each
+    example is moved once). ``static``: every turn of the whole batch, then a per-example
+    select; four times the work, but static shapes, as XLA needs (H == W)."""
+    import tensorflow as tf
+
+    turns = tf.math.floormod(tf.cast(turns, tf.int32), 4)
+    if static:
+        pick = tf.reshape(turns, [-1, *([1] * (len(x.shape) - 1))])
+        out = x
+        for k in (1, 2, 3):
+            out = tf.where(tf.equal(pick, k), _turn(x, k, flow_channels), out)
+        return out
+    order = tf.dynamic_partition(tf.range(tf.shape(x)[0]), turns, 4)
+    parts = tf.dynamic_partition(x, turns, 4)
+    out = tf.dynamic_stitch(order, [_turn(p, k, flow_channels) for k, p in enumerate(parts)])
+    return tf.ensure_shape(out, [None, *x.shape[1:]])
+
+
 def batch_gather(
     store,
     columns,
@@ -181,10 +202,13 @@ def batch_gather(
     rotate: bool,
     flow_channels: tuple[int, int] = (0, 1),
     dtype: str | None = None,
+    turn_in: str = "pipeline",
 ):
     """One batch from index columns, in TensorFlow ops: gather (sample[, crop]) from ``store``
     (a tensor or variable (N[, crops], H, W, ...)), turn each quarter-turn group, cast to
-    ``dtype`` (None: keep the store's). Returns (x, label)."""
+    ``dtype`` (None: keep the store's). Returns (x, label), or ((x, turns), label) with
+    ``x`` unturned when ``rotate`` and ``turn_in == "step"`` (the training step turns it:
+    :func:`~microexp.training.fit.turning_model`)."""
     import tensorflow as tf
 
     sample, crop, turns, label = columns
@@ -192,12 +216,13 @@ def batch_gather(
         x = tf.gather_nd(store, tf.stack([sample, crop], axis=1))
     else:
         x = tf.gather(store, sample)
-    if rotate:
-        order = tf.dynamic_partition(tf.range(tf.shape(sample)[0]), turns, 4)
-        parts = tf.dynamic_partition(x, turns, 4)
-        x = tf.dynamic_stitch(order, [_turn(p, k, flow_channels) for k, p in enumerate(parts)])
-        x = tf.ensure_shape(x, [None, *store.shape[2 if crops else 1 :]])
-    return (x if dtype is None else tf.cast(x, dtype)), label
+    if dtype is not None:
+        x = tf.cast(x, dtype)
+    if turn_in == "step":
+        return (x, turns), label
+    if not rotate:
+        return x, label
+    return turn_batch(x, turns, flow_channels), label
 
 
 def make_dataset(
@@ -208,6 +233,7 @@ def make_dataset(
     shuffle: bool = False,
     seed: int = 0,
     dtype: str | None = None,
+    turn_in: str = "pipeline",
 ):
     """A ``tf.data.Dataset`` of (x, y) batches over ``items``, reshuffled each epoch if asked
     (seeded: the same order as a shuffled in-memory ``from_tensor_slices`` of the examples).
@@ -216,12 +242,20 @@ def make_dataset(
     and turned by :func:`batch_gather` inside the tf.data graph. ``dtype`` None keeps the
     store's float16: a Keras model casts its input to its compute dtype in the training step
     (on the GPU when there is one), which halves the pipeline's memory traffic; the values are
-    the same (float16 -> float32 is exact). ``"float32"`` casts in the pipeline."""
+    the same (float16 -> float32 is exact). ``"float32"`` casts in the pipeline.
+
+    ``turn_in``: where paper A's quarter turns happen. ``"pipeline"`` yields turned (x, y);
+    ``"step"`` yields ((x, turns), y) with x as stored, for a model wrapped by
+    :func:`~microexp.training.fit.turning_model`, which turns the batch inside its training
+    step (on the GPU when there is one; the pipeline is then a gather, bench_input.py). Both
+    train on the same examples (tested)."""
     import tensorflow as tf
 
     items = list(items)
     if not items:
         raise ValueError("make_dataset: no items")
+    if turn_in not in ("pipeline", "step"):
+        raise ValueError(f"turn_in must be 'pipeline' or 'step'. Received: turn_in={turn_in!r}")
     var = store.tensor(key)
     crops = items[0].crop is not None
     rotate = any(it.rotation % 4 for it in items)
@@ -229,7 +263,7 @@ def make_dataset(
     if shuffle:
         ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(
-        lambda *cols: batch_gather(var, cols, crops, rotate, dtype=dtype),
+        lambda *cols: batch_gather(var, cols, crops, rotate, dtype=dtype, turn_in=turn_in),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )

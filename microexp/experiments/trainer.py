@@ -90,7 +90,10 @@ class KerasTrainer:
 
         self.s = setting
         self.data = data
-        self.factory = FreshModel(setting.make, setting.schedule, setting.xla, setting.run_eagerly)
+        turns = setting.per_class is not None and setting.sampling.rotate
+        self.factory = FreshModel(
+            setting.make, setting.schedule, setting.xla, setting.run_eagerly, turns=turns
+        )
 
     def fit(self, train_samples: Sequence, k: int | None, tag: str):
         """Train on ``train_samples`` (``k``: fold index, None for a stage on every subject);
@@ -111,10 +114,13 @@ class KerasTrainer:
         model = self.factory.get()
         key = input_key(model)
         batch = s.schedule.batch_size
-        dataset = make_dataset(self.data.store, items, batch, key, shuffle=True, seed=seeds.shuffle)
+        turn_in = "step" if self.factory.turns else "pipeline"  # turned in the training step
+        dataset = make_dataset(
+            self.data.store, items, batch, key, shuffle=True, seed=seeds.shuffle, turn_in=turn_in
+        )
         log_dir = s.log_dir / tag.replace(" ", "_")
         hist = train(
-            model,
+            self.factory.fit_model,
             dataset,
             s.schedule,
             log_dir,

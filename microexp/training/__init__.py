@@ -10,6 +10,7 @@ from .fit import (
     step_decay,
     strategy,
     train,
+    turning_model,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "step_decay",
     "strategy",
     "train",
+    "turning_model",
 ]

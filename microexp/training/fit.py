@@ -169,6 +169,33 @@ def convergence_epoch(accuracy: list[float], fraction: float = 0.95) -> int:
     return next(i + 1 for i, a in enumerate(accuracy) if a >= target)
 
 
+def turning_model(net, flow_channels: tuple[int, int] = (0, 1)):
+    """``net`` behind paper A's quarter turns: a Keras model (sharing ``net``'s weights) whose
+    input is ``(x, turns)`` as :func:`~microexp.data.make_dataset` yields with
+    ``turn_in="step"``; it casts x to ``net``'s compute dtype and turns each example inside the
+    training step (on the GPU when there is one), then calls ``net``. Compile and fit the
+    wrapper; predict and save ``net``. Under XLA (``jit_compile``) the turns use static
+    shapes."""
+    import keras
+
+    from ..data.pipeline import turn_batch
+
+    class TurningModel(keras.Model):
+        def __init__(self, inner) -> None:
+            super().__init__(name=f"{inner.name}_turned")
+            self.inner = inner
+
+        def call(self, inputs, training=None):
+            import tensorflow as tf
+
+            x, turns = inputs
+            x = tf.cast(x, self.inner.compute_dtype)
+            static = bool(getattr(self, "jit_compile", False))
+            return self.inner(turn_batch(x, turns, flow_channels, static), training=training)
+
+    return TurningModel(net)
+
+
 class FreshModel:
     """One compiled model reused across LOSO folds.
 
@@ -176,29 +203,41 @@ class FreshModel:
     batch-norm statistics, dropout seeds) and a zeroed optimizer, without tracing the training
     step again: on a CPU that tracing costs several seconds per fold, more than a demo fold's
     training. Results equal those of a newly built and compiled model (tested).
+
+    ``turns``: the compiled model is :func:`turning_model` around the network (fed by
+    ``make_dataset(..., turn_in="step")``); :meth:`get` still returns the network, and
+    :attr:`fit_model` is what to fit.
     """
 
     def __init__(
-        self, make, cfg: TrainConfig, jit_compile: bool = False, run_eagerly: bool = False
+        self,
+        make,
+        cfg: TrainConfig,
+        jit_compile: bool = False,
+        run_eagerly: bool = False,
+        turns: bool = False,
     ) -> None:
         self.make = make
         self.cfg = cfg
         self.jit_compile = jit_compile
         self.run_eagerly = run_eagerly
+        self.turns = turns
         self.model = None
+        self.fit_model = None
 
     def get(self):
         if self.model is None:
             with strategy().scope():
                 self.model = self.make()
-                compile_model(self.model, self.cfg, self.jit_compile, self.run_eagerly)
+                self.fit_model = turning_model(self.model) if self.turns else self.model
+                compile_model(self.fit_model, self.cfg, self.jit_compile, self.run_eagerly)
             return self.model
         new = self.make()
         if len(new.variables) != len(self.model.variables):
             raise RuntimeError("make() built a different architecture")
         for dst, src in zip(self.model.variables, new.variables, strict=True):
             dst.assign(src)
-        for v in self.model.optimizer.variables:
+        for v in self.fit_model.optimizer.variables:
             if not v.path.endswith("learning_rate"):
                 v.assign(np.zeros(v.shape, v.dtype))
         return self.model
