@@ -498,6 +498,34 @@ def test_tf_tvl1_agrees_with_opencv_on_sub_pixel_motion() -> None:
     assert np.allclose(alone, ours[1], atol=1e-4)
 
 
+FAST_TF = {"flow_backend": "tf", "tvl1": pp.TVL1Params(nscales=2, warps=2, outer_iterations=3)}
+
+
+def test_tf_flows_batched_across_samples_and_crops(
+    tiny_casme2: list[ds.Sample], tmp_path: Path
+) -> None:
+    """The tf backend's cache build flows the pairs of several samples in one call (chunks of
+    ``flow_batch``), and a sample's 9 crops in one call: the tensors equal those computed
+    window by window; an excluded sample in a chunk is listed."""
+    recipe = pp.get_recipe("atscnn", size=32, **FAST_TF)
+    samples = [*tiny_casme2, tiny_casme2[0].replace(clip="EP98_98", apex=None)]
+    summary = build_cache(samples, recipe, tmp_path / "c", workers=1, progress=False, flow_batch=3)
+    assert summary.built == len(tiny_casme2) and len(summary.excluded) == 1
+    assert "no apex" in summary.excluded[0][1]
+    cache = FlowCache(tmp_path / "c", recipe)
+    for sm in tiny_casme2:
+        alone = pp.sample_tensors(sm, recipe)
+        for key in ("x", "apex"):
+            assert np.allclose(cache.load(sm)[key], alone[key], atol=2e-3)
+
+    s3d = pp.get_recipe("s3d", route="separate", **SMALL_S3D, **FAST_TF)
+    pending = pp.prepare_sample(tiny_casme2[0], s3d)
+    assert len(pending.windows) == 9
+    one_by_one = [pp.flow_sequence(w, s3d.tvl1, "tf") for w in pending.windows]
+    x_alone = pp.finish_sample(pending, one_by_one, s3d)["x"]
+    assert np.allclose(pp.sample_tensors(tiny_casme2[0], s3d)["x"], x_alone, atol=2e-3)
+
+
 def test_flow_backend_is_part_of_the_cache_key() -> None:
     cv2_recipe, tf_recipe = pp.get_recipe("atscnn"), pp.get_recipe("atscnn", flow_backend="tf")
     assert pp.recipe_key(cv2_recipe) != pp.recipe_key(tf_recipe)

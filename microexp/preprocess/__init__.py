@@ -15,9 +15,13 @@ from .recipes import (
     RECIPES,
     ATSCNNRecipe,
     LBPTOPRecipe,
+    Pending,
     S3DRecipe,
     atscnn_tensors,
+    finish_sample,
+    flow_sequence,
     get_recipe,
+    prepare_sample,
     recipe_config,
     recipe_dict,
     recipe_from_dict,
@@ -25,6 +29,7 @@ from .recipes import (
     resolve_flow_backend,
     s3d_tensors,
     sample_tensors,
+    window_flows,
 )
 from .spot import Spot, spot_apex
 
@@ -60,6 +65,11 @@ __all__ = [
     "rotate_sample",
     "s3d_tensors",
     "sample_tensors",
+    "Pending",
+    "finish_sample",
+    "flow_sequence",
+    "prepare_sample",
+    "window_flows",
     "shifts",
     "spot_apex",
     "standardise",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
@@ -16,7 +17,7 @@ from ..datasets import Sample
 from ..errors import MicroexpError, unknown_name
 from .augment import cut_shifts, minmax, shifts, standardise
 from .face import Box, align_eyes, crop, landmark_box, landmarks_or_exclude
-from .flow import TVL1Params, optical_strain, tvl1_flow, tvl1_flows
+from .flow import TVL1Params, optical_strain, tvl1_flows
 from .frames import SampleExcluded, read_frames, to_float_gray
 from .interpolate import interpolate
 from .lbptop import lbp_top
@@ -202,13 +203,33 @@ def _resize_flow(flow: np.ndarray, size: int) -> np.ndarray:
 
 
 def flow_sequence(frames: np.ndarray, tvl1: TVL1Params, backend: str = "cv2") -> np.ndarray:
-    """(T, H, W) frames -> (T - 1, H, W, 3): TV-L1 between adjacent frames, u, v and strain.
-    The ``tf`` backend computes the T - 1 pairs in one batched call."""
-    if backend == "tf":
-        flows = tvl1_flows(frames[:-1], frames[1:], tvl1, backend)
-    else:
-        flows = [tvl1_flow(a, b, tvl1) for a, b in zip(frames[:-1], frames[1:], strict=True)]
-    return np.stack([np.concatenate([f, optical_strain(f)[..., None]], axis=-1) for f in flows])
+    """(T, H, W) frames -> (T - 1, H, W, 3): TV-L1 between adjacent frames, u, v and strain."""
+    return window_flows([frames], tvl1, backend)[0]
+
+
+def window_flows(
+    windows: Sequence[np.ndarray], tvl1: TVL1Params, backend: str = "cv2"
+) -> list[np.ndarray]:
+    """Every window's adjacent-frame flows with strain: (T, H, W) -> (T - 1, H, W, 3) each.
+
+    The ``tf`` backend computes the pairs of all windows of one size in one batched call (a
+    sample's 9 crops, or the onset->apex pairs of many samples); a pair's flow does not depend
+    on the others in its batch. ``cv2`` computes pair by pair."""
+    pairs = [len(w) - 1 for w in windows]
+    flows: list[np.ndarray | None] = [None] * len(windows)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, w in enumerate(windows):
+        groups.setdefault(tuple(np.shape(w)[1:]), []).append(i)
+    for members in groups.values():
+        prev = np.concatenate([windows[i][:-1] for i in members])
+        nxt = np.concatenate([windows[i][1:] for i in members])
+        out = tvl1_flows(prev, nxt, tvl1, backend)
+        cuts = np.cumsum([pairs[i] for i in members])[:-1]
+        for i, part in zip(members, np.split(out, cuts), strict=True):
+            flows[i] = np.stack(
+                [np.concatenate([f, optical_strain(f)[..., None]], -1) for f in part]
+            )
+    return flows
 
 
 def _resize_channels(seq: np.ndarray, size: int) -> np.ndarray:
@@ -234,42 +255,59 @@ def _s3d_window(
     return interpolate(win, recipe.frames)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A sample's frames made ready for optical flow: the (T, H, W) windows whose adjacent
+    pairs need a flow, and what the finishing step needs besides them."""
+
+    windows: tuple[np.ndarray, ...]
+    extra: dict = field(default_factory=dict)
+
+
+def s3d_prepare(
+    frames: np.ndarray, recipe: S3DRecipe, micro: bool, fps: float, what: str = "frame 0"
+) -> Pending:
+    """Paper A up to the flows: face box, the window(s) cropped, magnified and interpolated;
+    one grown window (route ``once``) or the 9 shifted ones (``separate``)."""
+    box = _face_box(frames, recipe.face, what)
+    if recipe.route == "once":
+        windows = (_s3d_window(frames, box.grow(recipe.shift), recipe, micro, fps),)
+    else:
+        windows = tuple(
+            _s3d_window(frames, box.shift(dx, dy), recipe, micro, fps)
+            for dx, dy in shifts(recipe.shift)
+        )
+    return Pending(windows, {"height": box.height, "width": box.width})
+
+
+def s3d_finish(pending: Pending, flows: Sequence[np.ndarray], recipe: S3DRecipe) -> dict:
+    """Paper A after the flows: the 9 crops, resized and normalised, (9, size, size, T-1, 3)."""
+    if recipe.route == "once":
+        crops = cut_shifts(flows[0], pending.extra["height"], pending.extra["width"], recipe.shift)
+    else:
+        crops = np.stack(flows)
+    x = np.stack([_resize_channels(c, recipe.size) for c in crops])
+    x = np.stack([_normalise(c, recipe.normalise) for c in x])
+    return {"x": x.astype(recipe.dtype)}
+
+
 def s3d_tensors(
     frames: np.ndarray, recipe: S3DRecipe, micro: bool, fps: float, what: str = "frame 0"
 ) -> np.ndarray:
     """Paper A's tensor from a clip's frames (T, H, W[, C]): (9, size, size, frames-1, 3)."""
-    box = _face_box(frames, recipe.face, what)
-    h, w = box.height, box.width
-    if recipe.route == "once":
-        seq = flow_sequence(
-            _s3d_window(frames, box.grow(recipe.shift), recipe, micro, fps),
-            recipe.tvl1,
-            recipe.flow_backend,
-        )
-        crops = cut_shifts(seq, h, w, recipe.shift)  # (9, T-1, h, w, 3)
-    else:
-        crops = np.stack(
-            [
-                flow_sequence(
-                    _s3d_window(frames, box.shift(dx, dy), recipe, micro, fps),
-                    recipe.tvl1,
-                    recipe.flow_backend,
-                )
-                for dx, dy in shifts(recipe.shift)
-            ]
-        )
-    x = np.stack([_resize_channels(c, recipe.size) for c in crops])
-    x = np.stack([_normalise(c, recipe.normalise) for c in x])
-    return x.astype(recipe.dtype)
+    pending = s3d_prepare(frames, recipe, micro, fps, what)
+    return s3d_finish(
+        pending, window_flows(pending.windows, recipe.tvl1, recipe.flow_backend), recipe
+    )["x"]
 
 
 # ------------------------------------------------------------------------------------ paper B
 
 
-def atscnn_tensors(
+def atscnn_prepare(
     onset: np.ndarray, apex: np.ndarray, recipe: ATSCNNRecipe, what: str = "onset"
-) -> dict[str, np.ndarray]:
-    """Paper B's tensors from the onset and apex frames ((H, W) or (H, W, C))."""
+) -> Pending:
+    """Paper B up to the flow: the onset and apex frames aligned (one window of 2 frames)."""
     import cv2
 
     pair = to_float_gray(np.stack([onset, apex]))
@@ -280,12 +318,25 @@ def atscnn_tensors(
     else:
         lm = landmarks_or_exclude(pair[0], what)
         aligned = align_eyes(pair, lm, recipe.size, recipe.margin)
-    flow = tvl1_flows(aligned[:1], aligned[1:], recipe.tvl1, recipe.flow_backend)[0]
-    x = np.concatenate([flow, optical_strain(flow)[..., None]], axis=-1)
+    return Pending((aligned,))
+
+
+def atscnn_finish(pending: Pending, flows: Sequence[np.ndarray], recipe: ATSCNNRecipe) -> dict:
+    """Paper B after the flow: u, v, strain normalised, and the apex image."""
     return {
-        "x": _normalise(x, recipe.normalise).astype(recipe.dtype),
-        "apex": (aligned[1][..., None] / 255.0).astype(recipe.dtype),
+        "x": _normalise(flows[0][0], recipe.normalise).astype(recipe.dtype),
+        "apex": (pending.windows[0][1][..., None] / 255.0).astype(recipe.dtype),
     }
+
+
+def atscnn_tensors(
+    onset: np.ndarray, apex: np.ndarray, recipe: ATSCNNRecipe, what: str = "onset"
+) -> dict[str, np.ndarray]:
+    """Paper B's tensors from the onset and apex frames ((H, W) or (H, W, C))."""
+    pending = atscnn_prepare(onset, apex, recipe, what)
+    return atscnn_finish(
+        pending, window_flows(pending.windows, recipe.tvl1, recipe.flow_backend), recipe
+    )
 
 
 def _face_box(frames: np.ndarray, face: str, what: str) -> Box:
@@ -316,18 +367,34 @@ def sample_tensors(sample: Sample, recipe: Recipe) -> dict[str, np.ndarray]:
         SampleExcluded: the sample cannot be used (no face, missing apex, unreadable frame); the
             message is the reason.
     """
-    if isinstance(recipe, S3DRecipe):
-        frames = read_frames(sample)
-        micro = sample.dataset not in recipe.macro_datasets
-        x = s3d_tensors(
-            frames, recipe, micro, sample.fps, what=str(sample.frame_path(sample.onset))
-        )
-        return {"x": x}
     if isinstance(recipe, LBPTOPRecipe):
         return {
             "x": lbptop_features(read_frames(sample), recipe, str(sample.frame_path(sample.onset)))
         }
+    pending = prepare_sample(sample, recipe)
+    return finish_sample(
+        pending, window_flows(pending.windows, recipe.tvl1, recipe.flow_backend), recipe
+    )
+
+
+def prepare_sample(sample: Sample, recipe: S3DRecipe | ATSCNNRecipe) -> Pending:
+    """A sample's frames read and made ready for optical flow (:func:`sample_tensors` is
+    prepare, :func:`window_flows`, :func:`finish_sample`; the cache builder batches the middle
+    step across samples for the ``tf`` backend). Raises :class:`SampleExcluded`."""
+    what = str(sample.frame_path(sample.onset))
+    if isinstance(recipe, S3DRecipe):
+        micro = sample.dataset not in recipe.macro_datasets
+        return s3d_prepare(read_frames(sample), recipe, micro, sample.fps, what)
     if sample.apex is None:
         raise SampleExcluded("no apex frame annotated (paper B needs onset and apex)")
     onset, apex = read_frames(sample, [sample.onset, sample.apex])
-    return atscnn_tensors(onset, apex, recipe, what=str(sample.frame_path(sample.onset)))
+    return atscnn_prepare(onset, apex, recipe, what)
+
+
+def finish_sample(
+    pending: Pending, flows: Sequence[np.ndarray], recipe: S3DRecipe | ATSCNNRecipe
+) -> dict[str, np.ndarray]:
+    """A prepared sample's tensors from its windows' flows (:func:`window_flows`)."""
+    if isinstance(recipe, S3DRecipe):
+        return s3d_finish(pending, flows, recipe)
+    return atscnn_finish(pending, flows, recipe)
