@@ -506,6 +506,36 @@ def test_casme3_quirks_corrections_and_protocols(tmp_path: Path, layout_kind: st
     assert "(a full copy: 699 samples)" in capsys.readouterr().out
 
 
+def test_casme3_v1_xls(tmp_path: Path) -> None:
+    """The v1 annotation (``..._v1.xls``, sheet ``Sheet1``, two extra unnamed columns, text
+    cells) is read as v2 is when it is what the user has."""
+    xlwt = pytest.importorskip("xlwt")
+    root = tmp_path / "casme3"
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Sheet1")
+    header = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class"]
+    rows = [
+        [*header, "emotion", "", ""],
+        ["spNO.1", "a", "10", "12", "15", "R12", "1", "happy", "x", ""],
+        ["spNO.1", "a", "30", "33", "36", "4", "2", "Others", "", "y"],
+        ["spNO.3", "c", "5", "6", "8", "4", "2", "fear", "", ""],  # no frames on disk
+    ]
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            sheet.write(i, j, cell)
+    root.mkdir()
+    book.save(str(root / "cas(me)3_part_A_ME_label_JpgIndex_v1.xls"))
+    for on, off in ((10, 15), (30, 36)):
+        _write_jpgs(root / "spNO.1" / "a" / "color", range(on, off + 1))
+    r = ds.load("casme3", root)
+    got = {s.id: (s.onset, s.apex, s.offset, s.label) for s in r.samples}
+    assert got == {
+        "casme3/spNO.1/a_10": (10, 12, 15, "happy"),
+        "casme3/spNO.1/a_30": (30, 33, 36, "others"),
+    }
+    assert [e.sample for e in r.excluded] == ["casme3/spNO.3/c_5"]
+
+
 def test_casme3_bad_input_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(MicroexpError, match="does not exist|not found|no such"):
         ds.load("casme3", tmp_path / "nowhere")
