@@ -506,6 +506,39 @@ def test_casme3_quirks_corrections_and_protocols(tmp_path: Path, layout_kind: st
     assert "(a full copy: 699 samples)" in capsys.readouterr().out
 
 
+def test_casme3_depth_frames_on_request(tmp_path: Path) -> None:
+    """``frames="depth"`` reads the 16-bit depth PNGs beside the colour frames, under clip ids
+    of their own; read_frames scales a clip's depth to 0-255 with one scale for all frames."""
+    import cv2
+    import numpy as np
+
+    from microexp.preprocess import read_frames
+
+    root = casme3_tree(tmp_path / "casme3", rows=4)
+    depth = root / "part_A" / "data" / "spNO.1" / "a" / "depth"
+    depth.mkdir()
+    for n in range(10, 37):
+        cv2.imwrite(str(depth / f"{n}.png"), np.full((8, 8), 600 + 10 * n, np.uint16))
+    r = ds.load("casme3", root, frames="depth")
+    got = {s.id: s for s in r.samples}
+    assert set(got) == {"casme3/spNO.1/a_10.depth", "casme3/spNO.1/a_30.depth"}
+    assert (got["casme3/spNO.1/a_10.depth"].onset, got["casme3/spNO.1/a_10.depth"].offset) == (
+        10,
+        15,
+    )
+    assert any("spNO.2" in e.sample and "frames missing" in e.reason for e in r.excluded)
+    x = read_frames(got["casme3/spNO.1/a_10.depth"])
+    assert x.dtype == np.uint8 and x.shape == (6, 8, 8)
+    assert x[:, 0, 0].tolist() == [0, 51, 102, 153, 204, 255]  # 700..750 mm, one scale
+    color = ds.load("casme3", root)
+    assert {s.id for s in color.samples} >= {"casme3/spNO.1/a_10", "casme3/spNO.1/a_30"}
+    with pytest.raises(MicroexpError, match="'color' or 'depth'"):
+        ds.load("casme3", root, frames="ir")
+    clips = casme3_tree(tmp_path / "clips", rows=4, layout_kind="clips")
+    with pytest.raises(MicroexpError, match="clip-cut distribution has no depth"):
+        ds.load("casme3", clips, frames="depth")
+
+
 def test_casme3_v1_xls(tmp_path: Path) -> None:
     """The v1 annotation (``..._v1.xls``, sheet ``Sheet1``, two extra unnamed columns, text
     cells) is read as v2 is when it is what the user has."""

@@ -1,7 +1,7 @@
 """CAS(ME)^3 Part A micro-expressions (Li et al., TPAMI 2022): colour frames, 7 emotions.
 
 On disk (the release): ``{root}/.../spNO.1/a/color/{n}.jpg`` (``depth/{n}.png`` beside it,
-ignored here) and ``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx`` (sheet ``label``; every cell is
+read with ``frames="depth"``) and ``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx`` (sheet ``label``; every cell is
 text, frame numbers included). The v1 ``..._v1.xls`` (sheet ``Sheet1``, two extra unnamed
 columns) is read the same way when that is what the user has. Another distribution cuts the
 clips: ``Part_A_ME_clip/frame/{Subject}_{Filename}_{Onset}/{n}.jpg``; both are accepted.
@@ -85,12 +85,14 @@ def _child(folder: Path, name: str) -> Path | None:
     return next((c for c in folder.iterdir() if c.is_dir() and c.name.lower() == lower), None)
 
 
-def _folder(layout: str, base: Path, subject: str, video: str, onset_text: str) -> Path | None:
+def _folder(
+    layout: str, base: Path, subject: str, video: str, onset_text: str, frames: str = "color"
+) -> Path | None:
     if layout == "clips":
         return _child(base, f"{subject}_{video}_{onset_text}")
     sdir = _child(base, subject)
     vdir = _child(sdir, video) if sdir is not None else None
-    return _child(vdir, "color") if vdir is not None else None
+    return _child(vdir, frames) if vdir is not None else None
 
 
 def _text(value: object) -> str:
@@ -101,12 +103,28 @@ def _text(value: object) -> str:
 
 
 def load(
-    root: str | os.PathLike, coding: str | os.PathLike | None = None, fps: float = FPS
+    root: str | os.PathLike,
+    coding: str | os.PathLike | None = None,
+    fps: float = FPS,
+    frames: str = "color",
 ) -> LoadResult:
-    """Read CAS(ME)^3 Part A's micro-expressions as the owners ship them."""
+    """Read CAS(ME)^3 Part A's micro-expressions as the owners ship them.
+
+    ``frames="depth"`` reads each clip's ``depth/{n}.png`` (16-bit, scaled to 0-255 per clip
+    by :func:`~microexp.preprocess.read_frames`) instead of ``color/``; the clip id then ends
+    in ``.depth`` (``a_112.depth``), so a flow cache never mixes the two. Only the release's
+    video layout has depth. The papers' recipes find the face with dlib, which needs colour:
+    on depth frames they exclude the clip ("no face found")."""
     root = require_root(root, "casme3")
+    if frames not in ("color", "depth"):
+        raise MicroexpError(f"casme3: frames must be 'color' or 'depth' (got {frames!r})")
     coding = coding_file(root, coding, CODING_FILES, "CAS(ME)^3 Part A ME annotation file")
     layout, base = _frame_layout(root)
+    if frames == "depth" and layout == "clips":
+        raise MicroexpError(
+            f"{base}: the clip-cut distribution has no depth frames (expected "
+            "spNO.1/a/depth/1.png, the release's layout)"
+        )
     table = read_table(
         coding,
         COLUMNS,
@@ -117,17 +135,19 @@ def load(
     result.notes.append(frame_rate_note("casme3", fps, "the release paper's"))
     corrections = load_corrections()
     for i, row in enumerate(table.rows):
-        _add_row(result, table, i, row, layout, base, fps, corrections)
+        _add_row(result, table, i, row, layout, base, fps, corrections, frames)
     return result
 
 
-def _add_row(result, table: Table, i: int, row: dict, layout: str, base: Path, fps, corr) -> None:
+def _add_row(
+    result, table: Table, i: int, row: dict, layout: str, base: Path, fps, corr, frames: str
+) -> None:
     subject, video = _text(row["subject"]), _text(row["clip"])
     onset_text = _text(row["onset"])
     if not subject or not video:
         raise MicroexpError(f"{table.where(i)}: expected a Subject and a Filename")
     label = known_label(_text(row["emotion"]), LABELS, table.where(i))
-    clip = f"{video}_{onset_text}"
+    clip = f"{video}_{onset_text}" + (".depth" if frames == "depth" else "")
     fixes = [
         dataclasses.replace(c, subject=subject, clip=clip)
         for c in corr
@@ -137,7 +157,7 @@ def _add_row(result, table: Table, i: int, row: dict, layout: str, base: Path, f
         result,
         subject=subject,
         clip=clip,
-        folder=_folder(layout, base, subject, video, onset_text),
+        folder=_folder(layout, base, subject, video, onset_text, frames),
         onset=as_int(row["onset"]),
         apex=as_int(row["apex"]),
         offset=as_int(row["offset"]),

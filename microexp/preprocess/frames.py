@@ -17,20 +17,31 @@ class SampleExcluded(Exception):
 def read_frames(
     sample: Sample, numbers: Sequence[int] | None = None, gray: bool = True
 ) -> np.ndarray:
-    """Frames ``numbers`` (default onset..offset) of ``sample``: uint8 (T, H, W) or (T, H, W, 3) RGB."""
+    """Frames ``numbers`` (default onset..offset) of ``sample``: uint8 (T, H, W) or (T, H, W, 3) RGB.
+
+    16-bit frames (CAS(ME)^3's depth PNGs) are scaled to 0-255 together, by the minimum and
+    maximum over all the frames read, so that every frame of a clip keeps one scale (a flow
+    between them stays meaningful); OpenCV alone would divide them by 256."""
     import cv2
 
     numbers = list(numbers) if numbers is not None else sample.frame_numbers()
+    flags = cv2.IMREAD_ANYDEPTH | (cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
     out = []
     for n in numbers:
         path = sample.frame_path(n)
-        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
+        img = cv2.imread(str(path), flags)
         if img is None:
             raise SampleExcluded(f"unreadable or missing frame {path}")
-        out.append(img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        if not gray:  # RGB; a one-channel (depth) image repeated
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if img.ndim == 3 else np.dstack([img] * 3)
+        out.append(img)
     if len({f.shape for f in out}) > 1:
         raise SampleExcluded(f"frames of {sample.frames_dir} differ in size")
-    return np.stack(out)
+    frames = np.stack(out)
+    if frames.dtype != np.uint8:
+        lo, hi = float(frames.min()), float(frames.max())
+        frames = np.round((frames - lo) * (255.0 / max(hi - lo, 1.0))).astype(np.uint8)
+    return frames
 
 
 def to_float_gray(frames: np.ndarray) -> np.ndarray:
