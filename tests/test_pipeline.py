@@ -138,6 +138,28 @@ def test_turns_in_the_training_step_give_the_same_examples(store: TensorStore) -
         make_dataset(store, items, 5, turn_in="model")
 
 
+def test_sliced_plain_items_equal_the_gathered_ones(store: TensorStore, monkeypatch) -> None:
+    """Paper B's plain items are sliced from one in-memory copy when small enough, else
+    gathered per batch: the same batches, in the same shuffled order, either way."""
+    import tensorflow as tf
+
+    from microexp.data import pipeline
+
+    items = plain_items([2, 0, 1, 2, 1], [0, 1, 2], crop=None)
+
+    def batches():
+        tf.random.set_seed(4)
+        ds_ = make_dataset(store, items, batch_size=2, shuffle=True, seed=6, dtype="float32")
+        return [(x.numpy(), y.numpy()) for _ in range(2) for x, y in ds_]
+
+    sliced = batches()
+    monkeypatch.setattr(pipeline, "SLICE_BYTES", 0)
+    gathered = batches()
+    assert len(sliced) == len(gathered) == 6
+    for (xa, ya), (xb, yb) in zip(sliced, gathered, strict=True):
+        assert xa.dtype == np.float32 and np.array_equal(xa, xb) and np.array_equal(ya, yb)
+
+
 def test_flow_images_without_crops(tmp_path) -> None:
     """Paper B's (H, W, 3) tensors: no crop axis, every sample once."""
     recipe = pp.get_recipe("atscnn", size=8)

@@ -225,6 +225,20 @@ def batch_gather(
     return turn_batch(x, turns, flow_channels), label
 
 
+#: plain examples (no crop, no turn; paper B's every training sample once) that take at most
+#: this many bytes are copied once per fold and sliced by tf.data, not gathered per batch
+SLICE_BYTES = 256 * 2**20
+
+
+def _sliced(store: TensorStore, items: Sequence[Item], key: str):
+    """Plain items' examples as one in-memory array (a copy of the fold's rows), or None when
+    they would take more than :data:`SLICE_BYTES` (many repeats: gather instead)."""
+    big = store.stacked(key)
+    if len(items) * big[0].nbytes > SLICE_BYTES:
+        return None
+    return big[np.array([it.sample for it in items], np.int64)]
+
+
 def make_dataset(
     store: TensorStore,
     items: Sequence[Item],
@@ -239,7 +253,9 @@ def make_dataset(
     (seeded: the same order as a shuffled in-memory ``from_tensor_slices`` of the examples).
 
     Batches of index records are gathered from the store's tensor (:meth:`TensorStore.tensor`)
-    and turned by :func:`batch_gather` inside the tf.data graph. ``dtype`` None keeps the
+    and turned by :func:`batch_gather` inside the tf.data graph. Plain items (no crop, no
+    turn: paper B) are copied once into memory and sliced instead, unless that copy would
+    exceed :data:`SLICE_BYTES` (bench_input.py: faster than a gather per batch on a CPU). ``dtype`` None keeps the
     store's float16: a Keras model casts its input to its compute dtype in the training step
     (on the GPU when there is one), which halves the pipeline's memory traffic; the values are
     the same (float16 -> float32 is exact). ``"float32"`` casts in the pipeline.
@@ -256,13 +272,24 @@ def make_dataset(
         raise ValueError("make_dataset: no items")
     if turn_in not in ("pipeline", "step"):
         raise ValueError(f"turn_in must be 'pipeline' or 'step'. Received: turn_in={turn_in!r}")
-    var = store.tensor(key)
     crops = items[0].crop is not None
     rotate = any(it.rotation % 4 for it in items)
-    ds = tf.data.Dataset.from_tensor_slices(_index_columns(items))
-    if shuffle:
+    plain = turn_in == "pipeline" and not crops and not rotate
+    x = _sliced(store, items, key) if plain else None
+    if x is not None:  # one copy of the fold's examples; tf.data slices and batches it
+        labels = np.array([it.label for it in items], np.int32)
+        ds = tf.data.Dataset.from_tensor_slices((x, labels))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(_index_columns(items))
+    if shuffle:  # the same permutation either way: it depends on the count and the seed only
         ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(
+    ds = ds.batch(batch_size)
+    if x is not None:
+        if dtype is not None:
+            ds = ds.map(lambda xb, yb: (tf.cast(xb, dtype), yb))
+        return ds.prefetch(tf.data.AUTOTUNE)
+    var = store.tensor(key)
+    ds = ds.map(
         lambda *cols: batch_gather(var, cols, crops, rotate, dtype=dtype, turn_in=turn_in),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
