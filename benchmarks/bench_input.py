@@ -51,22 +51,32 @@ def _rate(store: TensorStore, items, batch: int, epochs: int, turn_in: str = "pi
     return epochs * len(items) / (time.perf_counter() - t)
 
 
-def _turn_rate(store: TensorStore, items, batch: int, epochs: int) -> float:
-    """What the training step adds on a CPU: the cast to float32 and the quarter turns of
-    each batch (:func:`turn_batch`, as ``turning_model`` runs them), alone."""
+def _step_rate(store: TensorStore, items, batch: int, epochs: int, crops: bool, turns: bool):
+    """The trainer's mode, all its input work and no model: index batches from tf.data, then
+    what ``step_input_model`` does in the training step (gather from the store's tensor,
+    cast to float32, quarter turns), here in a ``tf.function`` on this CPU, one batch after
+    the other. Returns (samples/s of it all, index batches alone in samples/s)."""
     import tensorflow as tf
 
     from microexp.data.pipeline import turn_batch
 
-    ds = make_dataset(store, items, batch, shuffle=True, seed=0, turn_in="step")
-    batches = [b[0] for b in ds.take(20)]
-    step = tf.function(lambda x, k: turn_batch(tf.cast(x, tf.float32), k))
-    step(*batches[0])
+    var = store.tensor("x", device=None)
+
+    @tf.function
+    def step_input(s, c, k):
+        x = tf.gather_nd(var, tf.stack([s, c], axis=1)) if crops else tf.gather(var, s)
+        x = tf.cast(x, tf.float32)
+        return turn_batch(x, k) if turns else x
+
+    ds = make_dataset(store, items, batch, shuffle=True, seed=0, turn_in="gather")
+    for (s, c, k), _ in ds:  # warm-up: tracing
+        step_input(s, c, k)
     t = time.perf_counter()
     for _ in range(epochs):
-        for x, k in batches:
-            step(x, k).numpy()
-    return epochs * sum(int(x.shape[0]) for x, _ in batches) / (time.perf_counter() - t)
+        for (s, c, k), _ in ds:
+            step_input(s, c, k).numpy()
+    full = epochs * len(items) / (time.perf_counter() - t)
+    return full, _rate(store, items, batch, epochs, "gather")
 
 
 def main() -> None:
@@ -84,38 +94,43 @@ def main() -> None:
     items = resampled_items(
         range(args.samples), labels, args.examples // 5, list(range(1, 9)), True, rng, 5
     )
-    # the trainer's mode: the pipeline gathers, the training step turns (on the device)
-    s3d_rates = {b: _rate(s3d, items, b, args.epochs, "step") for b in (10, 64)}
-    print(f"s3d (turns in the step): {s3d_rates}")
+    # the trainer's mode: index batches; the training step gathers, casts and turns
+    s3d_step = {b: _step_rate(s3d, items, b, args.epochs, True, True) for b in (10, 64)}
+    print(f"s3d (gather, cast, turns in the step; index batches alone): {s3d_step}")
+    gathered = {b: _rate(s3d, items, b, args.epochs, "turn") for b in (10, 64)}
+    print(f"s3d (gather in tf.data, turns in the step): {gathered}")
     turned_rates = {b: _rate(s3d, items, b, args.epochs) for b in (10, 64)}
-    print(f"s3d (turns in the pipeline): {turned_rates}")
-    turn_rate = _turn_rate(s3d, items, 10, args.epochs)
-    print(f"the step's turn alone on this CPU, float32, batch 10: {turn_rate:.0f} samples/s")
+    print(f"s3d (gather and turns in tf.data): {turned_rates}")
 
     # paper B as it trains: a composite's samples (MEGC2019 has 442), each once an epoch
     atscnn = _store("atscnn", (128, 128, 3), args.composite, 128)
     labels = [i % 3 for i in range(args.composite)]
     once = plain_items(range(args.composite), labels)
-    atscnn_rates = {64: _rate(atscnn, once, 64, 5 * args.epochs)}
-    print(f"atscnn, {args.composite} samples each once an epoch: {atscnn_rates}")
-    # the previous measurement: 40 samples repeated to 10,000 items (gathered per batch)
+    atscnn_step = {64: _step_rate(atscnn, once, 64, 5 * args.epochs, False, False)}
+    print(f"atscnn, {args.composite} samples once an epoch, gather in the step: {atscnn_step}")
+    sliced = {64: _rate(atscnn, once, 64, 5 * args.epochs)}
+    print(f"atscnn, the same, sliced by tf.data: {sliced}")
+    # the first measurement's setting: 40 samples repeated to 10,000 items
     small = _store("atscnn", (128, 128, 3), args.samples, 128)
     labels = [i % 3 for i in range(args.samples)]
     plain = plain_items([i % args.samples for i in range(args.examples * 5)], labels)
     repeated = {64: _rate(small, plain, 64, args.epochs)}
-    print(f"atscnn, {args.samples} samples repeated to {len(plain)} items: {repeated}")
+    print(f"atscnn, {args.samples} samples repeated to {len(plain)} items, tf.data: {repeated}")
 
     result = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "s3d_samples_per_s": s3d_rates[10],
-        "atscnn_samples_per_s": atscnn_rates[64],
-        "s3d_by_batch": s3d_rates,
-        "s3d_mode": "gather in tf.data; cast and quarter turns in the training step",
-        "s3d_turned_in_pipeline_by_batch": turned_rates,
-        "s3d_step_turn_samples_per_s_cpu": turn_rate,
-        "atscnn_by_batch": atscnn_rates,
-        "atscnn_mode": f"{args.composite} samples, each once an epoch (sliced from memory)",
-        "atscnn_repeated_items_by_batch": repeated,
+        "s3d_samples_per_s": s3d_step[10][0],
+        "atscnn_samples_per_s": atscnn_step[64][0],
+        "mode": "the trainer's: tf.data yields index batches; the training step gathers from "
+        "the store's tensor, casts and turns (here in a tf.function on the CPU, serially)",
+        "s3d_by_batch": {b: v[0] for b, v in s3d_step.items()},
+        "s3d_index_batches_alone_by_batch": {b: v[1] for b, v in s3d_step.items()},
+        "s3d_gather_in_tfdata_turns_in_step_by_batch": gathered,
+        "s3d_gather_and_turns_in_tfdata_by_batch": turned_rates,
+        "atscnn_by_batch": {b: v[0] for b, v in atscnn_step.items()},
+        "atscnn_index_batches_alone_by_batch": {b: v[1] for b, v in atscnn_step.items()},
+        "atscnn_sliced_in_tfdata_by_batch": sliced,
+        "atscnn_repeated_items_in_tfdata_by_batch": repeated,
         "s3d_example": [96, 96, 10, 3],
         "atscnn_example": [128, 128, 3],
         "examples_per_epoch": {

@@ -114,9 +114,9 @@ def test_shuffled_order_is_that_of_the_in_memory_dataset(store: TensorStore) -> 
 
 
 def test_turns_in_the_training_step_give_the_same_examples(store: TensorStore) -> None:
-    """``turn_in="step"`` yields the stored examples with their turns; the training step's turn
-    (either implementation: partition, or static for XLA) gives the pipeline's examples, in
-    the same shuffled order."""
+    """``turn_in="turn"`` yields the stored examples with their turns, ``"gather"`` only their
+    indices; the training step's gather and turn (either implementation: partition, or
+    static for XLA) give the pipeline's examples, in the same shuffled order."""
     import tensorflow as tf
 
     from microexp.data.pipeline import turn_batch
@@ -126,13 +126,20 @@ def test_turns_in_the_training_step_give_the_same_examples(store: TensorStore) -
     tf.random.set_seed(5)
     turned = list(make_dataset(store, items, batch_size=5, shuffle=True, seed=1))
     tf.random.set_seed(5)
-    raw = list(make_dataset(store, items, batch_size=5, shuffle=True, seed=1, turn_in="step"))
+    raw = list(make_dataset(store, items, batch_size=5, shuffle=True, seed=1, turn_in="turn"))
     assert len(turned) == len(raw)
     for (x, y), ((x0, k), y0) in zip(turned, raw, strict=True):
         assert np.array_equal(y, y0) and set(k.numpy()) <= {0, 1, 2, 3}
         for static in (False, True):
             assert np.array_equal(turn_batch(x0, k, static=static).numpy(), x.numpy())
-    plain = next(iter(make_dataset(store, plain_items([0], [0]), 1, turn_in="step")))
+    tf.random.set_seed(5)
+    idx = list(make_dataset(store, items, batch_size=5, shuffle=True, seed=1, turn_in="gather"))
+    var = store.tensor("x", device=None)
+    for ((x0, k), _), ((s_, c_, k2), y2), (_, y) in zip(raw, idx, turned, strict=True):
+        assert np.array_equal(k, k2) and np.array_equal(y2, y)
+        gathered = tf.gather_nd(var, tf.stack([s_, c_], axis=1))
+        assert np.array_equal(gathered.numpy(), x0.numpy())
+    plain = next(iter(make_dataset(store, plain_items([0], [0]), 1, turn_in="turn")))
     assert plain[0][1].numpy().tolist() == [0]  # unturned items still carry their turn
     with pytest.raises(ValueError, match="turn_in"):
         make_dataset(store, items, 5, turn_in="model")

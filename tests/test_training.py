@@ -108,38 +108,47 @@ def test_fresh_model_equals_a_newly_built_one() -> None:
     assert np.allclose(first, reference, atol=1e-6) and np.allclose(again, reference, atol=1e-6)
 
 
-def test_turning_in_the_step_trains_as_turning_in_the_pipeline() -> None:
-    """Paper A's quarter turns applied inside the training step (turning_model, fed unturned
-    examples and their turns) train the network exactly as turned examples do."""
+def test_gathering_and_turning_in_the_step_train_as_the_pipeline_does() -> None:
+    """The training step's own input work (step_input_model: gather from a store, turn paper
+    A's quarter turns), fed indices or unturned examples, trains the network exactly as
+    examples turned beforehand do."""
     import tensorflow as tf
 
     from microexp.preprocess.augment import rotate_sample
-    from microexp.training import FreshModel, TrainConfig, train
+    from microexp.training import FreshModel, TrainConfig, step_input_model, train
 
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(12, 16, 16, 4, 3)).astype(np.float32)
+    store = rng.normal(size=(6, 2, 16, 16, 4, 3)).astype(np.float16)  # 6 samples x 2 crops
+    s, c = rng.integers(0, 6, 12).astype(np.int32), rng.integers(0, 2, 12).astype(np.int32)
+    x = store[s, c].astype(np.float32)
     y = rng.integers(0, 5, 12)
-    k = rng.integers(0, 4, 12)
+    k = rng.integers(0, 4, 12).astype(np.int32)
     cfg = TrainConfig(epochs=2, batch_size=4, lr=1e-3)
 
-    def make():
-        return _tiny_s3d()
-
-    def fit(turns: bool):
-        factory = FreshModel(make, cfg, turns=turns)
+    def fit(mode: str):
+        wrap = {
+            "pipeline": None,
+            "turn": step_input_model,
+            "gather": lambda net: step_input_model(net, tf.constant(store), crops=True),
+        }[mode]
+        factory = FreshModel(_tiny_s3d, cfg, wrap=wrap)
         set_determinism(0)
         net = factory.get()
-        if turns:
-            data = tf.data.Dataset.from_tensor_slices(((x, k), y)).batch(4)
-        else:
-            turned = np.stack([rotate_sample(v, int(t)) for v, t in zip(x, k, strict=True)])
-            data = tf.data.Dataset.from_tensor_slices((turned, y)).batch(4)
-        hist = train(factory.fit_model, data, cfg)
+        inputs = {
+            "pipeline": np.stack([rotate_sample(v, int(t)) for v, t in zip(x, k, strict=True)]),
+            "turn": (x, k),
+            "gather": (s, c, k),
+        }[mode]
+        hist = train(
+            factory.fit_model, tf.data.Dataset.from_tensor_slices((inputs, y)).batch(4), cfg
+        )
         return hist["loss"], net.predict(x, verbose=0)
 
-    (loss_a, pred_a), (loss_b, pred_b) = fit(False), fit(True)
-    assert np.allclose(loss_a, loss_b, atol=1e-5) and np.allclose(pred_a, pred_b, atol=1e-5)
-    assert not np.allclose(pred_a, make().predict(x, verbose=0), atol=1e-3)  # it trained
+    ref_loss, ref_pred = fit("pipeline")
+    for mode in ("turn", "gather"):
+        loss, pred = fit(mode)
+        assert np.allclose(loss, ref_loss, atol=1e-5) and np.allclose(pred, ref_pred, atol=1e-5)
+    assert not np.allclose(ref_pred, _tiny_s3d().predict(x, verbose=0), atol=1e-3)  # it trained
 
 
 def test_s3d_training_leaves_chance_on_tiny_data() -> None:

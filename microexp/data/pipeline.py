@@ -61,18 +61,22 @@ class TensorStore:
             self._stacked[key] = big
         return self._stacked[key]
 
-    def tensor(self, key: str = "x"):
-        """The stacked ``key`` tensors as a non-trainable float16 ``tf.Variable`` on the CPU,
-        made once per store (captured by reference in tf.data graphs, so a large store never
-        enters a graph as a constant). It holds a second copy beside :meth:`stacked`."""
-        if key not in self._tensors:
+    def tensor(self, key: str = "x", device: str | None = "/CPU:0"):
+        """The stacked ``key`` tensors as a non-trainable float16 ``tf.Variable``, made once
+        per store and device (captured by reference in tf.data graphs, so a large store never
+        enters a graph as a constant). It holds a second copy beside :meth:`stacked`.
+        ``device`` None: TensorFlow's default placement (the GPU when there is one; the
+        training step gathers from it, :func:`~microexp.training.fit.step_input_model`)."""
+        if (key, device) not in self._tensors:
+            import contextlib
+
             import tensorflow as tf
 
-            with tf.device("/CPU:0"):
-                self._tensors[key] = tf.Variable(
+            with tf.device(device) if device else contextlib.nullcontext():
+                self._tensors[key, device] = tf.Variable(
                     self.stacked(key), trainable=False, name=f"store_{key}"
                 )
-        return self._tensors[key]
+        return self._tensors[key, device]
 
     def nbytes(self, key: str = "x") -> int:
         """Bytes of every sample's ``key`` tensor (as held: float16 when cached so)."""
@@ -207,8 +211,8 @@ def batch_gather(
     """One batch from index columns, in TensorFlow ops: gather (sample[, crop]) from ``store``
     (a tensor or variable (N[, crops], H, W, ...)), turn each quarter-turn group, cast to
     ``dtype`` (None: keep the store's). Returns (x, label), or ((x, turns), label) with
-    ``x`` unturned when ``rotate`` and ``turn_in == "step"`` (the training step turns it:
-    :func:`~microexp.training.fit.turning_model`)."""
+    ``x`` unturned when ``turn_in == "turn"`` (the training step turns it:
+    :func:`~microexp.training.fit.step_input_model`)."""
     import tensorflow as tf
 
     sample, crop, turns, label = columns
@@ -218,7 +222,7 @@ def batch_gather(
         x = tf.gather(store, sample)
     if dtype is not None:
         x = tf.cast(x, dtype)
-    if turn_in == "step":
+    if turn_in == "turn":
         return (x, turns), label
     if not rotate:
         return x, label
@@ -260,18 +264,21 @@ def make_dataset(
     (on the GPU when there is one), which halves the pipeline's memory traffic; the values are
     the same (float16 -> float32 is exact). ``"float32"`` casts in the pipeline.
 
-    ``turn_in``: where paper A's quarter turns happen. ``"pipeline"`` yields turned (x, y);
-    ``"step"`` yields ((x, turns), y) with x as stored, for a model wrapped by
-    :func:`~microexp.training.fit.turning_model`, which turns the batch inside its training
-    step (on the GPU when there is one; the pipeline is then a gather, bench_input.py). Both
-    train on the same examples (tested)."""
+    ``turn_in``: what the training step does itself. ``"pipeline"``: nothing, the dataset
+    yields turned (x, y); ``"turn"``: it yields ((x, turns), y) with x as stored, and the
+    step turns; ``"gather"``: it yields ((sample, crop, turns), y) index batches only, and the
+    step gathers from the store (held on the device) and turns. The last two are for a model
+    wrapped by :func:`~microexp.training.fit.step_input_model`. All train on the same
+    examples (tested)."""
     import tensorflow as tf
 
     items = list(items)
     if not items:
         raise ValueError("make_dataset: no items")
-    if turn_in not in ("pipeline", "step"):
-        raise ValueError(f"turn_in must be 'pipeline' or 'step'. Received: turn_in={turn_in!r}")
+    if turn_in not in ("pipeline", "turn", "gather"):
+        raise ValueError(
+            f"turn_in must be 'pipeline', 'turn' or 'gather'. Received: turn_in={turn_in!r}"
+        )
     crops = items[0].crop is not None
     rotate = any(it.rotation % 4 for it in items)
     plain = turn_in == "pipeline" and not crops and not rotate
@@ -284,6 +291,8 @@ def make_dataset(
     if shuffle:  # the same permutation either way: it depends on the count and the seed only
         ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
+    if turn_in == "gather":  # index batches; the training step gathers
+        return ds.map(lambda s_, c_, t_, y_: ((s_, c_, t_), y_)).prefetch(tf.data.AUTOTUNE)
     if x is not None:
         if dtype is not None:
             ds = ds.map(lambda xb, yb: (tf.cast(xb, dtype), yb))

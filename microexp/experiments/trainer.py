@@ -86,13 +86,20 @@ class KerasTrainer:
     the held-out samples from ``sampling.test_crop``."""
 
     def __init__(self, setting: FitSetting, data: Prepared) -> None:
-        from ..training.fit import FreshModel
+        from ..models import input_key
+        from ..training.fit import FreshModel, step_input_model
 
         self.s = setting
         self.data = data
-        turns = setting.per_class is not None and setting.sampling.rotate
+        crops = setting.per_class is not None  # paper A's re-sampling draws crops
+        turns = crops and setting.sampling.rotate
+
+        def wrap(net):  # the step gathers from the store on the device (and turns)
+            store = data.store.tensor(input_key(net), device=None)
+            return step_input_model(net, store, crops, turns)
+
         self.factory = FreshModel(
-            setting.make, setting.schedule, setting.xla, setting.run_eagerly, turns=turns
+            setting.make, setting.schedule, setting.xla, setting.run_eagerly, wrap=wrap
         )
 
     def fit(self, train_samples: Sequence, k: int | None, tag: str):
@@ -114,9 +121,8 @@ class KerasTrainer:
         model = self.factory.get()
         key = input_key(model)
         batch = s.schedule.batch_size
-        turn_in = "step" if self.factory.turns else "pipeline"  # turned in the training step
         dataset = make_dataset(
-            self.data.store, items, batch, key, shuffle=True, seed=seeds.shuffle, turn_in=turn_in
+            self.data.store, items, batch, key, shuffle=True, seed=seeds.shuffle, turn_in="gather"
         )
         log_dir = s.log_dir / tag.replace(" ", "_")
         hist = train(

@@ -8,9 +8,9 @@ from .fit import (
     convergence_epoch,
     set_determinism,
     step_decay,
+    step_input_model,
     strategy,
     train,
-    turning_model,
 )
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
     "convergence_epoch",
     "set_determinism",
     "step_decay",
+    "step_input_model",
     "strategy",
     "train",
-    "turning_model",
 ]

@@ -169,31 +169,45 @@ def convergence_epoch(accuracy: list[float], fraction: float = 0.95) -> int:
     return next(i + 1 for i, a in enumerate(accuracy) if a >= target)
 
 
-def turning_model(net, flow_channels: tuple[int, int] = (0, 1)):
-    """``net`` behind paper A's quarter turns: a Keras model (sharing ``net``'s weights) whose
-    input is ``(x, turns)`` as :func:`~microexp.data.make_dataset` yields with
-    ``turn_in="step"``; it casts x to ``net``'s compute dtype and turns each example inside the
-    training step (on the GPU when there is one), then calls ``net``. Compile and fit the
-    wrapper; predict and save ``net``. Under XLA (``jit_compile``) the turns use static
-    shapes."""
+def step_input_model(
+    net,
+    store=None,
+    crops: bool = False,
+    turns: bool = True,
+    flow_channels: tuple[int, int] = (0, 1),
+):
+    """``net`` behind the input work the training step does itself: a Keras model (sharing
+    ``net``'s weights) fed by :func:`~microexp.data.make_dataset` with ``turn_in="turn"``
+    (inputs ``(x, turns)``) or, given ``store`` (a (N[, crops], ...) tensor or variable, on
+    the device), with ``turn_in="gather"`` (inputs ``(sample, crop, turns)``). It gathers the
+    examples, casts them to ``net``'s compute dtype, turns each one unless ``turns`` is False
+    (paper A's quarter turns; static shapes under XLA) and calls ``net``. Compile and fit the wrapper; predict with and
+    save ``net``."""
     import keras
 
     from ..data.pipeline import turn_batch
 
-    class TurningModel(keras.Model):
+    class StepInputModel(keras.Model):
         def __init__(self, inner) -> None:
-            super().__init__(name=f"{inner.name}_turned")
+            super().__init__(name=f"{inner.name}_step_input")
             self.inner = inner
 
         def call(self, inputs, training=None):
             import tensorflow as tf
 
-            x, turns = inputs
+            if store is None:
+                x, k = inputs
+            else:
+                sample, crop, k = inputs
+                index = tf.stack([sample, crop], axis=1) if crops else None
+                x = tf.gather_nd(store, index) if crops else tf.gather(store, sample)
             x = tf.cast(x, self.inner.compute_dtype)
-            static = bool(getattr(self, "jit_compile", False))
-            return self.inner(turn_batch(x, turns, flow_channels, static), training=training)
+            if turns:
+                static = bool(getattr(self, "jit_compile", False))
+                x = turn_batch(x, k, flow_channels, static)
+            return self.inner(x, training=training)
 
-    return TurningModel(net)
+    return StepInputModel(net)
 
 
 class FreshModel:
@@ -204,9 +218,9 @@ class FreshModel:
     step again: on a CPU that tracing costs several seconds per fold, more than a demo fold's
     training. Results equal those of a newly built and compiled model (tested).
 
-    ``turns``: the compiled model is :func:`turning_model` around the network (fed by
-    ``make_dataset(..., turn_in="step")``); :meth:`get` still returns the network, and
-    :attr:`fit_model` is what to fit.
+    ``wrap``: the compiled model is ``wrap(network)`` (e.g. :func:`step_input_model`, fed
+    by ``make_dataset(..., turn_in="turn"|"gather")``); :meth:`get` still returns the
+    network, and :attr:`fit_model` is what to fit.
     """
 
     def __init__(
@@ -215,13 +229,13 @@ class FreshModel:
         cfg: TrainConfig,
         jit_compile: bool = False,
         run_eagerly: bool = False,
-        turns: bool = False,
+        wrap=None,
     ) -> None:
         self.make = make
         self.cfg = cfg
         self.jit_compile = jit_compile
         self.run_eagerly = run_eagerly
-        self.turns = turns
+        self.wrap = wrap
         self.model = None
         self.fit_model = None
 
@@ -229,7 +243,7 @@ class FreshModel:
         if self.model is None:
             with strategy().scope():
                 self.model = self.make()
-                self.fit_model = turning_model(self.model) if self.turns else self.model
+                self.fit_model = self.wrap(self.model) if self.wrap else self.model
                 compile_model(self.fit_model, self.cfg, self.jit_compile, self.run_eagerly)
             return self.model
         new = self.make()
