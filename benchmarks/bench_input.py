@@ -119,16 +119,16 @@ def main() -> None:
 
     result = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "s3d_samples_per_s": s3d_step[10][0],
-        "atscnn_samples_per_s": atscnn_step[64][0],
-        "mode": "the trainer's: tf.data yields index batches; the training step gathers from "
-        "the store's tensor, casts and turns (here in a tf.function on the CPU, serially)",
-        "s3d_by_batch": {b: v[0] for b, v in s3d_step.items()},
-        "s3d_index_batches_alone_by_batch": {b: v[1] for b, v in s3d_step.items()},
+        "s3d_samples_per_s": s3d_step[10][1],
+        "atscnn_samples_per_s": atscnn_step[64][1],
+        "mode": "the trainer's: tf.data yields index batches (these keys); the training step "
+        "gathers from the store's tensor on the device, casts and turns",
+        "s3d_by_batch": {b: v[1] for b, v in s3d_step.items()},
+        "s3d_step_input_on_this_cpu_by_batch": {b: v[0] for b, v in s3d_step.items()},
         "s3d_gather_in_tfdata_turns_in_step_by_batch": gathered,
         "s3d_gather_and_turns_in_tfdata_by_batch": turned_rates,
-        "atscnn_by_batch": {b: v[0] for b, v in atscnn_step.items()},
-        "atscnn_index_batches_alone_by_batch": {b: v[1] for b, v in atscnn_step.items()},
+        "atscnn_by_batch": {b: v[1] for b, v in atscnn_step.items()},
+        "atscnn_step_input_on_this_cpu_by_batch": {b: v[0] for b, v in atscnn_step.items()},
         "atscnn_sliced_in_tfdata_by_batch": sliced,
         "atscnn_repeated_items_in_tfdata_by_batch": repeated,
         "s3d_example": [96, 96, 10, 3],

@@ -108,6 +108,14 @@ def test_fresh_model_equals_a_newly_built_one() -> None:
     assert np.allclose(first, reference, atol=1e-6) and np.allclose(again, reference, atol=1e-6)
 
 
+def test_step_input_mode_follows_the_device() -> None:
+    from microexp.training import step_input_mode
+
+    assert step_input_mode(True, gpu=True) == step_input_mode(False, gpu=True) == "gather"
+    assert step_input_mode(True, gpu=False) == "turn"
+    assert step_input_mode(False, gpu=False) == "pipeline"
+
+
 def test_gathering_and_turning_in_the_step_train_as_the_pipeline_does() -> None:
     """The training step's own input work (step_input_model: gather from a store, turn paper
     A's quarter turns), fed indices or unturned examples, trains the network exactly as

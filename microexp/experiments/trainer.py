@@ -87,19 +87,26 @@ class KerasTrainer:
 
     def __init__(self, setting: FitSetting, data: Prepared) -> None:
         from ..models import input_key
-        from ..training.fit import FreshModel, step_input_model
+        from ..training.fit import FreshModel, step_input_mode, step_input_model
 
         self.s = setting
         self.data = data
         crops = setting.per_class is not None  # paper A's re-sampling draws crops
         turns = crops and setting.sampling.rotate
+        self.turn_in = step_input_mode(turns)
 
-        def wrap(net):  # the step gathers from the store on the device (and turns)
+        def wrap(net):  # the step turns (and, on a GPU, gathers from the store held there)
+            if self.turn_in != "gather":
+                return step_input_model(net, turns=True)
             store = data.store.tensor(input_key(net), device=None)
             return step_input_model(net, store, crops, turns)
 
         self.factory = FreshModel(
-            setting.make, setting.schedule, setting.xla, setting.run_eagerly, wrap=wrap
+            setting.make,
+            setting.schedule,
+            setting.xla,
+            setting.run_eagerly,
+            wrap=wrap if self.turn_in != "pipeline" else None,
         )
 
     def fit(self, train_samples: Sequence, k: int | None, tag: str):
@@ -122,7 +129,13 @@ class KerasTrainer:
         key = input_key(model)
         batch = s.schedule.batch_size
         dataset = make_dataset(
-            self.data.store, items, batch, key, shuffle=True, seed=seeds.shuffle, turn_in="gather"
+            self.data.store,
+            items,
+            batch,
+            key,
+            shuffle=True,
+            seed=seeds.shuffle,
+            turn_in=self.turn_in,
         )
         log_dir = s.log_dir / tag.replace(" ", "_")
         hist = train(
