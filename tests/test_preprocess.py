@@ -498,7 +498,10 @@ def test_tf_tvl1_agrees_with_opencv_on_sub_pixel_motion() -> None:
     assert np.allclose(alone, ours[1], atol=1e-4)
 
 
-FAST_TF = {"flow_backend": "tf", "tvl1": pp.TVL1Params(nscales=2, warps=2, outer_iterations=3)}
+FAST_TF = {
+    "flow_backend": "tf",
+    "tvl1": pp.TVL1Params(nscales=1, warps=1, inner_iterations=5, outer_iterations=2),
+}
 
 
 def test_tf_flows_batched_across_samples_and_crops(

@@ -139,7 +139,7 @@ def test_gathering_and_turning_in_the_step_train_as_the_pipeline_does() -> None:
             "turn": step_input_model,
             "gather": lambda net: step_input_model(net, tf.constant(store), crops=True),
         }[mode]
-        factory = FreshModel(_tiny_s3d, cfg, wrap=wrap)
+        factory = FreshModel(_tiny_s3d, cfg, run_eagerly=True, wrap=wrap)  # no tracing
         set_determinism(0)
         net = factory.get()
         inputs = {
