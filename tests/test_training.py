@@ -72,7 +72,7 @@ def test_same_seed_same_predictions() -> None:
     for _ in range(2):
         set_determinism(7)
         model = _tiny_s3d()
-        compile_model(model, TrainConfig(2, 3, 1e-3))
+        compile_model(model, TrainConfig(2, 3, 1e-3), run_eagerly=True)  # no tracing: faster
         model.fit(x, y, epochs=2, batch_size=3, verbose=0, shuffle=False)
         outs.append(model.predict(x, verbose=0))
     assert np.array_equal(outs[0], outs[1])
@@ -97,10 +97,10 @@ def test_fresh_model_equals_a_newly_built_one() -> None:
 
     def newly_built():
         m = make()
-        compile_model(m, cfg)
+        compile_model(m, cfg, run_eagerly=True)
         return m
 
-    reused = FreshModel(make, cfg)
+    reused = FreshModel(make, cfg, run_eagerly=True)  # eager: the same state, no tracing
     first = fold(reused.get)  # fold 1 on the reused model
     fold(reused.get)  # a fold that changes its weights and optimizer state
     again = fold(reused.get)  # fresh state again
