@@ -220,6 +220,18 @@ def build_cache(
     return summary
 
 
+def _pool(workers: int):
+    """Worker processes for the builders. forkserver: workers fork from a clean server that
+    imported the pipeline once (no TensorFlow or threads inherited from the caller, no
+    per-worker re-import)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["microexp.preprocess", "microexp.features"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+
+
 def _run_batched(
     todo: Sequence[Sample], recipe: Recipe, cache: FlowCache, workers: int, flow_batch: int
 ) -> Iterable[tuple[str, str, str]]:
@@ -229,14 +241,7 @@ def _run_batched(
 
     jobs = [(s, recipe) for s in todo]
     chunks = [jobs[i : i + max(1, flow_batch)] for i in range(0, len(jobs), max(1, flow_batch))]
-    pool = None
-    if workers > 1 and len(jobs) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["microexp.preprocess", "microexp.features"])
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+    pool = _pool(workers) if workers > 1 and len(jobs) > 1 else None
     try:
         for k, chunk in enumerate(chunks, 1):
             t0 = time.time()
@@ -279,14 +284,9 @@ def _run(
             cv2.setNumThreads(before)
             bar.close()
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
-    # forkserver: workers fork from a clean server that imported the pipeline once (no
-    # TensorFlow or threads inherited from the caller, no per-worker re-import)
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["microexp.preprocess", "microexp.features"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+    with _pool(workers) as pool:
         futures = [pool.submit(_work, job) for job in jobs]
         try:
             for fut in as_completed(futures):
