@@ -40,10 +40,14 @@ def _selection(args: argparse.Namespace):
     if args.protocol is None and args.dataset not in ds.DATASETS:
         raise ds.unknown_name("dataset", str(args.dataset), ds.DATASETS)
     roots = _roots(args.root, args.dataset if args.dataset in ds.DATASETS else None)
+    options = _loader_options(args.option)
     if args.protocol is None:
         if args.dataset not in roots:
             raise MicroexpError(f"no --root for dataset {args.dataset!r}")
-        return ds.load(args.dataset, roots[args.dataset])
+        for name in options:
+            if name != args.dataset:
+                raise MicroexpError(f"--option {name}.*: this selection reads {args.dataset} only")
+        return ds.load(args.dataset, roots[args.dataset], **options.get(args.dataset, {}))
     proto = ds.get_protocol(args.protocol)
     if args.dataset in (None, proto.name):
         parts, name = None, proto.name
@@ -51,7 +55,7 @@ def _selection(args: argparse.Namespace):
         parts, name = [args.dataset], args.dataset
     else:
         raise ds.unknown_name("dataset", str(args.dataset), (*ds.DATASETS, proto.name))
-    return ds.merge(ds.load_protocol(proto, roots, parts), name)
+    return ds.merge(ds.load_protocol(proto, roots, parts, options), name)
 
 
 def cmd_data_summary(args: argparse.Namespace) -> int:
@@ -78,17 +82,30 @@ def cmd_data_protocols(args: argparse.Namespace) -> int:
     return 0
 
 
-def _params(values: Sequence[str]) -> dict[str, object]:
+def _params(values: Sequence[str], flag: str = "--param") -> dict[str, object]:
     """``--param KEY=VALUE`` (VALUE parsed as JSON when it is JSON, else kept as text)."""
     out: dict[str, object] = {}
     for v in values:
         key, sep, raw = v.partition("=")
         if not sep or not key:
-            raise MicroexpError(f"--param {v!r}: expected KEY=VALUE")
+            raise MicroexpError(f"{flag} {v!r}: expected KEY=VALUE")
         try:
             out[key] = json.loads(raw)
         except json.JSONDecodeError:
             out[key] = raw
+    return out
+
+
+def _loader_options(values: Sequence[str]) -> dict[str, dict[str, object]]:
+    """``--option DATASET.KEY=VALUE`` (repeatable) -> {dataset: {key: value}}."""
+    out: dict[str, dict[str, object]] = {}
+    for key, value in _params(values, "--option").items():
+        name, dot, option = key.partition(".")
+        if not dot or not name or not option:
+            raise MicroexpError(
+                f"--option {key!r}: expected DATASET.KEY=VALUE (e.g. casme3.frames=depth)"
+            )
+        out.setdefault(name, {})[option] = value
     return out
 
 
@@ -254,6 +271,13 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         help="the unpacked dataset folder; for a composite repeat --root name=DIR",
     )
     p.add_argument("--protocol", help="apply a protocol's label map and exclusions")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="DATASET.KEY=VALUE",
+        help="a loader option, e.g. casme3.frames=depth (repeatable)",
+    )
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:

@@ -537,6 +537,27 @@ def test_casme3_depth_frames_on_request(tmp_path: Path) -> None:
     clips = casme3_tree(tmp_path / "clips", rows=4, layout_kind="clips")
     with pytest.raises(MicroexpError, match="clip-cut distribution has no depth"):
         ds.load("casme3", clips, frames="depth")
+    with pytest.raises(MicroexpError, match="takes no option 'depth'; its options: coding, fps"):
+        ds.load("casme3", root, depth=True)
+
+
+def test_cli_loader_options(tmp_path: Path, capsys) -> None:
+    """``--option DATASET.KEY=VALUE`` reaches the loader from the CLI; a malformed or unknown
+    option, or one for a dataset the selection does not read, is one line with exit code 2."""
+    root = casme3_tree(tmp_path / "casme3", rows=4)
+    argv = ["data", "summary", "--dataset", "casme3", "--root", str(root), "--json"]
+    assert main([*argv, "--option", "casme3.frames=depth"]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] == 0  # no depth folders here
+    assert main([*argv, "--protocol", "casme3-7class", "--option", "casme3.fps=30"]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] > 0
+    for option, message in [
+        ("frames=depth", "expected DATASET.KEY=VALUE"),
+        ("casme3.depth=1", "takes no option 'depth'"),
+        ("casme2.fps=200", "reads casme3 only"),
+    ]:
+        assert main([*argv, "--option", option]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err
 
 
 def test_casme3_v1_xls(tmp_path: Path) -> None:

@@ -42,10 +42,27 @@ DATASETS = tuple(LOADERS)
 LONG_VIDEO_DATASETS = ("casme_sq", "samm_lv")
 
 
-def load(name: str, root: str | os.PathLike, **options: object) -> LoadResult:
-    """Read dataset ``name`` from the folder the user unpacked (``root``)."""
+def loader_options(name: str) -> tuple[str, ...]:
+    """The keyword options dataset ``name``'s loader takes besides its root (e.g. casme3's
+    ``frames``)."""
+    import inspect
+
     if name not in LOADERS:
         raise unknown_name("dataset", name, tuple(LOADERS))
+    params = list(inspect.signature(LOADERS[name]).parameters.values())[1:]
+    return tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD)
+
+
+def load(name: str, root: str | os.PathLike, **options: object) -> LoadResult:
+    """Read dataset ``name`` from the folder the user unpacked (``root``); ``options`` are its
+    loader's keywords (:func:`loader_options`), an unknown one refused in one line."""
+    known = loader_options(name)
+    for key in options:
+        if key not in known:
+            raise MicroexpError(
+                f"dataset {name!r} takes no option {key!r}; its options: "
+                f"{', '.join(known) or 'none'}"
+            )
     return LOADERS[name](root, **options)
 
 
@@ -74,11 +91,14 @@ def load_protocol(
     protocol: str | Protocol,
     roots: Mapping[str, str | os.PathLike],
     datasets: list[str] | None = None,
+    options: Mapping[str, Mapping[str, object]] | None = None,
 ) -> list[LoadResult]:
     """Read each dataset ``protocol`` uses from ``roots[name]`` and apply the protocol.
 
-    ``datasets`` restricts a composite to some of its parts (e.g. only ``casme2`` of megc2019).
+    ``datasets`` restricts a composite to some of its parts (e.g. only ``casme2`` of megc2019);
+    ``options[name]`` are that dataset's loader options (e.g. ``{"casme3": {"frames": "depth"}}``).
     """
+    options = options or {}
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     wanted = datasets or list(proto.datasets)
     for name in wanted:
@@ -90,7 +110,15 @@ def load_protocol(
             raise MicroexpError(
                 f"protocol {proto.name!r} needs a root for {name!r} (--root {name}=DIR)"
             )
-    return [apply_protocol(load(name, roots[name]), proto) for name in wanted]
+    for name in options:
+        if name not in wanted:
+            raise MicroexpError(
+                f"options for dataset {name!r}, which this selection does not read "
+                f"({', '.join(wanted)})"
+            )
+    return [
+        apply_protocol(load(name, roots[name], **options.get(name, {})), proto) for name in wanted
+    ]
 
 
 def merge(results: list[LoadResult], name: str) -> LoadResult:
