@@ -31,7 +31,7 @@ PRETRAIN = Stage(
 FINE_TUNE = Stage(
     schedules=ByPreset(
         tiny=TrainConfig(epochs=2, batch_size=8, lr=1e-4, decay_every=1),
-        demo=TrainConfig(epochs=12, batch_size=10, lr=1e-3),
+        demo=TrainConfig(epochs=12, batch_size=10, lr=3e-4),
         paper=TrainConfig(epochs=40, batch_size=10, lr=1e-5, decay_every=10),
     ),
     sampling=MICRO_RESAMPLING,
