@@ -21,7 +21,7 @@ PRETRAIN = Stage(
     protocol="ckplus-7class",
     schedules=ByPreset(
         tiny=TrainConfig(epochs=2, batch_size=8, lr=3e-4, decay_every=1),
-        demo=TrainConfig(epochs=12, batch_size=10, lr=5e-4),
+        demo=TrainConfig(epochs=24, batch_size=10, lr=5e-4),
         paper=TrainConfig(epochs=80, batch_size=20, lr=1e-4, decay_every=20),
     ),
     sampling=Sampling(
