@@ -546,6 +546,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MicroexpError as exc:
         print(f"microexp: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (``| head``): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush does not fail again
+        return 0
     except OSError as exc:  # a folder that cannot be created, a full disk, no permission
         where = exc.filename or "a file"
         print(f"microexp: error: {where}: {exc.strerror or exc}", file=sys.stderr)

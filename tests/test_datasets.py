@@ -726,3 +726,22 @@ def test_4dme_bad_label_and_missing_frames_folder(tmp_path: Path) -> None:
     shutil.rmtree(root / "gray_micro")
     with pytest.raises(MicroexpError, match="no 4DME frame folder"):
         ds.load("4dme", root)
+
+
+def test_cli_output_cut_short_is_not_an_error() -> None:
+    """A reader that stops early (``microexp data protocols | head -1``) ends the command
+    quietly: no error line, exit code 0."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "microexp", "data", "protocols"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**__import__("os").environ, "PYTHONUNBUFFERED": "1"},
+    )
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away after one line
+    err = proc.stderr.read().decode()
+    assert first.strip() and proc.wait(timeout=60) == 0
+    assert "error" not in err, err
