@@ -28,7 +28,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from microexp import synthetic
@@ -39,7 +39,7 @@ from microexp.experiments import RunOptions, datasets_needed, get_paper
 from microexp.experiments.runner import run_all
 from microexp.experiments.spec import PRESET_NAMES, Experiment, get_preset
 from microexp.fileio import read_json, write_text
-from microexp.reporting.report import RunResult, collect_runs, compare_runs
+from microexp.reporting.report import RunResult, collect_runs, compare_runs, run_metrics
 
 HAND_WRITTEN = "## What it shows"
 PLACEHOLDER = "(written by hand after the run; see the tables)"
@@ -214,15 +214,43 @@ def _each_metric(study: Study, kind: str, a: str, ra: list, b: str, rb: list, n:
     return [{"kind": kind, **c} for c in found if c is not None]
 
 
+def finished_seeds(run: RunResult, folds: int) -> tuple[RunResult | None, list[str]]:
+    """``run`` restricted to the seeds that finished all ``folds`` folds (the report would
+    otherwise cut every seed to the folds all of them finished), and a line per seed left out.
+    None when no seed finished."""
+    seeds = run.metrics.get("seeds", [run.config.get("seed", 0)])
+    keep = [(k, r) for k, r in zip(seeds, run.seed_records, strict=True) if len(r) == folds]
+    dropped = [
+        f"{run.name} seed {k} ({len(r)} of {folds} folds)"
+        for k, r in zip(seeds, run.seed_records, strict=True)
+        if len(r) != folds
+    ]
+    if not dropped:
+        return run, []
+    if not keep:
+        return None, dropped
+    records = [r for _, r in keep]
+    metrics = run_metrics(run.config, records, [k for k, _ in keep])
+    return replace(run, records=records[0], seed_records=records, metrics=metrics), dropped
+
+
 def summarise(study: Study, work: Path) -> dict:
-    """The study's finished runs (the runner's report data) and its comparisons."""
+    """The study's finished runs (the runner's report data) and its comparisons; a seed that
+    has not finished every fold is left out and listed."""
     wanted = [e.name for e in study.experiments()]
     found = {r.name: r for r in collect_runs([work / "runs" / study.paper])}
-    runs = {name: found[name] for name in wanted if name in found}
+    folds = max((len(r) for run in found.values() for r in run.seed_records), default=0)
+    runs, unfinished = {}, []
+    for name in (n for n in wanted if n in found):
+        run, dropped = finished_seeds(found[name], folds)
+        unfinished += dropped
+        if run is not None:
+            runs[name] = run
     return {
         "title": study.title,
         "metrics": list(study.metrics),
         "missing": [name for name in wanted if name not in runs],
+        "unfinished_seeds": unfinished,
         "runs": {name: run_entry(r, study.metrics) for name, r in runs.items()},
         "comparisons": compare_pairs(study, runs),
         "presets": sorted({str(r.meta.get("preset")) for r in runs.values()}),
@@ -343,6 +371,8 @@ def _paper_section(part: dict) -> list[str]:
     lines = [f"## {part['title']}", ""]
     if part["missing"]:
         lines += [f"Not finished (left out): {', '.join(part['missing'])}.", ""]
+    if part.get("unfinished_seeds"):
+        lines += [f"Seeds not finished (left out): {'; '.join(part['unfinished_seeds'])}.", ""]
     for metric in part["metrics"]:
         lines += _metric_table(part, metric)
     return lines + _training_table(part) + _comparison_table(part)

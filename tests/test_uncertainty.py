@@ -74,3 +74,37 @@ def test_paired_comparison_difference_interval_and_exact_p() -> None:
     assert better["p_value"] == pytest.approx(2 / 2**8)  # exact: only the two extreme swaps
     with pytest.raises(ValueError, match="same samples"):
         paired_comparison((t, p, s), (t[::-1], p, s), "pooled_uf1", 3)
+
+
+def test_science_study_leaves_out_unfinished_seeds(monkeypatch) -> None:
+    """The mechanism study reports a seed only once every fold of it finished: a half-run
+    seed would otherwise cut every seed of the run to the folds they share."""
+    import importlib.util
+    from pathlib import Path
+
+    from microexp.reporting.report import RunResult, run_metrics
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_science.py"
+    spec = importlib.util.spec_from_file_location("bench_science", path)
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(__import__("sys").modules, "bench_science", bench)  # for its dataclasses
+    spec.loader.exec_module(bench)
+
+    def fold(k: int, right: bool) -> dict:
+        pred = [0, 1] if right else [1, 0]
+        return {"fold": k, "y_true": [0, 1], "y_pred": pred, "samples": [f"d/s{k}/a", f"d/s{k}/b"]}
+
+    config = {"classes": ["a", "b"], "seed": 0}
+    seed0 = [fold(k, True) for k in range(4)]
+    seed1 = [fold(0, False), fold(1, False)]  # stopped after 2 of 4 folds
+    run = RunResult("m", (), config, seed0, run_metrics(config, [seed0, seed1], [0, 1]), {},
+                    [seed0, seed1])  # fmt: skip
+    assert run.metrics["folds"] == 2  # what the report alone would say
+    kept, dropped = bench.finished_seeds(run, 4)
+    assert dropped == ["m seed 1 (2 of 4 folds)"]
+    assert kept.metrics["folds"] == 4 and kept.metrics["subject_mean_accuracy"] == 1.0
+    assert bench.finished_seeds(run, 5) == (
+        None,
+        ["m seed 0 (4 of 5 folds)", "m seed 1 (2 of 5 folds)"],
+    )
+    assert bench.finished_seeds(kept, 4) == (kept, [])
