@@ -219,12 +219,12 @@ def finished_seeds(run: RunResult, folds: int) -> tuple[RunResult | None, list[s
     otherwise cut every seed to the folds all of them finished), and a line per seed left out.
     None when no seed finished."""
     seeds = run.metrics.get("seeds", [run.config.get("seed", 0)])
-    keep = [(k, r) for k, r in zip(seeds, run.seed_records, strict=True) if len(r) == folds]
-    dropped = [
-        f"{run.name} seed {k} ({len(r)} of {folds} folds)"
-        for k, r in zip(seeds, run.seed_records, strict=True)
-        if len(r) != folds
-    ]
+    keep, dropped = [], []
+    for k, r in zip(seeds, run.seed_records, strict=True):
+        if len(r) == folds:
+            keep.append((k, r))
+        else:
+            dropped.append(f"{run.name} seed {k} ({len(r)} of {folds} folds)")
     if not dropped:
         return run, []
     if not keep:
