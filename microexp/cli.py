@@ -44,9 +44,7 @@ def _selection(args: argparse.Namespace):
     if args.protocol is None:
         if args.dataset not in roots:
             raise MicroexpError(f"no --root for dataset {args.dataset!r}")
-        for name in options:
-            if name != args.dataset:
-                raise MicroexpError(f"--option {name}.*: this selection reads {args.dataset} only")
+        ds.check_options(options, [args.dataset])
         return ds.load(args.dataset, roots[args.dataset], **options.get(args.dataset, {}))
     proto = ds.get_protocol(args.protocol)
     if args.dataset in (None, proto.name):

@@ -553,11 +553,14 @@ def test_cli_loader_options(tmp_path: Path, capsys) -> None:
     for option, message in [
         ("frames=depth", "expected DATASET.KEY=VALUE"),
         ("casme3.depth=1", "takes no option 'depth'"),
-        ("casme2.fps=200", "reads casme3 only"),
+        ("casme2.fps=200", "does not read (it reads casme3)"),
     ]:
         assert main([*argv, "--option", option]) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and "\n" not in err
+    # the same rule through a protocol's selection (datasets.load_protocol)
+    assert main([*argv, "--protocol", "casme3-7class", "--option", "casme2.fps=200"]) == 2
+    assert "'casme2', which this selection does not read" in capsys.readouterr().err
 
 
 def test_casme3_v1_xls(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ reads every dataset a protocol uses and applies its label mapping and exclusions
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
@@ -87,6 +87,17 @@ def register_dataset(name: str, loader: Callable[..., LoadResult]) -> None:
     LOADERS[name] = loader
 
 
+def check_options(options: Mapping[str, object], reads: Sequence[str]) -> None:
+    """Refuse loader options for a dataset that the selection (``reads``) does not read: they
+    would be silently ignored."""
+    for name in options:
+        if name not in reads:
+            raise MicroexpError(
+                f"options for dataset {name!r}, which this selection does not read "
+                f"(it reads {', '.join(reads)})"
+            )
+
+
 def load_protocol(
     protocol: str | Protocol,
     roots: Mapping[str, str | os.PathLike],
@@ -110,12 +121,7 @@ def load_protocol(
             raise MicroexpError(
                 f"protocol {proto.name!r} needs a root for {name!r} (--root {name}=DIR)"
             )
-    for name in options:
-        if name not in wanted:
-            raise MicroexpError(
-                f"options for dataset {name!r}, which this selection does not read "
-                f"({', '.join(wanted)})"
-            )
+    check_options(options, wanted)
     return [
         apply_protocol(load(name, roots[name], **options.get(name, {})), proto) for name in wanted
     ]
@@ -147,6 +153,7 @@ __all__ = [
     "Protocol",
     "Sample",
     "apply_protocol",
+    "check_options",
     "describe_protocol",
     "get_protocol",
     "load",
