@@ -10,7 +10,8 @@ headline is paper A's mean per-subject accuracy (eq. 8). A variant changes one o
   cache holds), ``fold`` (per-channel mean and std of the training subjects' raw flows) or
   ``scale`` (their std only); fold statistics never see the held-out subject;
 - ``--size`` / ``--frames``: the recipe's tensor (demo: 24 px, 6 frames = 5 flows);
-- ``--subjects`` / ``--clips``: the synthetic world's size (demo: 6 x 8).
+- ``--subjects`` / ``--clips``: the synthetic world's size (demo: 6 x 8);
+- ``--redraw``: a new class re-sampling every epoch (paper A draws one set per fold).
 
 A simplified trainer (Keras ``fit`` on in-memory arrays), not the package's runner: it exists to
 try what the package does not expose (fold statistics). Results are merged into ``--out``
@@ -74,24 +75,30 @@ def normalised(raw: np.ndarray, how: str, train: np.ndarray) -> np.ndarray:
     return (raw - raw[train].mean(axis=axes)) / std
 
 
-def fold(x, y, train, test, seed: int, fold_i: int) -> tuple[list[int], float]:
+def fold(x, y, train, test, seed: int, fold_i: int, redraw: bool) -> tuple[list[int], float]:
     """One LOSO fold of the S3D from scratch on the demo schedule; (predictions, final train
-    accuracy)."""
+    accuracy). ``redraw``: a new class re-sampling every epoch (paper A draws one set)."""
     import keras
 
     from microexp.models.s3d import build_s3d
 
     cfg = TRAINING["s3d"].schedules.demo
     rng = np.random.default_rng([seed, fold_i])
-    items = resampled_items(
-        train, y, MICRO_RESAMPLING.per_class.demo, MICRO_RESAMPLING.crops, False, rng, 5
-    )
-    xt = np.stack([x[it.sample, it.crop] for it in items])
-    yt = np.array([it.label for it in items])
     keras.utils.set_random_seed(1000 * seed + fold_i)
-    net = build_s3d(5, xt.shape[1:])
-    net.compile(keras.optimizers.Adam(cfg.lr), "sparse_categorical_crossentropy", metrics=["acc"])
-    hist = net.fit(xt, yt, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True, verbose=0)
+    net = None
+    for _ in range(cfg.epochs if redraw else 1):
+        items = resampled_items(
+            train, y, MICRO_RESAMPLING.per_class.demo, MICRO_RESAMPLING.crops, False, rng, 5
+        )
+        xt = np.stack([x[it.sample, it.crop] for it in items])
+        yt = np.array([it.label for it in items])
+        if net is None:
+            net = build_s3d(5, xt.shape[1:])
+            net.compile(
+                keras.optimizers.Adam(cfg.lr), "sparse_categorical_crossentropy", metrics=["acc"]
+            )
+        epochs = 1 if redraw else cfg.epochs
+        hist = net.fit(xt, yt, batch_size=cfg.batch_size, epochs=epochs, shuffle=True, verbose=0)
     pred = net.predict(x[test, 0], verbose=0).argmax(axis=1)
     return [int(v) for v in pred], float(hist.history["acc"][-1])
 
@@ -112,7 +119,7 @@ def run(args) -> dict:
     for seed in args.seeds:
         p, train_acc = [], []
         for i, (x, (tr, te)) in enumerate(zip(xs, folds, strict=True)):
-            fp, acc = fold(x, y, tr, te, seed, i)
+            fp, acc = fold(x, y, tr, te, seed, i, args.redraw)
             p += fp
             train_acc.append(acc)
         s3d.append(
@@ -127,7 +134,7 @@ def run(args) -> dict:
     return {
         "settings": {
             k: getattr(args, k)
-            for k in ("normalise", "size", "frames", "subjects", "clips", "data_seed")
+            for k in ("normalise", "size", "frames", "subjects", "clips", "data_seed", "redraw")
         },
         "samples": len(y),
         "s3d_subject_mean_accuracy": float(np.mean(acc)),
@@ -154,6 +161,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=synthetic.PRESETS["demo"].samples_per_subject)
     ap.add_argument("--data-seed", type=int, default=0)
     ap.add_argument("--seeds", default="0,1,2", help="training seeds")
+    ap.add_argument("--redraw", action="store_true", help="re-sample the classes every epoch")
     args = ap.parse_args()
     args.seeds = [int(v) for v in args.seeds.split(",")]
     out = Path(args.out)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -283,6 +284,8 @@ def test_cache_builds_resumes_and_repairs(tiny_casme2: list[ds.Sample], tmp_path
         blank.mkdir(exist_ok=True)
         cv2.imwrite(str(blank / f"img{n}.jpg"), np.zeros((64, 64), np.uint8))
     samples.append(samples[0].replace(clip="EP99_99", frames_dir=str(blank)))
+    copy = shutil.copytree(samples[3].frames_dir, tmp_path / "copy")  # frames this test may change
+    samples[3] = samples[3].replace(frames_dir=str(copy))
     first = build_cache(samples, recipe, tmp_path / "cache", workers=1, progress=False)
     assert (first.built, first.reused, len(first.excluded)) == (4, 0, 1)
     assert "no face found" in first.excluded[0][1]
@@ -297,6 +300,23 @@ def test_cache_builds_resumes_and_repairs(tiny_casme2: list[ds.Sample], tmp_path
     assert cache.status(samples[1]) == "corrupt"
     repaired = build_cache(samples, recipe, tmp_path / "cache", workers=1, progress=False)
     assert (repaired.built, repaired.rebuilt, repaired.reused) == (1, 1, 3)
+    # an entry made from other frames or annotations is stale and rebuilt, never reused: a
+    # corrected apex, and other frames under the same clip name (another copy, another world)
+    moved = samples[2].replace(apex=samples[2].apex + 1)
+    assert cache.status(moved) == "stale"
+    frame = samples[3].frame_path(samples[3].onset)
+    cv2.imwrite(str(frame), cv2.imread(str(frame)), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert cache.status(samples[3]) == "stale"
+    fixed = [samples[0], samples[1], moved, samples[3], samples[4]]
+    redone = build_cache(fixed, recipe, tmp_path / "cache", workers=1, progress=False)
+    assert (redone.built, redone.stale, redone.reused, len(redone.excluded)) == (2, 2, 2, 1)
+    assert "2 made from other frames or annotations before" in redone.line()
+    assert np.array_equal(cache.load(moved)["x"], pp.sample_tensors(moved, recipe)["x"])
+    assert set(cache.load(moved)) == set(stored)  # the record of the source is not a tensor
+    # an exclusion is kept while its frames are unchanged, and retried when they change
+    assert cache.status(samples[4]) == "excluded"
+    cv2.imwrite(str(samples[4].frame_path(samples[4].onset)), np.full((64, 64), 9, np.uint8))
+    assert cache.status(samples[4]) == "stale"
     # a changed parameter never reads the old tensors
     other = FlowCache(tmp_path / "cache", pp.get_recipe("atscnn", size=24))
     assert other.dir != cache.dir and other.status(samples[0]) == "missing"

@@ -3,11 +3,15 @@
 Layout: ``CACHE/{recipe}-{key12}/recipe.json`` (the resolved recipe) and one
 ``{dataset}/{subject}/{clip}.npz`` per sample (``.excluded.txt`` holds the reason a sample
 could not be used). ``key12`` starts the sha256 of every recipe parameter, so a changed
-parameter writes a new folder and never reads stale tensors.
+parameter writes a new folder and never reads stale tensors. Each entry also records what it was
+made from (:func:`source_key`: the frame files and the annotation fields pre-processing reads),
+so an entry made from other frames or annotations (another copy of the dataset, a corrected
+coding sheet, a re-generated synthetic tree under the same ``--cache``) is stale and rebuilt.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -32,6 +36,24 @@ from ..preprocess.recipes import (
     sample_tensors,
     window_flows,
 )
+
+#: the .npz member (and the .excluded.txt line) holding an entry's :func:`source_key`
+SOURCE = "__source__"
+
+
+def source_key(sample: Sample) -> str:
+    """What a sample's tensors are made from: the name, size and modification time of each of
+    its frame files (onset to offset), and its onset, apex, offset and frame rate. The folder
+    itself is not part of it: a dataset moved with its files' times kept is still reused."""
+    h = hashlib.sha256(repr((sample.onset, sample.apex, sample.offset, sample.fps)).encode())
+    for n in sample.frame_numbers():
+        path = sample.frame_path(n)
+        try:
+            st = path.stat()
+            h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+        except OSError:
+            h.update(f"{path.name}:missing;".encode())
+    return h.hexdigest()[:16]
 
 
 class FlowCache:
@@ -67,36 +89,58 @@ class FlowCache:
         return self.dir / sample.dataset / sample.subject / f"{sample.clip}.excluded.txt"
 
     def status(self, sample: Sample) -> str:
-        """``ok``, ``excluded``, ``missing`` or ``corrupt`` (a truncated or unreadable file)."""
+        """``ok``, ``excluded``, ``missing``, ``corrupt`` (a truncated or unreadable file) or
+        ``stale`` (made from other frames or annotations than ``sample``'s now, or by a
+        version of microexp that did not record them)."""
         path = self.path(sample)
         if path.is_file():
-            return "ok" if _intact(path) else "corrupt"
-        if self.excluded_path(sample).is_file():
-            return "excluded"
+            if not _intact(path):
+                return "corrupt"
+            return "ok" if _stored_source(path) == source_key(sample) else "stale"
+        excluded = self.excluded_path(sample)
+        if excluded.is_file():
+            lines = excluded.read_text(encoding="utf-8").splitlines()
+            return "excluded" if f"{SOURCE} {source_key(sample)}" in lines else "stale"
         return "missing"
 
     def exclusion_reason(self, sample: Sample) -> str:
-        return self.excluded_path(sample).read_text(encoding="utf-8").strip()
+        return self.excluded_path(sample).read_text(encoding="utf-8").splitlines()[0].strip()
 
     def load(self, sample: Sample) -> dict[str, np.ndarray]:
         """The stored tensors of ``sample``."""
         path = self.path(sample)
         try:
             with np.load(path) as z:
-                return {k: z[k] for k in z.files}
+                return {k: z[k] for k in z.files if k != SOURCE}
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise MicroexpError(
                 f"{path}: unreadable cache file ({exc}); run `microexp flows` again"
             ) from None
 
-    def save(self, sample: Sample, tensors: dict[str, np.ndarray]) -> None:
+    def save(
+        self, sample: Sample, tensors: dict[str, np.ndarray], source: str | None = None
+    ) -> None:
+        """Store ``sample``'s tensors with ``source``, its :func:`source_key`: the builders take
+        it before reading the frames (a frame changed meanwhile makes the entry stale, not
+        wrong); None: taken now."""
+        source = source if source is not None else source_key(sample)
         with atomic_path(self.path(sample)) as tmp:
             with tmp.open("wb") as fh:
-                np.savez(fh, **tensors)
+                np.savez(fh, **tensors, **{SOURCE: np.array(source)})
         self.excluded_path(sample).unlink(missing_ok=True)
 
-    def exclude(self, sample: Sample, reason: str) -> None:
-        write_text(self.excluded_path(sample), reason + "\n")
+    def exclude(self, sample: Sample, reason: str, source: str | None = None) -> None:
+        source = source if source is not None else source_key(sample)
+        write_text(self.excluded_path(sample), f"{reason}\n{SOURCE} {source}\n")
+
+
+def _stored_source(path: Path) -> str | None:
+    """The :func:`source_key` an entry was saved with (None: an entry without one)."""
+    try:
+        with np.load(path) as z:
+            return str(z[SOURCE]) if SOURCE in z.files else None
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
 
 
 def _intact(path: Path) -> bool:
@@ -115,13 +159,18 @@ class BuildSummary:
     built: int = 0
     reused: int = 0
     rebuilt: int = 0
+    stale: int = 0
     excluded: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
     def line(self) -> str:
         reasons = Counter(r.split(" in ")[0].split(" (")[0] for _, r in self.excluded)
         why = "; ".join(f"{n} {r}" for r, n in reasons.items())
-        rebuilt = f" ({self.rebuilt} replacing truncated files)" if self.rebuilt else ""
+        redone = [
+            f"{self.rebuilt} replacing truncated files" if self.rebuilt else "",
+            f"{self.stale} made from other frames or annotations before" if self.stale else "",
+        ]
+        rebuilt = f" ({'; '.join(r for r in redone if r)})" if any(redone) else ""
         return (
             f"{self.built} built{rebuilt}, {self.reused} reused, {len(self.excluded)} excluded"
             + (f" ({why})" if why else "")
@@ -133,38 +182,41 @@ def _work(args: tuple[Sample, Recipe, str]) -> tuple[str, str, str]:
     """Build one sample in a worker: returns (sample id, outcome, reason)."""
     sample, recipe, root = args
     cache = FlowCache(root, recipe)
+    source = source_key(sample)
     try:
         tensors = sample_tensors(sample, recipe)
     except SampleExcluded as exc:
-        cache.exclude(sample, str(exc))
+        cache.exclude(sample, str(exc), source)
         return sample.id, "excluded", str(exc)
-    cache.save(sample, tensors)
+    cache.save(sample, tensors, source)
     return sample.id, "built", ""
 
 
 def _prepare(args: tuple[Sample, Recipe]):
-    """A sample's frames made ready for flow, in a worker: (sample, Pending or None, reason)."""
+    """A sample's frames made ready for flow, in a worker: (sample, source key, Pending or
+    None, reason)."""
     sample, recipe = args
+    source = source_key(sample)
     try:
-        return sample, prepare_sample(sample, recipe), ""
+        return sample, source, prepare_sample(sample, recipe), ""
     except SampleExcluded as exc:
-        return sample, None, str(exc)
+        return sample, source, None, str(exc)
 
 
 def _batched_flows(chunk: list, recipe: Recipe, cache: FlowCache) -> Iterable[tuple[str, str, str]]:
     """Finish a chunk of prepared samples: the flows of all their windows in one batched call
     per window size (:func:`window_flows`), then each sample's tensors, saved."""
-    ready = [(s, p) for s, p, _ in chunk if p is not None]
-    for s, p, reason in chunk:
+    ready = [(s, src, p) for s, src, p, _ in chunk if p is not None]
+    for s, src, p, reason in chunk:
         if p is None:
-            cache.exclude(s, reason)
+            cache.exclude(s, reason, src)
             yield s.id, "excluded", reason
-    windows = [w for _, p in ready for w in p.windows]
+    windows = [w for _, _, p in ready for w in p.windows]
     flows = window_flows(windows, recipe.tvl1, recipe.flow_backend) if windows else []
     at = 0
-    for s, p in ready:
+    for s, src, p in ready:
         n = len(p.windows)
-        cache.save(s, finish_sample(p, flows[at : at + n], recipe))
+        cache.save(s, finish_sample(p, flows[at : at + n], recipe), src)
         at += n
         yield s.id, "built", ""
 
@@ -185,8 +237,9 @@ def build_cache(
 ) -> BuildSummary:
     """Build every sample's tensors into the cache, in ``workers`` processes (default: all cores).
 
-    Samples already cached are reused, truncated files are rebuilt, samples excluded before stay
-    excluded (delete their ``.excluded.txt`` to retry). Each file is written atomically, so an
+    Samples already cached are reused, truncated files and stale entries (made from other frames
+    or annotations: :func:`source_key`) are rebuilt, samples excluded before stay excluded while
+    their frames and annotation are unchanged (delete their ``.excluded.txt`` to retry). Each file is written atomically, so an
     interrupted run resumes where it stopped. Memory stays flat: workers return no tensors.
 
     With the ``tf`` flow backend the workers only prepare frames; the flows of ``flow_batch``
@@ -207,6 +260,7 @@ def build_cache(
             summary.excluded.append((s.id, cache.exclusion_reason(s)))
         else:
             summary.rebuilt += state == "corrupt"
+            summary.stale += state == "stale"
             todo.append(s)
     workers = max(1, workers or os.cpu_count() or 1)
     batched = getattr(recipe, "flow_backend", "cv2") == "tf"
