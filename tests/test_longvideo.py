@@ -388,3 +388,36 @@ def test_long_video_draws_are_pinned_to_the_generator_version(synth):
     assert got == {"casme_sq": "64e80490c6e50987", "samm_lv": "96e0397534bb3460"}, (
         f"draws changed without a version bump: {got}"
     )
+
+
+def test_spotting_caches_are_keyed_by_the_frames(tmp_path):
+    """A video's cached scores and features are named by its frames' fingerprint (name, size,
+    modification time): other frames under the same video id (another copy, a re-generated
+    tree) get new files, never the old ones; the same frames moved elsewhere keep theirs."""
+    import os
+    import shutil
+
+    from microexp.experiments import spotting
+    from microexp.fileio import files_fingerprint
+
+    folder = tmp_path / "v"
+    folder.mkdir()
+    for n in range(1, 4):
+        (folder / f"img{n}.jpg").write_bytes(bytes(n))
+    video = ds.LongVideo("samm_lv", "006", "006_1", str(folder), "img{:d}.jpg", 1, 3, 200.0)
+    paths = video.frame_paths()
+    key = files_fingerprint(paths, 200.0)
+    assert key != files_fingerprint(paths, 100.0)  # a field
+    moved = shutil.copytree(folder, tmp_path / "w", copy_function=shutil.copy2)  # times kept
+    assert files_fingerprint(sorted(moved.iterdir()), 200.0) == key
+    opts = spotting.SpotOptions()
+    before = [
+        c(tmp_path / "c", opts).path(video, 5) for c in (spotting.ScoreCache, spotting.FeatureCache)
+    ]
+    (folder / "img2.jpg").write_bytes(b"another frame")
+    after = [
+        c(tmp_path / "c", opts).path(video, 5) for c in (spotting.ScoreCache, spotting.FeatureCache)
+    ]
+    assert all(a != b and a.parent == b.parent for a, b in zip(after, before, strict=True))
+    os.remove(folder / "img3.jpg")  # a missing frame is a state of its own
+    assert files_fingerprint(paths, 200.0) not in {key, files_fingerprint(video.frame_paths(), 1)}

@@ -100,10 +100,20 @@ class ScoreCache:
     def __init__(self, root: Path, opts: SpotOptions) -> None:
         self.root = root
         self.opts = opts
+        self._sources: dict[str, str] = {}
+
+    def source(self, video: LongVideo) -> str:
+        """The video's frames' fingerprint, part of every file name: scores of other frames
+        under the same video id (another copy, a re-generated tree) are never reused."""
+        from ..fileio import files_fingerprint
+
+        if video.id not in self._sources:
+            self._sources[video.id] = files_fingerprint(video.frame_paths(), video.fps)
+        return self._sources[video.id]
 
     def path(self, video: LongVideo, k: int) -> Path:
         tag = f"{self.opts.flow}-s{self.opts.size}-f{self.opts.max_fps:g}-k{k}"
-        return self.root / _safe(video.id) / f"{tag}.npy"
+        return self.root / _safe(video.id) / f"{tag}-{self.source(video)}.npy"
 
     def scores(self, video: LongVideo, ks: set[int]) -> dict[int, np.ndarray]:
         from ..fileio import atomic_path
@@ -147,7 +157,7 @@ class FeatureCache(ScoreCache):
     def path(self, video: LongVideo, k: int) -> Path:
         o = self.opts
         tag = f"softnet-{o.flow}-s{o.size}-x{o.feature_size}-f{o.max_fps:g}-k{k}"
-        return self.root / _safe(video.id) / f"{tag}.npz"
+        return self.root / _safe(video.id) / f"{tag}-{self.source(video)}.npz"
 
     def features(self, video: LongVideo, k: int) -> tuple[np.ndarray, np.ndarray, int]:
         from ..fileio import atomic_path

@@ -11,7 +11,6 @@ coding sheet, a re-generated synthetic tree under the same ``--cache``) is stale
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -25,7 +24,7 @@ import numpy as np
 
 from ..datasets import Sample
 from ..errors import MicroexpError
-from ..fileio import atomic_path, write_text
+from ..fileio import atomic_path, files_fingerprint, write_text
 from ..preprocess.frames import SampleExcluded
 from ..preprocess.recipes import (
     Recipe,
@@ -45,15 +44,8 @@ def source_key(sample: Sample) -> str:
     """What a sample's tensors are made from: the name, size and modification time of each of
     its frame files (onset to offset), and its onset, apex, offset and frame rate. The folder
     itself is not part of it: a dataset moved with its files' times kept is still reused."""
-    h = hashlib.sha256(repr((sample.onset, sample.apex, sample.offset, sample.fps)).encode())
-    for n in sample.frame_numbers():
-        path = sample.frame_path(n)
-        try:
-            st = path.stat()
-            h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
-        except OSError:
-            h.update(f"{path.name}:missing;".encode())
-    return h.hexdigest()[:16]
+    paths = (sample.frame_path(n) for n in sample.frame_numbers())
+    return files_fingerprint(paths, sample.onset, sample.apex, sample.offset, sample.fps)
 
 
 class FlowCache:
