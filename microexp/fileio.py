@@ -51,16 +51,19 @@ def read_json(path: str | os.PathLike) -> dict:
         ) from None
 
 
-def files_fingerprint(paths: Iterable[str | os.PathLike], *fields: object) -> str:
-    """16 hex digits that change when any of ``paths`` changes (its name, size or modification
-    time; a missing file counts as one state) or any of ``fields`` does. Folders are not part
-    of it: files moved with their times kept give the same fingerprint. Stats the files only,
-    never reads them."""
+def files_fingerprint(
+    paths: Iterable[str | os.PathLike], *fields: object, times: bool = True
+) -> str:
+    """16 hex digits that change when any of ``paths`` changes (its name, size and, if
+    ``times``, modification time; a missing file counts as one state) or any of ``fields``
+    does. Folders are not part of it: files moved with their times kept give the same
+    fingerprint, and without ``times`` so does any copy. Stats the files, never reads them."""
     h = hashlib.sha256(repr(fields).encode())
     for path in map(Path, paths):
         try:
             st = path.stat()
-            h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+            when = f":{st.st_mtime_ns}" if times else ""
+            h.update(f"{path.name}:{st.st_size}{when};".encode())
         except OSError:
             h.update(f"{path.name}:missing;".encode())
     return h.hexdigest()[:16]

@@ -121,6 +121,26 @@ def test_a_truncated_fold_record_is_named_and_recomputed(toy_run: Path, tiny_dat
     assert again["y_pred"] == whole["y_pred"] and again["y_prob"] == whole["y_prob"]
 
 
+def test_a_run_refuses_other_data_and_resumes_on_a_copy(toy_run: Path, tiny_data, tmp_path) -> None:
+    """The run's hashed config holds the data's fingerprint (ids, labels, annotation, frame
+    names and sizes): a copy of the dataset elsewhere with new file times (another machine's
+    shard) resumes the run, while other frames are refused rather than mixed with its folds."""
+    import shutil
+
+    copy = shutil.copytree(tiny_data, tmp_path / "copy", copy_function=shutil.copy)
+    lines = _again(toy_run, data_dir=copy)
+    assert sum("done before, reused" in line for line in lines) == 3
+    assert any("reused" in line and "made from other frames" in line for line in lines)
+    config = json.loads((toy_run / "runs" / "toy-atscnn-casme2" / "config.json").read_text())
+    assert config["data"]["samples"] == 9 and len(config["data"]["fingerprint"]) == 16
+    frame = next((copy / "casme2").rglob("*.jpg"))
+    frame.write_bytes(frame.read_bytes() + b"\0")  # one frame of one clip is another file
+    with pytest.raises(
+        MicroexpError, match=r"another configuration \(differs in data\.fingerprint"
+    ):
+        _again(toy_run, data_dir=copy)
+
+
 def test_reports_follow_metadata_not_directory_names(toy_run: Path, tmp_path: Path) -> None:
     import shutil
 

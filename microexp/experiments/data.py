@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import datasets as ds
 from ..errors import MicroexpError
 from ..features import FlowCache, build_cache
-from ..fileio import write_text
+from ..fileio import files_fingerprint, write_text
 
 
 def datasets_of(protocols: Sequence[str]) -> list[str]:
@@ -62,6 +62,7 @@ class Prepared:
     labels: list[int]
     classes: list[str]
     store: object  # microexp.data.TensorStore
+    fingerprint: str = ""  # data_fingerprint of the protocol's samples
 
     def indices(self, samples: Sequence) -> list[int]:
         index = {s.id: i for i, s in enumerate(self.samples)}
@@ -86,4 +87,17 @@ def prepare(
     if not kept:
         raise MicroexpError(f"no sample of {protocol} could be pre-processed ({recipe.name})")
     labels = [index[s.label] for s in kept]
-    return Prepared(kept, labels, list(proto.classes), TensorStore(cache, kept))
+    fingerprint = data_fingerprint(merged.samples)
+    return Prepared(kept, labels, list(proto.classes), TensorStore(cache, kept), fingerprint)
+
+
+def data_fingerprint(samples: Sequence) -> str:
+    """What a run's numbers are made from, for its hashed configuration: every sample's id,
+    label, onset, apex, offset and frame rate, and the name and size of each frame file it
+    spans. File times and folders are left out, so copies of a dataset on other machines (the
+    shards of one run) agree, while another version of a dataset, a re-generated synthetic
+    tree or an edited coding sheet gives another fingerprint, and a run directory made from
+    the old one is refused rather than mixed with it."""
+    fields = [(s.id, s.label, s.onset, s.apex, s.offset, s.fps) for s in samples]
+    paths = (s.frame_path(n) for s in samples for n in s.frame_numbers())
+    return files_fingerprint(paths, *fields, times=False)

@@ -188,7 +188,12 @@ def _stage_config(ctx: Context, stage: Stage) -> dict:
     }
 
 
-def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: str) -> dict:
+def _data_config(data: Prepared) -> dict:
+    """The hashed record of the data a run reads (:func:`~.data.data_fingerprint`)."""
+    return {"samples": len(data.samples), "fingerprint": data.fingerprint}
+
+
+def _config(ctx: Context, exp: Experiment, recipe, data: Prepared, stage: str) -> dict:
     """A run directory's config.json: the hashed settings, then ``runtime`` and ``meta``."""
     return {
         "stage": stage,
@@ -197,7 +202,8 @@ def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: st
         "model_args": dict(exp.model_args),
         "trainer": exp.trainer,
         "recipe": recipe_dict(recipe),
-        "classes": classes,
+        "classes": data.classes,
+        "data": _data_config(data),
         "seed": ctx.seed,
         "data_preset": ctx.preset.data_preset,
         "mixed_precision": ctx.opts.mixed_precision,
@@ -261,16 +267,15 @@ def pretrain(ctx: Context, exp: Experiment, recipe) -> Path:
     pre = replace(exp, protocol=stage.protocol, train=stage, pretrain=None)
     pre_dir = ctx.out / "pretrain" / ctx.run_name(exp.model)
     path = pre_dir / "model.keras"
-    classes = _classes(stage.protocol)
-    config = _config(ctx, pre, recipe, classes, "pretrain")
+    data = _prepared(ctx, stage.protocol, recipe)
+    config = _config(ctx, pre, recipe, data, "pretrain")
     config["pretrain"] = _stage_config(ctx, stage)
     config["meta"].update(name=f"{exp.model}-pretrain", tables=[])
     ensure_run_dir(pre_dir, config)
     if path.is_file():
         ctx.log(f"[pretrain] {exp.model}: reusing {path}")
         return path
-    data = _prepared(ctx, stage.protocol, recipe)
-    make = _builder(pre, data, recipe, len(classes))
+    make = _builder(pre, data, recipe, len(data.classes))
     trainer = KerasTrainer(_setting(ctx, stage, make, pre_dir / "logs"), data)
     t = time.time()
     model, hist, extra = trainer.fit(data.samples, None, stage.protocol)
@@ -282,12 +287,6 @@ def pretrain(ctx: Context, exp: Experiment, recipe) -> Path:
     save_model(model, path)
     keras.backend.clear_session()
     return path
-
-
-def _classes(protocol: str) -> list[str]:
-    from ..datasets import get_protocol
-
-    return list(get_protocol(protocol).classes)
 
 
 def _fine_tune_builder(exp: Experiment, pretrained: Path, num_classes: int) -> Callable:
@@ -321,7 +320,7 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
     recipe = recipe_of(exp, ctx.preset.name, ctx.opts.flow_backend)
     data = _prepared(ctx, exp.protocol, recipe)
     run_dir = ctx.out / "runs" / ctx.run_name(exp.name)
-    config = _config(ctx, exp, recipe, data.classes, "loso")
+    config = _config(ctx, exp, recipe, data, "loso")
     config["train"] = _stage_config(ctx, exp.train)
     make = None
     if exp.pretrain is not None:
@@ -369,6 +368,7 @@ def run_baselines(ctx: Context, exp: Experiment, data: Prepared, recipe, run_dir
             "protocol": exp.protocol,
             "recipe": recipe_dict(recipe),
             "classes": data.classes,
+            "data": _data_config(data),
             "crop": crop,
             "probe": {"grid": PROBE_GRID, "C": PROBE_C} if name == "linear_probe" else None,
             "meta": {"name": f"{_meta(ctx, exp)['name']}:{name}"},
