@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -216,6 +217,12 @@ def test_spot_dataset_loso_outputs_and_resume(synth, tmp_path, monkeypatch):
     assert len(list((out / "folds").glob("fold_*.json"))) == 2  # the LOSO runner's records
     with pytest.raises(MicroexpError, match="holds another configuration"):
         spotting.spot_dataset("samm_lv", synth["samm_lv"], out, spotting.SpotOptions(p=0.3))
+    # other frames under the same video ids are refused before any scoring, not mixed
+    other = shutil.copytree(synth["samm_lv"], tmp_path / "other", copy_function=shutil.copy)
+    frame = next(p for p in sorted(other.rglob("*")) if p.suffix in (".jpg", ".png", ".bmp"))
+    frame.write_bytes(frame.read_bytes() + b"\0")
+    with pytest.raises(MicroexpError, match=r"differs in data\.fingerprint"):
+        spotting.spot_dataset("samm_lv", other, out)
 
 
 def test_spot_cli_errors_exit_2(tmp_path, capsys):
@@ -419,5 +426,6 @@ def test_spotting_caches_are_keyed_by_the_frames(tmp_path):
         c(tmp_path / "c", opts).path(video, 5) for c in (spotting.ScoreCache, spotting.FeatureCache)
     ]
     assert all(a != b and a.parent == b.parent for a, b in zip(after, before, strict=True))
+    changed = files_fingerprint(paths, 200.0)
     os.remove(folder / "img3.jpg")  # a missing frame is a state of its own
-    assert files_fingerprint(paths, 200.0) not in {key, files_fingerprint(video.frame_paths(), 1)}
+    assert files_fingerprint(paths, 200.0) not in {key, changed}

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..datasets import LONG_VIDEO_DATASETS, Exclusion, LongVideo, half_length, load, mean_length
 from ..errors import MicroexpError, unknown_name
-from ..evaluation.loso import FoldOutput, run_loso
+from ..evaluation.loso import FoldOutput, ensure_run_dir, run_loso
 from ..evaluation.spotting import KINDS, chance_scores, f1_interval, spot_scores, subject_counts
 from ..fileio import read_json, write_text
 from ..preprocess.frames import SampleExcluded
@@ -91,6 +92,17 @@ class SpotOptions:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def videos_fingerprint(videos: Sequence[LongVideo]) -> dict:
+    """The hashed record of the videos a spotting run reads: each one's id, frame range, frame
+    rate and coded intervals, and the name and size of every frame file (no file times or
+    folders, so a copy elsewhere resumes the run; other videos are refused, not mixed)."""
+    from ..fileio import files_fingerprint
+
+    fields = [(v.id, v.first, v.last, v.fps, [repr(i) for i in v.intervals]) for v in videos]
+    paths = (p for v in videos for p in v.frame_paths())
+    return {"videos": len(videos), "fingerprint": files_fingerprint(paths, *fields, times=False)}
 
 
 class ScoreCache:
@@ -360,6 +372,13 @@ def spot_dataset(
             f"{root}: {len(subjects)} subject(s); choosing p needs other subjects (give --p)"
         )
     excluded = list(result.excluded)
+    config = {
+        "dataset": dataset,
+        "spot": asdict(opts),
+        "data": videos_fingerprint(videos),
+        "runtime": {"root": str(root), "out": str(out)},
+    }
+    ensure_run_dir(out, config)  # other videos or settings: refused before any scoring
     plan = {s: [v for v in videos if v.subject_key != s] for s in subjects}
     scorer = (FlowScorer if opts.method == "flow" else SoftnetScorer)(out, opts, log)
     usable = scorer.prepare(videos, {s: (t, _half_lengths(t)) for s, t in plan.items()}, excluded)
@@ -378,11 +397,6 @@ def spot_dataset(
         rows = [_row(item) for items in found for item in items]
         return FoldOutput([len(f) for f in found], extra={"k": ks, "p": ps, "spotted": rows})
 
-    config = {
-        "dataset": dataset,
-        "spot": asdict(opts),
-        "runtime": {"root": str(root), "out": str(out)},
-    }
     records = run_loso(
         usable,
         [len(v.intervals) for v in usable],
