@@ -139,6 +139,15 @@ def test_a_run_refuses_other_data_and_resumes_on_a_copy(toy_run: Path, tiny_data
         MicroexpError, match=r"another configuration \(differs in data\.fingerprint"
     ):
         _again(toy_run, data_dir=copy)
+    # a folder written before runs recorded their data says so, rather than "differs"
+    path = toy_run / "runs" / "toy-atscnn-casme2" / "config.json"
+    text = path.read_text()
+    path.write_text(json.dumps({k: v for k, v in json.loads(text).items() if k != "data"}))
+    try:
+        with pytest.raises(MicroexpError, match=r"data \(not recorded there: written by an older"):
+            _again(toy_run, data_dir=tiny_data)
+    finally:
+        path.write_text(text)
 
 
 def test_reports_follow_metadata_not_directory_names(toy_run: Path, tmp_path: Path) -> None:

@@ -105,6 +105,8 @@ def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
         va, vb = a.get(k), b.get(k)
         if isinstance(va, dict) and isinstance(vb, dict):
             out += _differences(va, vb, f"{prefix}{k}.")
+        elif k not in a:  # a setting that microexp did not record when it wrote ``a``
+            out.append(f"{prefix}{k} (not recorded there: written by an older microexp)")
         elif json.dumps(va, default=str) != json.dumps(vb, default=str):
             out.append(f"{prefix}{k}")
     return out

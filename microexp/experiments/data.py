@@ -62,7 +62,6 @@ class Prepared:
     labels: list[int]
     classes: list[str]
     store: object  # microexp.data.TensorStore
-    fingerprint: str = ""  # data_fingerprint of the protocol's samples
 
     def indices(self, samples: Sequence) -> list[int]:
         index = {s.id: i for i, s in enumerate(self.samples)}
@@ -76,7 +75,7 @@ def prepare(
     from ..data import TensorStore
 
     proto = ds.get_protocol(protocol)
-    merged = ds.merge(ds.load_protocol(proto, {n: roots[n] for n in proto.datasets}), protocol)
+    merged = protocol_samples(protocol, roots)
     index = {c: i for i, c in enumerate(proto.classes)}
     subjects = len({s.subject_key for s in merged.samples})
     log(f"[protocol] {protocol}: {len(merged.samples)} samples, {subjects} subjects")
@@ -87,8 +86,20 @@ def prepare(
     if not kept:
         raise MicroexpError(f"no sample of {protocol} could be pre-processed ({recipe.name})")
     labels = [index[s.label] for s in kept]
-    fingerprint = data_fingerprint(merged.samples)
-    return Prepared(kept, labels, list(proto.classes), TensorStore(cache, kept), fingerprint)
+    return Prepared(kept, labels, list(proto.classes), TensorStore(cache, kept))
+
+
+def protocol_samples(protocol: str, roots: dict[str, Path]):
+    """The protocol's samples read from ``roots``, its datasets merged (a LoadResult)."""
+    proto = ds.get_protocol(protocol)
+    return ds.merge(ds.load_protocol(proto, {n: roots[n] for n in proto.datasets}), protocol)
+
+
+def data_record(protocol: str, roots: dict[str, Path]) -> dict:
+    """The hashed record of the data a run on ``protocol`` reads: its sample count and
+    :func:`data_fingerprint`. Reads the annotations and stats the frames; computes no flow."""
+    samples = protocol_samples(protocol, roots).samples
+    return {"samples": len(samples), "fingerprint": data_fingerprint(samples)}
 
 
 def data_fingerprint(samples: Sequence) -> str:

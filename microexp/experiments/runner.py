@@ -22,7 +22,7 @@ from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso, sample_subj
 from ..evaluation.megc import write_megc_log
 from ..preprocess.recipes import recipe_dict
 from ..reporting.tables import TABLES
-from .data import Prepared, datasets_of, prepare, record_data, resolve_data
+from .data import Prepared, data_record, datasets_of, prepare, record_data, resolve_data
 from .defaults import RECIPE_PRESETS, TRAINING, model_inputs, model_training
 from .megc import PROTOCOL_TABLES
 from .spec import Experiment, Preset, Stage, get_preset
@@ -188,12 +188,16 @@ def _stage_config(ctx: Context, stage: Stage) -> dict:
     }
 
 
-def _data_config(data: Prepared) -> dict:
-    """The hashed record of the data a run reads (:func:`~.data.data_fingerprint`)."""
-    return {"samples": len(data.samples), "fingerprint": data.fingerprint}
+def _data_config(ctx: Context, protocol: str) -> dict:
+    """The hashed record of the data a run on ``protocol`` reads (:func:`~.data.data_record`;
+    once per protocol and command)."""
+    key = ("data", protocol)
+    if key not in ctx.memo:
+        ctx.memo[key] = data_record(protocol, ctx.roots)
+    return ctx.memo[key]
 
 
-def _config(ctx: Context, exp: Experiment, recipe, data: Prepared, stage: str) -> dict:
+def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: str) -> dict:
     """A run directory's config.json: the hashed settings, then ``runtime`` and ``meta``."""
     return {
         "stage": stage,
@@ -202,8 +206,8 @@ def _config(ctx: Context, exp: Experiment, recipe, data: Prepared, stage: str) -
         "model_args": dict(exp.model_args),
         "trainer": exp.trainer,
         "recipe": recipe_dict(recipe),
-        "classes": data.classes,
-        "data": _data_config(data),
+        "classes": classes,
+        "data": _data_config(ctx, exp.protocol),
         "seed": ctx.seed,
         "data_preset": ctx.preset.data_preset,
         "mixed_precision": ctx.opts.mixed_precision,
@@ -267,15 +271,16 @@ def pretrain(ctx: Context, exp: Experiment, recipe) -> Path:
     pre = replace(exp, protocol=stage.protocol, train=stage, pretrain=None)
     pre_dir = ctx.out / "pretrain" / ctx.run_name(exp.model)
     path = pre_dir / "model.keras"
-    data = _prepared(ctx, stage.protocol, recipe)
-    config = _config(ctx, pre, recipe, data, "pretrain")
+    classes = _classes(stage.protocol)
+    config = _config(ctx, pre, recipe, classes, "pretrain")
     config["pretrain"] = _stage_config(ctx, stage)
     config["meta"].update(name=f"{exp.model}-pretrain", tables=[])
     ensure_run_dir(pre_dir, config)
     if path.is_file():
         ctx.log(f"[pretrain] {exp.model}: reusing {path}")
         return path
-    make = _builder(pre, data, recipe, len(data.classes))
+    data = _prepared(ctx, stage.protocol, recipe)
+    make = _builder(pre, data, recipe, len(classes))
     trainer = KerasTrainer(_setting(ctx, stage, make, pre_dir / "logs"), data)
     t = time.time()
     model, hist, extra = trainer.fit(data.samples, None, stage.protocol)
@@ -287,6 +292,12 @@ def pretrain(ctx: Context, exp: Experiment, recipe) -> Path:
     save_model(model, path)
     keras.backend.clear_session()
     return path
+
+
+def _classes(protocol: str) -> list[str]:
+    from ..datasets import get_protocol
+
+    return list(get_protocol(protocol).classes)
 
 
 def _fine_tune_builder(exp: Experiment, pretrained: Path, num_classes: int) -> Callable:
@@ -320,12 +331,14 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
     recipe = recipe_of(exp, ctx.preset.name, ctx.opts.flow_backend)
     data = _prepared(ctx, exp.protocol, recipe)
     run_dir = ctx.out / "runs" / ctx.run_name(exp.name)
-    config = _config(ctx, exp, recipe, data, "loso")
+    config = _config(ctx, exp, recipe, data.classes, "loso")
     config["train"] = _stage_config(ctx, exp.train)
     make = None
     if exp.pretrain is not None:
         path, origin = _pretrained(ctx, exp, recipe)
         config["pretrain"] = {**_stage_config(ctx, exp.pretrain), "model": origin}
+        if ctx.opts.pretrained is None:  # pre-trained in this run: pin the data it read
+            config["pretrain"]["data"] = _data_config(ctx, exp.pretrain.protocol)
         make = _fine_tune_builder(exp, path, len(data.classes))
     elif exp.trainer == "keras":
         make = _builder(exp, data, recipe, len(data.classes))
@@ -368,7 +381,7 @@ def run_baselines(ctx: Context, exp: Experiment, data: Prepared, recipe, run_dir
             "protocol": exp.protocol,
             "recipe": recipe_dict(recipe),
             "classes": data.classes,
-            "data": _data_config(data),
+            "data": _data_config(ctx, exp.protocol),
             "crop": crop,
             "probe": {"grid": PROBE_GRID, "C": PROBE_C} if name == "linear_probe" else None,
             "meta": {"name": f"{_meta(ctx, exp)['name']}:{name}"},
