@@ -119,6 +119,11 @@ def test_a_truncated_fold_record_is_named_and_recomputed(toy_run: Path, tiny_dat
     assert sum("done before, reused" in line for line in lines) == 2
     again = json.loads(path.read_text())
     assert again["y_pred"] == whole["y_pred"] and again["y_prob"] == whole["y_prob"]
+    # a record of the same configuration made for other test samples is recomputed, not used
+    path.write_text(json.dumps({**again, "samples": ["casme2/sub99/EP00_00"]}))
+    lines = _again(toy_run, data_dir=tiny_data)
+    assert any(str(path) in line and "other test samples" in line for line in lines)
+    assert json.loads(path.read_text())["samples"] == whole["samples"]
 
 
 def test_a_run_refuses_other_data_and_resumes_on_a_copy(toy_run: Path, tiny_data, tmp_path) -> None:

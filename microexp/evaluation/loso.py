@@ -156,6 +156,9 @@ def run_loso(
     for n_done, fold in enumerate(todo, start=1):
         path = fold_path(run_dir, fold)
         rec = _reusable(path, chash, log)
+        if rec is not None and rec.get("samples") != [samples[i].id for i in fold.test]:
+            log(f"  {path}: made for other test samples than this fold's; recomputing it")
+            rec = None
         if rec is not None:
             records.append(rec)
             log(
