@@ -103,6 +103,12 @@ def fold(x, y, train, test, seed: int, fold_i: int, redraw: bool) -> tuple[list[
     return [int(v) for v in pred], float(hist.history["acc"][-1])
 
 
+def settings(args) -> dict:
+    """A variant's settings as stored beside its results (a tag is reused only with these)."""
+    names = ("normalise", "size", "frames", "subjects", "clips", "data_seed", "redraw", "seeds")
+    return {k: getattr(args, k) for k in names}
+
+
 def run(args) -> dict:
     raw, y, subj = load(args)
     t0 = time.time()
@@ -132,10 +138,8 @@ def run(args) -> dict:
         print(f"[{args.tag}] seed {seed}: {s3d[-1]}", flush=True)
     acc = [r["subject_mean_accuracy"] for r in s3d]
     return {
-        "settings": {
-            k: getattr(args, k)
-            for k in ("normalise", "size", "frames", "subjects", "clips", "data_seed", "redraw")
-        },
+        "settings": settings(args),
+        "generator_version": GENERATOR_VERSION,
         "samples": len(y),
         "s3d_subject_mean_accuracy": float(np.mean(acc)),
         "s3d_sd_over_seeds": float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0,
@@ -167,10 +171,13 @@ def main() -> None:
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {"variants": {}}
     if args.tag in results["variants"]:
+        stored = results["variants"][args.tag]
+        mine = {**settings(args), "generator_version": GENERATOR_VERSION}
+        if {**stored["settings"], "generator_version": stored["generator_version"]} != mine:
+            raise SystemExit(f"{out}: tag {args.tag!r} holds other settings; use another --tag")
         print(f"{args.tag}: already in {out}")
         return
     results["variants"][args.tag] = run(args)
-    results["generator_version"] = GENERATOR_VERSION
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores"
     write_text(out, json.dumps(results, indent=2) + "\n")
     print(json.dumps(results["variants"][args.tag], indent=2))
