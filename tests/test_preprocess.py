@@ -288,12 +288,14 @@ def test_cache_builds_resumes_and_repairs(tiny_casme2: list[ds.Sample], tmp_path
     samples[3] = samples[3].replace(frames_dir=str(copy))
     first = build_cache(samples, recipe, tmp_path / "cache", workers=1, progress=False)
     assert (first.built, first.reused, len(first.excluded)) == (4, 0, 1)
+    assert first.usable == {s.id for s in samples[:4]}  # the excluded one is not usable
     assert "no face found" in first.excluded[0][1]
     cache = FlowCache(tmp_path / "cache", recipe)
     stored = cache.load(samples[0])
     assert np.array_equal(stored["x"], pp.sample_tensors(samples[0], recipe)["x"])
     again = build_cache(samples, recipe, tmp_path / "cache", workers=1, progress=False)
     assert (again.built, again.reused, len(again.excluded)) == (0, 4, 1)
+    assert again.usable == first.usable
     # a truncated file is detected and rebuilt
     path = cache.path(samples[1])
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])

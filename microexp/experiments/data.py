@@ -82,7 +82,7 @@ def prepare(
     summary = build_cache(merged.samples, recipe, cache_root, progress=False)
     log(f"[flows] {recipe.name}: {summary.line()}")
     cache = FlowCache(cache_root, recipe)
-    kept = [s for s in merged.samples if cache.status(s) == "ok"]
+    kept = [s for s in merged.samples if s.id in summary.usable]
     if not kept:
         raise MicroexpError(f"no sample of {protocol} could be pre-processed ({recipe.name})")
     labels = [index[s.label] for s in kept]

@@ -154,6 +154,7 @@ class BuildSummary:
     stale: int = 0
     excluded: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    usable: set[str] = field(default_factory=set)  # ids whose tensors are cached now
 
     def line(self) -> str:
         reasons = Counter(r.split(" in ")[0].split(" (")[0] for _, r in self.excluded)
@@ -248,6 +249,7 @@ def build_cache(
         state = cache.status(s)
         if state == "ok":
             summary.reused += 1
+            summary.usable.add(s.id)
         elif state == "excluded":
             summary.excluded.append((s.id, cache.exclusion_reason(s)))
         else:
@@ -260,6 +262,7 @@ def build_cache(
     for sid, outcome, reason in run or _run(todo, recipe, str(root), workers, progress):
         if outcome == "built":
             summary.built += 1
+            summary.usable.add(sid)
         else:
             summary.excluded.append((sid, reason))
     summary.seconds = time.time() - t0
