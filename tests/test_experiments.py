@@ -126,6 +126,18 @@ def test_a_truncated_fold_record_is_named_and_recomputed(toy_run: Path, tiny_dat
     assert json.loads(path.read_text())["samples"] == whole["samples"]
 
 
+def test_a_run_reads_its_annotations_once(toy_run: Path, tiny_data, monkeypatch) -> None:
+    """The config's data record and the tensors come from one reading of the coding sheets."""
+    from microexp import datasets
+
+    read = datasets.load_protocol
+    calls: list = []
+    monkeypatch.setattr(datasets, "load_protocol", lambda *a, **k: calls.append(a) or read(*a, **k))
+    lines = _again(toy_run, data_dir=tiny_data)
+    assert sum("done before, reused" in line for line in lines) == 3
+    assert len(calls) == 1
+
+
 def test_a_run_refuses_other_data_and_resumes_on_a_copy(toy_run: Path, tiny_data, tmp_path) -> None:
     """The run's hashed config holds the data's fingerprint (ids, labels, annotation, frame
     names and sizes): a copy of the dataset elsewhere with new file times (another machine's

@@ -69,13 +69,19 @@ class Prepared:
 
 
 def prepare(
-    protocol: str, roots: dict[str, Path], recipe, cache_root: Path, log: Callable
+    protocol: str,
+    roots: dict[str, Path],
+    recipe,
+    cache_root: Path,
+    log: Callable,
+    merged: ds.LoadResult | None = None,
 ) -> Prepared:
-    """protocol -> samples -> cache (built or reused) -> tensors in memory."""
+    """protocol -> samples -> cache (built or reused) -> tensors in memory. ``merged``: the
+    protocol's samples when already read (:func:`protocol_samples`), else they are read here."""
     from ..data import TensorStore
 
     proto = ds.get_protocol(protocol)
-    merged = protocol_samples(protocol, roots)
+    merged = protocol_samples(protocol, roots) if merged is None else merged
     index = {c: i for i, c in enumerate(proto.classes)}
     subjects = len({s.subject_key for s in merged.samples})
     log(f"[protocol] {protocol}: {len(merged.samples)} samples, {subjects} subjects")
@@ -95,10 +101,10 @@ def protocol_samples(protocol: str, roots: dict[str, Path]):
     return ds.merge(ds.load_protocol(proto, {n: roots[n] for n in proto.datasets}), protocol)
 
 
-def data_record(protocol: str, roots: dict[str, Path]) -> dict:
-    """The hashed record of the data a run on ``protocol`` reads: its sample count and
-    :func:`data_fingerprint`. Reads the annotations and stats the frames; computes no flow."""
-    samples = protocol_samples(protocol, roots).samples
+def data_record(samples: Sequence) -> dict:
+    """The hashed record of the data a run reads (a protocol's samples, from
+    :func:`protocol_samples`): their count and :func:`data_fingerprint`. Stats the frames;
+    computes no flow."""
     return {"samples": len(samples), "fingerprint": data_fingerprint(samples)}
 
 

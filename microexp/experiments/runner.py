@@ -22,7 +22,15 @@ from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso, sample_subj
 from ..evaluation.megc import write_megc_log
 from ..preprocess.recipes import recipe_dict
 from ..reporting.tables import TABLES
-from .data import Prepared, data_record, datasets_of, prepare, record_data, resolve_data
+from .data import (
+    Prepared,
+    data_record,
+    datasets_of,
+    prepare,
+    protocol_samples,
+    record_data,
+    resolve_data,
+)
 from .defaults import RECIPE_PRESETS, TRAINING, model_inputs, model_training
 from .megc import PROTOCOL_TABLES
 from .spec import Experiment, Preset, Stage, get_preset
@@ -77,7 +85,7 @@ class Context:
     cache_root: Path
     shard: tuple[int, int] | None
     paper: str | None
-    memo: dict = field(default_factory=dict)  # (protocol, recipe) -> Prepared
+    memo: dict = field(default_factory=dict)  # per-command results: samples, records, Prepared
     seed: int = 0  # this pass's training seed
 
     def run_name(self, name: str) -> str:
@@ -145,7 +153,8 @@ def check_experiment(exp: Experiment) -> None:
 def _prepared(ctx: Context, protocol: str, recipe) -> Prepared:
     key = (protocol, json.dumps(asdict(recipe), sort_keys=True, default=str))
     if key not in ctx.memo:
-        data = prepare(protocol, ctx.roots, recipe, ctx.cache_root, ctx.log)
+        merged = _samples(ctx, protocol)
+        data = prepare(protocol, ctx.roots, recipe, ctx.cache_root, ctx.log, merged)
         size = data.store.nbytes()
         ctx.log(
             f"[data] {protocol}: {len(data.samples)} samples' tensors in memory, {_bytes(size)} "
@@ -193,7 +202,15 @@ def _data_config(ctx: Context, protocol: str) -> dict:
     once per protocol and command)."""
     key = ("data", protocol)
     if key not in ctx.memo:
-        ctx.memo[key] = data_record(protocol, ctx.roots)
+        ctx.memo[key] = data_record(_samples(ctx, protocol).samples)
+    return ctx.memo[key]
+
+
+def _samples(ctx: Context, protocol: str):
+    """The protocol's samples, its annotations read once per command (a LoadResult)."""
+    key = ("samples", protocol)
+    if key not in ctx.memo:
+        ctx.memo[key] = protocol_samples(protocol, ctx.roots)
     return ctx.memo[key]
 
 
