@@ -400,7 +400,8 @@ def test_long_video_draws_are_pinned_to_the_generator_version(synth):
 def test_spotting_caches_are_keyed_by_the_frames(tmp_path):
     """A video's cached scores and features are named by its frames' fingerprint (name, size,
     modification time): other frames under the same video id (another copy, a re-generated
-    tree) get new files, never the old ones; the same frames moved elsewhere keep theirs."""
+    tree) get new files, never the old ones, which are removed once replaced; the same frames
+    moved elsewhere keep theirs."""
     import os
     import shutil
 
@@ -418,14 +419,21 @@ def test_spotting_caches_are_keyed_by_the_frames(tmp_path):
     moved = shutil.copytree(folder, tmp_path / "w", copy_function=shutil.copy2)  # times kept
     assert files_fingerprint(sorted(moved.iterdir()), 200.0) == key
     opts = spotting.SpotOptions()
-    before = [
-        c(tmp_path / "c", opts).path(video, 5) for c in (spotting.ScoreCache, spotting.FeatureCache)
-    ]
+    kinds = (spotting.ScoreCache, spotting.FeatureCache)
+    caches = [c(tmp_path / "c", opts) for c in kinds]
+    for cache in caches:
+        for k in (5, 50):
+            cache.store(video, k, lambda fh, k=k: np.save(fh, np.arange(k)))
+    before = [c.path(video, 5) for c in caches]
+    kept = [c.path(video, 50) for c in caches]
     (folder / "img2.jpg").write_bytes(b"another frame")
-    after = [
-        c(tmp_path / "c", opts).path(video, 5) for c in (spotting.ScoreCache, spotting.FeatureCache)
-    ]
+    caches = [c(tmp_path / "c", opts) for c in kinds]
+    after = [c.path(video, 5) for c in caches]
     assert all(a != b and a.parent == b.parent for a, b in zip(after, before, strict=True))
+    # an entry written from the new frames removes the same entry made from the old ones only
+    for cache in caches:
+        cache.store(video, 5, lambda fh: np.save(fh, np.zeros(3)))
+    assert all(p.is_file() for p in after + kept) and not any(p.exists() for p in before)
     changed = files_fingerprint(paths, 200.0)
     os.remove(folder / "img3.jpg")  # a missing frame is a state of its own
     assert files_fingerprint(paths, 200.0) not in {key, changed}

@@ -14,7 +14,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -109,6 +109,8 @@ class ScoreCache:
     """Each video's S(t) per k (the score does not depend on the kind), as ``.npy`` under
     ``root``, written atomically; a truncated file is computed again."""
 
+    suffix = ".npy"
+
     def __init__(self, root: Path, opts: SpotOptions) -> None:
         self.root = root
         self.opts = opts
@@ -123,12 +125,27 @@ class ScoreCache:
             self._sources[video.id] = files_fingerprint(video.frame_paths(), video.fps)
         return self._sources[video.id]
 
+    def tag(self, k: int) -> str:
+        """What the file holds, before the frames' fingerprint in its name."""
+        return f"{self.opts.flow}-s{self.opts.size}-f{self.opts.max_fps:g}-k{k}"
+
     def path(self, video: LongVideo, k: int) -> Path:
-        tag = f"{self.opts.flow}-s{self.opts.size}-f{self.opts.max_fps:g}-k{k}"
-        return self.root / _safe(video.id) / f"{tag}-{self.source(video)}.npy"
+        return self.root / _safe(video.id) / f"{self.tag(k)}-{self.source(video)}{self.suffix}"
+
+    def store(self, video: LongVideo, k: int, save: Callable) -> None:
+        """Write the entry atomically (``save(file object)``), then remove the same entry made
+        from other frames of this video: it can never be read again."""
+        from ..fileio import atomic_path
+
+        path = self.path(video, k)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                save(fh)
+        for old in path.parent.glob(f"{self.tag(k)}-*{self.suffix}"):
+            if old != path:
+                old.unlink(missing_ok=True)
 
     def scores(self, video: LongVideo, ks: set[int]) -> dict[int, np.ndarray]:
-        from ..fileio import atomic_path
         from ..preprocess.spotting import image_reader, video_scores
 
         out = {}
@@ -155,9 +172,7 @@ class ScoreCache:
                 max_fps=self.opts.max_fps,
             )
             for name, k in todo.items():
-                with atomic_path(self.path(video, k)) as tmp:
-                    with open(tmp, "wb") as fh:
-                        np.save(fh, computed[name])
+                self.store(video, k, lambda fh, a=computed[name]: np.save(fh, a))
                 out[k] = computed[name]
         return out
 
@@ -166,13 +181,13 @@ class FeatureCache(ScoreCache):
     """Each video's SOFTNet input per k (:func:`microexp.preprocess.spotting.flow_features`
     on the sampled face track), as ``.npz`` (x, valid, step) under ``root``."""
 
-    def path(self, video: LongVideo, k: int) -> Path:
+    suffix = ".npz"
+
+    def tag(self, k: int) -> str:
         o = self.opts
-        tag = f"softnet-{o.flow}-s{o.size}-x{o.feature_size}-f{o.max_fps:g}-k{k}"
-        return self.root / _safe(video.id) / f"{tag}-{self.source(video)}.npz"
+        return f"softnet-{o.flow}-s{o.size}-x{o.feature_size}-f{o.max_fps:g}-k{k}"
 
     def features(self, video: LongVideo, k: int) -> tuple[np.ndarray, np.ndarray, int]:
-        from ..fileio import atomic_path
         from ..preprocess.spotting import flow_features, image_reader, sampled_track
 
         path = self.path(video, k)
@@ -189,9 +204,7 @@ class FeatureCache(ScoreCache):
             video.id, o.max_fps,
         )  # fmt: skip
         x, valid = flow_features(track, max(int(round(k / track.step)), 1), o.feature_size, o.flow)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, x=x, valid=valid, step=track.step)
+        self.store(video, k, lambda fh: np.savez(fh, x=x, valid=valid, step=track.step))
         return x, valid, track.step
 
 
