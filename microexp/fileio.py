@@ -42,13 +42,18 @@ def read_json(path: str | os.PathLike) -> dict:
     :class:`MicroexpError` naming it."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise MicroexpError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise MicroexpError(f"{path}: not text (expected a JSON object in UTF-8)") from None
     except json.JSONDecodeError as exc:
         raise MicroexpError(
             f"{path}: truncated or malformed JSON ({exc.msg}, line {exc.lineno})"
         ) from None
+    if not isinstance(value, dict):
+        raise MicroexpError(f"{path}: expected a JSON object, found {type(value).__name__}")
+    return value
 
 
 def files_fingerprint(

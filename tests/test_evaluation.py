@@ -109,6 +109,14 @@ def test_loso_runner_resumes_and_shards(tmp_path: Path) -> None:
         ev.run_loso(samples, labels, fp, run, {"c": 2}, log=lambda _: None)
     rec = json.loads(next((run / "folds").glob("fold_000_*.json")).read_text())
     assert set(rec) >= {"y_true", "y_pred", "history", "config_hash", "samples"}
+    # a record that is not text, or JSON that is not an object, is named and recomputed
+    for junk in [b"\xff\xfe", b"[1, 2]"]:
+        path = next((run / "folds").glob("fold_000_*.json"))
+        path.write_bytes(junk)
+        lines: list[str] = []
+        ev.run_loso(samples, labels, fp, run, {"c": 1}, log=lines.append)
+        assert calls[-1] == 0 and any(str(path) in line and "recomputing" in line for line in lines)
+        assert json.loads(path.read_text())["fold"] == 0
 
 
 def test_fold_selection_errors(tmp_path: Path) -> None:
