@@ -14,7 +14,6 @@ unshifted centre crop is fed, as in LOSO testing.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MicroexpError
+from .fileio import read_json
 from .preprocess import (
     ATSCNNRecipe,
     LBPTOPRecipe,
@@ -81,7 +81,7 @@ def _model_config(model_path: Path) -> dict:
         raise MicroexpError(
             f"{path}: missing; expected the config.json that `microexp reproduce` writes beside model.keras"
         )
-    config = json.loads(path.read_text())
+    config = read_json(path)
     if "recipe" not in config or "classes" not in config:
         raise MicroexpError(f"{path}: expected 'recipe' and 'classes' (a reproduce run's config)")
     return config
@@ -113,11 +113,9 @@ class _Classifier:
     def synthetic(self) -> bool:
         """Whether the run that trained the model read synthetic data (its ``data.json``)."""
         path = self.path.parent.parent.parent / "data.json"
-        try:
-            roots = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return False
-        return any(isinstance(v, dict) and v.get("synthetic") for v in roots.values())
+        if not path.is_file():
+            return False  # a model copied out of its run: nothing says what it read
+        return any(isinstance(v, dict) and v.get("synthetic") for v in read_json(path).values())
 
     def tensors(self, frames, onset: int, apex: int, offset: int, fps: float, what: str) -> dict:
         try:
@@ -336,8 +334,9 @@ def _load(model_path: Path):
 
     try:
         return keras.models.load_model(model_path, compile=False)
-    except (ValueError, OSError) as e:
-        raise MicroexpError(f"{model_path}: not a loadable Keras model ({e})") from None
+    except (ValueError, OSError, TypeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise MicroexpError(f"{model_path}: not a loadable Keras model ({first})") from None
 
 
 def _probabilities(model, model_path: Path, tensors: dict[str, np.ndarray]) -> np.ndarray:
@@ -349,7 +348,8 @@ def _probabilities(model, model_path: Path, tensors: dict[str, np.ndarray]) -> n
         raise MicroexpError(
             f"{model_path}: expects input {want}, the recipe in config.json gave {x.shape[1:]}"
         )
-    return np.asarray(model([x], training=False).numpy())[0]
+    batch = [x] if isinstance(model.input, list) else x  # the structure it was built with
+    return np.asarray(model(batch, training=False).numpy())[0]
 
 
 __all__ = [

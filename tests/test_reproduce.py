@@ -208,6 +208,14 @@ def test_predict_atscnn_from_a_video(s3d_run: Path, tmp_path: Path) -> None:
     result = predict(run / "model.keras", video)
     assert result.classes == classes and result.fps == pytest.approx(30.0)
     assert result.frames == len(frames) and sum(result.probabilities) == pytest.approx(1, 1e-3)
+    # as a user runs it: a fresh process, where only what predict imports registers layers
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "microexp", "predict", "--model", str(run / "model.keras")]
+    done = subprocess.run([*cli, str(video), "--single", "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["probabilities"] == pytest.approx(result.probabilities, abs=1e-4)
 
 
 def test_predict_bad_input(
@@ -224,9 +232,21 @@ def test_predict_bad_input(
     blank.mkdir()
     for i in range(3):
         cv2.imwrite(str(blank / f"{i}.png"), np.full((48, 48), 128, np.uint8))
+    torn = tmp_path / "torn"  # a run folder copied half-way: config.json, model.keras cut short
+    torn.mkdir()
+    (torn / "model.keras").write_bytes(model.read_bytes())
+    (torn / "config.json").write_text((model.parent / "config.json").read_text()[:80])
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "model.keras").write_bytes(model.read_bytes()[:5000])
+    (cut / "config.json").write_text((model.parent / "config.json").read_text())
     cases = [
         (["--model", str(tmp_path / "none.keras"), clip], "no such model file"),
         (["--model", str(lone), clip], "config.json: missing"),
+        (["--model", str(torn / "model.keras"), clip], "config.json: truncated or malformed"),
+        (["--model", str(cut / "model.keras"), clip], "not a loadable Keras model"),
+        (["--model", str(model), clip, "--fps", "0"], "fps 0: expected a frame rate above 0"),
+        (["--model", str(model), clip, "--fps", "-5"], "fps -5: expected a frame rate above 0"),
         (["--model", str(model), clip, "--onset", "99"], "--onset 99: the clip has"),
         (["--model", str(model), str(tmp_path / "nothing")], "no such video file or frame folder"),
         (["--model", str(model), str(blank)], "no face found by dlib in"),

@@ -9,6 +9,7 @@ from .blocks import (
     MultiHeadSelfAttention2D,
     position_code,
 )
+from .channels import SelectChannel
 from .separable3d import SeparableConv3D
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "EnhancedResidual",
     "MABlock",
     "MultiHeadSelfAttention2D",
+    "SelectChannel",
     "SeparableConv3D",
     "SpatialAttention",
     "attention_layer",

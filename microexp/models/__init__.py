@@ -3,7 +3,8 @@
 Models never open files: they are built from arguments and fed tensors.
 """
 
-from .atscnn import SelectChannel, build_atscnn
+from ..layers import SelectChannel
+from .atscnn import build_atscnn
 from .baselines import build_lbptop_svm, fit_predict_lbptop
 from .comparison import build_dual_inception, build_offapexnet, build_ststnet
 from .flops import count_macs, total_macs

@@ -11,29 +11,11 @@ reduction ratio (2) are also assumptions.
 from __future__ import annotations
 
 import keras
-from keras import layers, ops
+from keras import layers
 
-from ..layers import attention_layer
+from ..layers import SelectChannel, attention_layer
 
 STREAMS = {"uvs": (0, 1, 2), "uv": (0, 1), "gray": ()}
-
-
-@keras.saving.register_keras_serializable(package="microexp")
-class SelectChannel(layers.Layer):
-    """Channel ``index`` of the last axis, kept as a length-1 axis."""
-
-    def __init__(self, index: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.index = index
-
-    def call(self, x):
-        return ops.take(x, [self.index], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], 1)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "index": self.index}
 
 
 def build_atscnn(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .atscnn import SelectChannel
+from ..layers import SelectChannel
 
 
 def build_ststnet(

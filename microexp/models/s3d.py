@@ -92,4 +92,4 @@ def replace_head(
     (paper A: the 7-way CK+ head becomes a 5-way CASME II head)."""
     features = model.get_layer(feature_layer).output
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name=name)(features)
-    return keras.Model(model.inputs, outputs, name=model.name)
+    return keras.Model(model.input, outputs, name=model.name)

@@ -79,7 +79,8 @@ def read_clip(path, fps: float | None = None) -> tuple[np.ndarray, float | None,
     names, or ``frame N`` for a video).
 
     Raises:
-        MicroexpError: missing path, unreadable video, no frame, frames of different sizes.
+        MicroexpError: missing path, unreadable video, no frame, frames of different sizes, a
+        given ``fps`` not above 0.
     """
     from pathlib import Path
 
@@ -87,6 +88,8 @@ def read_clip(path, fps: float | None = None) -> tuple[np.ndarray, float | None,
 
     from ..errors import MicroexpError
 
+    if fps is not None and not fps > 0:
+        raise MicroexpError(f"fps {fps:g}: expected a frame rate above 0")
     path = Path(path)
     if path.is_dir():
         files = sorted(
