@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -276,6 +279,38 @@ def test_recipe_key_changes_with_any_parameter() -> None:
         pp.get_recipe("s4d")
 
 
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("atscnn", {"size": "abc"}, "size='abc': expected an integer"),
+        ("s3d", {"frames": 2.5}, "frames=2.5: expected an integer"),
+        ("atscnn", {"tvl1": 3}, "tvl1=3: expected a JSON object"),
+        ("s3d", {"tvl1": {"tau": "x"}}, "tvl1.tau='x': expected a number"),
+        ("s3d", {"magnify_micro": 1}, "magnify_micro=1: expected true or false"),
+        ("lbptop", {"blocks": [5]}, "blocks=[5]: expected a list of 2"),
+        ("atscnn", {"dtype": "bogus"}, "unknown tensor dtype 'bogus'"),
+        ("atscnn", {"size": 0}, "size >= 8 and margin > 0"),
+        ("atscnn", {"margin": -1}, "size >= 8 and margin > 0"),
+        ("lbptop", {"points": 0}, "points >= 1"),
+    ],
+)
+def test_recipe_parameters_are_typed_and_ranged(name: str, params: dict, message: str) -> None:
+    with pytest.raises(MicroexpError, match=re.escape(message)):
+        pp.get_recipe(name, **params)
+
+
+def test_stored_recipes_read_back_equal() -> None:
+    """JSON turns tuples into lists and parameter sets into objects; reading them back gives
+    the same recipe (and so the same cache key and run hash), and ints stay ints."""
+    for name in pp.RECIPES:
+        recipe = pp.get_recipe(name)
+        assert pp.recipe_from_dict(json.loads(json.dumps(asdict(recipe)))) == recipe
+    typed = pp.get_recipe("s3d", size=64.0, macro_datasets=["ckplus", "casme2"], tvl1={"tau": 0.2})
+    assert typed.size == 64 and isinstance(typed.size, int) and typed.tvl1.tau == 0.2
+    assert typed.macro_datasets == ("ckplus", "casme2")
+    assert pp.get_recipe("lbptop", radii=[1, 1.5, 4]).radii == (1, 1.5, 4)
+
+
 def test_cache_builds_resumes_and_repairs(tiny_casme2: list[ds.Sample], tmp_path: Path) -> None:
     recipe = pp.get_recipe("atscnn", size=32)
     samples = list(tiny_casme2)
@@ -363,6 +398,13 @@ def test_cli_flows(
     assert main(argv[:-2] + ["--param", "sise=3"]) == 2
     assert "no parameter 'sise'" in capsys.readouterr().err
     assert main(argv[:6] + ["--recipe", "flow9", "--cache", str(tmp_path)]) == 2
+    capsys.readouterr()
+    bad = {"--workers": ["--workers", "-3"], "size=abc": ["--param", "size=abc"]}
+    for what, extra in bad.items():  # refused before a cache folder is made for them
+        assert main([*argv, *extra]) == 2
+        err = capsys.readouterr().err
+        assert what.split("=")[0].lstrip("-") in err and err.count("\n") == 1, err
+    assert len(list(Path(tmp_path).iterdir())) == 1
 
 
 def test_preprocessing_never_imports_tensorflow() -> None:

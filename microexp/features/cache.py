@@ -256,7 +256,9 @@ def build_cache(
             summary.rebuilt += state == "corrupt"
             summary.stale += state == "stale"
             todo.append(s)
-    workers = max(1, workers or os.cpu_count() or 1)
+    if workers is not None and workers < 1:
+        raise MicroexpError(f"workers {workers}: expected at least 1 worker process")
+    workers = workers or os.cpu_count() or 1
     batched = getattr(recipe, "flow_backend", "cv2") == "tf"
     run = _run_batched(todo, recipe, cache, workers, flow_batch) if batched else None
     for sid, outcome, reason in run or _run(todo, recipe, str(root), workers, progress):

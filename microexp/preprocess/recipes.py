@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from typing import get_args, get_origin, get_type_hints
 
 import numpy as np
 
@@ -27,6 +28,8 @@ from .magnify import EVMParams, magnify
 PIPELINE_VERSION = 1
 #: TV-L1 implementations: OpenCV's (the reference, default) and microexp's TensorFlow one
 FLOW_BACKENDS = ("cv2", "tf")
+#: the dtypes a cache may store tensors in
+DTYPES = ("float16", "float32")
 
 
 def resolve_flow_backend(name: str) -> str:
@@ -69,6 +72,7 @@ class S3DRecipe:
         _check(self.route, ("once", "separate"), "flow route")
         _check(self.face, ("dlib", "precropped"), "face source")
         _check(self.normalise, ("standardise", "minmax", "none"), "normalisation")
+        _check(self.dtype, DTYPES, "tensor dtype")
         if self.frames < 2 or self.size < 8 or self.shift < 0:
             raise MicroexpError(f"s3d recipe: frames >= 2, size >= 8, shift >= 0 (got {self})")
 
@@ -95,6 +99,11 @@ class ATSCNNRecipe:
         _check(self.flow_backend, FLOW_BACKENDS, "flow backend")
         _check(self.face, ("dlib", "precropped"), "face source")
         _check(self.normalise, ("standardise", "minmax", "none"), "normalisation")
+        _check(self.dtype, DTYPES, "tensor dtype")
+        if self.size < 8 or not self.margin > 0:
+            raise MicroexpError(
+                f"atscnn recipe: size >= 8 and margin > 0 (got size {self.size}, margin {self.margin})"
+            )
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,10 @@ class LBPTOPRecipe:
         _check(self.face, ("dlib", "precropped"), "face source")
         if self.frames <= 2 * self.radii[2]:
             raise MicroexpError(f"lbptop recipe: frames must exceed 2 x Rt = {2 * self.radii[2]}")
+        if self.size < 8 or min(self.blocks) < 1 or self.points < 1 or min(self.radii) <= 0:
+            raise MicroexpError(
+                f"lbptop recipe: size >= 8, blocks >= 1, points >= 1, radii > 0 (got {self})"
+            )
 
 
 Recipe = S3DRecipe | ATSCNNRecipe | LBPTOPRecipe
@@ -138,11 +151,51 @@ def get_recipe(name: str, **overrides: object) -> Recipe:
         raise MicroexpError(
             f"recipe {name!r} has no parameter {bad[0]!r}; it has {', '.join(sorted(allowed))}"
         )
+    hints = get_type_hints(cls)
+    overrides = {k: _typed(name, k, v, hints[k]) for k, v in overrides.items()}
     if overrides.get("flow_backend") == "auto":
         overrides = {**overrides, "flow_backend": resolve_flow_backend("auto")}
     recipe = replace(cls(), **overrides)
     recipe.validate()
     return recipe
+
+
+def _typed(recipe: str, key: str, value: object, hint: object) -> object:
+    """``value`` checked against the parameter's annotation ``hint`` (a list where a tuple is
+    expected becomes one; a JSON object of fields becomes the parameter set; an integral
+    number where an integer is expected becomes one; an int stays an int where a float is
+    expected, so stored recipes keep their hash), else a one-line error naming it."""
+    args = get_args(hint)
+    if get_origin(hint) is tuple and isinstance(value, list | tuple):
+        items = args[:1] * len(value) if args[1:] == (Ellipsis,) else args
+        if len(items) == len(value):
+            return tuple(_typed(recipe, key, v, h) for v, h in zip(value, items, strict=True))
+    elif is_dataclass(hint):
+        if isinstance(value, hint):
+            return value
+        inner = get_type_hints(hint)
+        if isinstance(value, dict) and set(value) <= set(inner):
+            return hint(**{k: _typed(recipe, f"{key}.{k}", v, inner[k]) for k, v in value.items()})
+    elif isinstance(value, bool) or hint is bool:
+        if isinstance(value, bool) and hint is bool:
+            return value
+    elif hint is float and isinstance(value, int | float):
+        return value
+    elif hint is int and isinstance(value, int | float) and float(value).is_integer():
+        return int(value)
+    elif isinstance(hint, type) and isinstance(value, hint):
+        return value
+    raise MicroexpError(f"recipe {recipe!r} parameter {key}={value!r}: expected {_kind(hint)}")
+
+
+def _kind(hint: object) -> str:
+    if is_dataclass(hint):
+        return f"a JSON object of some of {', '.join(f.name for f in fields(hint))}"
+    args = get_args(hint)
+    if get_origin(hint) is tuple:
+        return "a list" if args[1:] == (Ellipsis,) else f"a list of {len(args)}"
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "text"}
+    return names.get(hint, str(hint))
 
 
 def recipe_from_dict(d: dict) -> Recipe:
@@ -152,12 +205,7 @@ def recipe_from_dict(d: dict) -> Recipe:
     name = d.pop("name", None)
     if name not in RECIPES:
         raise unknown_name("recipe", str(name), tuple(RECIPES))
-    nested = {"tvl1": TVL1Params, "evm": EVMParams}
-    over = {
-        k: nested[k](**v) if k in nested else tuple(v) if isinstance(v, list) else v
-        for k, v in d.items()
-    }
-    return get_recipe(name, **over)
+    return get_recipe(name, **d)  # lists and objects are typed there
 
 
 def recipe_dict(recipe: Recipe) -> dict:
