@@ -229,11 +229,15 @@ def test_spot_cli_errors_exit_2(tmp_path, capsys):
     assert main(["spot", "--dataset", "casme2", "--out", str(tmp_path)]) == 2
     assert main(["spot", "--dataset", "samm_lv", "--root", str(tmp_path / "no")]) == 2
     assert main(["spot", "--dataset", "samm_lv", "--p", "2", "--root", str(tmp_path)]) == 2
+    # an unknown preset is refused whatever the method and data (no silent default)
+    assert main(["spot", "--dataset", "samm_lv", "--root", str(tmp_path), "--preset", "huge",
+                 "--method", "flow"]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("microexp: error:") for line in err)
+    assert len(err) == 4 and all(line.startswith("microexp: error:") for line in err)
     assert "unknown long-video dataset 'casme2'" in err[0]
     assert "samm_lv root does not exist" in err[1]
     assert "--p 2.0: expected a fraction" in err[2]
+    assert "unknown preset 'huge'; expected one of: demo, paper, tiny" in err[3]
 
 
 def test_spot_cli_runs_on_a_root(synth, tmp_path, capsys):
@@ -244,6 +248,87 @@ def test_spot_cli_runs_on_a_root(synth, tmp_path, capsys):
     metrics = json.loads(capsys.readouterr().out)
     assert all(f["p"] == {"macro": 0.5, "micro": 0.5} for f in metrics["folds"])
     assert (out / "intervals.csv").read_text().startswith("video,onset,offset,kind\n")
+    # cached scores cut short (still loadable) are computed again, not read as the video's
+    for path in (out / "scores").glob("*/*.npy"):
+        np.save(path, np.load(path)[:5])
+    shutil.rmtree(out / "folds")
+    assert main(["spot", "--dataset", "casme_sq", "--root", str(synth["casme_sq"]), "--out",
+                 str(out), "--p", "0.5", "--json"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["scores"] == metrics["scores"]
+    assert all(len(np.load(p)) > 5 for p in (out / "scores").glob("*/*.npy"))
+
+
+def _spot_copy(synth: Path, tmp_path: Path, subjects: int = 2) -> Path:
+    """A copy of the tiny CAS(ME)^2 tree (or a new one with more subjects)."""
+    if subjects == 2:
+        return shutil.copytree(synth, tmp_path / "copy")
+    return generate_long("casme_sq", tmp_path / "copy", preset="tiny", subjects=subjects)
+
+
+def test_spot_with_a_subject_whose_videos_are_all_excluded(synth, tmp_path):
+    """Its fold is skipped and the video listed; with one subject left it is a one-line error."""
+    from microexp.experiments import spotting
+
+    root = _spot_copy(synth["casme_sq"], tmp_path, subjects=3)
+    bad = root / "rawpic" / "s15" / "15_0101disgustingteeth" / "img050.jpg"
+    bad.write_text("junk\n")
+    report = spotting.spot_dataset("casme_sq", root, tmp_path / "o", log=lambda _: None)
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert (metrics["videos"], metrics["subjects"], len(metrics["folds"])) == (2, 2, 2)
+    assert metrics["excluded"][0]["video"] == "casme_sq/s15/15_0101disgustingteeth"
+    assert "unreadable or missing frame" in report.read_text()
+    assert len(spotting.timeline_figures(tmp_path / "o")) == 2
+    shutil.rmtree(root / "rawpic" / "s19")  # now one subject is left
+    with pytest.raises(MicroexpError) as err:
+        spotting.spot_dataset("casme_sq", root, tmp_path / "o2", log=lambda _: None)
+    msg = str(err.value)
+    assert "\n" not in msg and "1 video(s) of 1 subject(s)" in msg
+    assert "15_0101disgustingteeth: unreadable or missing frame" in msg
+    assert "needs at least 2 subjects" in msg
+
+
+def test_spot_with_every_video_excluded_is_a_one_line_error(synth, tmp_path):
+    from microexp.experiments import spotting
+
+    root = _spot_copy(synth["casme_sq"], tmp_path)
+    for folder in (root / "rawpic").glob("s*/*"):
+        (folder / "img050.jpg").write_text("junk\n")
+    with pytest.raises(MicroexpError, match="0 video.s. of 0 subject.s. to spot .2 exclusion"):
+        spotting.spot_dataset("casme_sq", root, tmp_path / "o", log=lambda _: None)
+    for folder in (root / "rawpic").glob("s*/*"):  # no video found, and --p given: refused
+        shutil.rmtree(folder)  # before any scoring
+    with pytest.raises(MicroexpError, match="0 video.s. of 0 subject.s. to spot .* no folder"):
+        spotting.spot_dataset("casme_sq", root, tmp_path / "o2", spotting.SpotOptions(p=0.5))
+    assert not (tmp_path / "o2").exists()
+
+
+def test_spot_fold_whose_training_subjects_code_nothing(synth, tmp_path):
+    """No k for any kind: the fold spots nothing, says why, and its timeline has a note."""
+    import openpyxl
+
+    from microexp.experiments import spotting
+
+    root = _spot_copy(synth["casme_sq"], tmp_path)
+    path = root / "CAS(ME)^2code_final.xlsx"
+    wb = openpyxl.load_workbook(path)
+    for row in wb["CASFEcode_final"].iter_rows(min_row=1):
+        if row[0].value == 1:  # subject s15's intervals: past its last frame (excluded)
+            row[2].value, row[3].value, row[4].value = 9000, 9001, 9002
+    wb.save(path)
+    report = spotting.spot_dataset("casme_sq", root, tmp_path / "o", log=lambda _: None)
+    folds = {f["subject"]: f for f in spotting.read_metrics(tmp_path / "o")["folds"]}
+    assert folds["casme_sq/s16"]["k"] == {} and folds["casme_sq/s16"]["spotted"] == 0
+    assert folds["casme_sq/s16"]["unspotted"] == ["macro", "micro"]
+    assert folds["casme_sq/s15"]["unspotted"] == []
+    assert "not spotted: macro, micro (no training subject codes it)" in report.read_text()
+    assert len(spotting.timeline_figures(tmp_path / "o")) == 2
+
+
+def test_timeline_without_scores_is_one_row_with_a_note(tmp_path):
+    from microexp.reporting.figures import spotting_timeline
+
+    out = spotting_timeline("v", 30.0, 1, {}, {}, [(5, 20, "macro")], [], tmp_path / "t.png")
+    assert out.is_file() and out.stat().st_size > 0
 
 
 # -------------------------------------------------------------------------------- SOFTNet
@@ -293,6 +378,10 @@ def test_spot_softnet_runs_loso_and_resumes(synth, tmp_path, monkeypatch):
     assert len(list((out / "features").glob("*/*.npz"))) >= 4  # 2 videos x (macro, micro) k
     monkeypatch.setattr(
         spotting.SoftnetScorer, "_train", lambda *a: (_ for _ in ()).throw(AssertionError)
+    )
+    monkeypatch.setattr(  # every feature is read back from the cache, none recomputed
+        "microexp.preprocess.spotting.sampled_track",
+        lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")),
     )
     spotting.spot_dataset("samm_lv", synth["samm_lv"], out, opts, log=lambda _: None)
     assert json.loads((out / "metrics.json").read_text())["scores"] == metrics["scores"]
@@ -437,3 +526,68 @@ def test_spotting_caches_are_keyed_by_the_frames(tmp_path):
     changed = files_fingerprint(paths, 200.0)
     os.remove(folder / "img3.jpg")  # a missing frame is a state of its own
     assert files_fingerprint(paths, 200.0) not in {key, changed}
+
+
+def _cache_video(tmp_path: Path, frames: int = 6, fps: float = 200.0) -> ds.LongVideo:
+    folder = tmp_path / "v"
+    folder.mkdir()
+    for n in range(1, frames + 1):
+        (folder / f"img{n}.jpg").write_bytes(bytes(n))
+    return ds.LongVideo("samm_lv", "006", "006_1", str(folder), "img{:d}.jpg", 1, frames, fps)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [np.arange(5.0), np.arange(7.0), np.zeros((6, 1)), np.arange(6), b"", b"\x93NUMPY"],
+    ids=["short", "long", "2-d", "ints", "empty", "truncated"],
+)
+def test_score_cache_recomputes_entries_that_do_not_fit_the_video(tmp_path, monkeypatch, content):
+    from microexp.experiments import spotting
+
+    video = _cache_video(tmp_path)
+    cache = spotting.ScoreCache(tmp_path / "c", spotting.SpotOptions())
+    good = np.linspace(0, 1, 6, dtype=np.float32)
+    calls = []
+
+    def fake_scores(read, n, fps, ks, *a, **k):
+        calls.append(n)
+        return {name: good for name in ks}, None
+
+    monkeypatch.setattr("microexp.preprocess.spotting.video_scores", fake_scores)
+    if isinstance(content, bytes):
+        cache.store(video, 4, lambda fh: fh.write(content))
+    else:
+        cache.store(video, 4, lambda fh: np.save(fh, content))
+    assert cache.cached_scores(video, 4) is None
+    assert np.array_equal(cache.scores(video, {4})[4], good) and calls == [6]
+    assert np.array_equal(cache.scores(video, {4})[4], good) and calls == [6]  # now read back
+
+
+def test_feature_cache_recomputes_entries_of_other_shapes(tmp_path, monkeypatch):
+    from microexp.experiments import spotting
+
+    video = _cache_video(tmp_path, frames=20)  # 200 fps: every 7th frame, 3 windows
+    opts = spotting.SpotOptions(method="softnet", feature_size=8)
+    cache = spotting.FeatureCache(tmp_path / "c", opts)
+    x, valid = np.ones((3, 8, 8, 3), np.float16), np.array([True, True, False])
+
+    def stored(**arrays):
+        cache.store(video, 4, lambda fh: np.savez(fh, **arrays))
+        return cache.cached_features(video, 4)
+
+    got = stored(x=x, valid=valid, step=7)
+    assert got is not None and np.array_equal(got[0], x) and got[2] == 7
+    assert stored(x=x[:2], valid=valid, step=7) is None  # x and valid differ in length
+    assert stored(x=x[:2], valid=valid[:2], step=7) is None  # fewer windows than the video
+    assert stored(x=x, valid=valid, step=5) is None  # another sampling
+    assert stored(x=np.ones((3, 9, 9, 3), np.float16), valid=valid, step=7) is None
+    assert stored(x=x, valid=valid.astype(int), step=7) is None
+    assert stored(x=x, valid=valid) is None  # no step
+    cache.store(video, 4, lambda fh: fh.write(b"PK\x03\x04"))  # a truncated zip
+    assert cache.cached_features(video, 4) is None
+    monkeypatch.setattr(
+        "microexp.preprocess.spotting.sampled_track",
+        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("recomputed")),
+    )
+    with pytest.raises(RuntimeError, match="recomputed"):
+        cache.features(video, 4)

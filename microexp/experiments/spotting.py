@@ -3,7 +3,9 @@
 No test subject informs its own spotting (leave one subject out): for each held-out subject,
 k per kind comes from the other subjects' mean coded duration (k = int((N + 1) / 2)) and the
 threshold fraction p per kind is the one of ``P_GRID`` with the best F1 on the other subjects'
-videos (ties: the larger p), unless ``p`` is given. Scores are cached per video and k
+videos (ties: the larger p), unless ``p`` is given; so fewer than two subjects with usable
+videos (after exclusions) is an error, and a fold whose training subjects code no interval of
+a kind does not spot that kind (the report says so). Scores are cached per video and k
 (``OUT/scores``), so an interrupted run resumes. Frames are 1-based in every output.
 """
 
@@ -107,7 +109,8 @@ def videos_fingerprint(videos: Sequence[LongVideo]) -> dict:
 
 class ScoreCache:
     """Each video's S(t) per k (the score does not depend on the kind), as ``.npy`` under
-    ``root``, written atomically; a truncated file is computed again."""
+    ``root``, written atomically; a file that is truncated, or not one float per frame of the
+    video, is computed again."""
 
     suffix = ".npy"
 
@@ -145,18 +148,19 @@ class ScoreCache:
             if old != path:
                 old.unlink(missing_ok=True)
 
+    def cached_scores(self, video: LongVideo, k: int) -> np.ndarray | None:
+        """The stored S(t) of ``video`` for ``k``; None when missing, unreadable, or not one
+        float per frame of the video (as :func:`~microexp.preprocess.spotting.video_scores`
+        gives)."""
+        a = _load(self.path(video, k))
+        ok = isinstance(a, np.ndarray) and a.shape == (video.frames,) and a.dtype.kind == "f"
+        return a if ok else None
+
     def scores(self, video: LongVideo, ks: set[int]) -> dict[int, np.ndarray]:
+        """S(t) per k in ``ks``: read back, or computed (one face track) and stored."""
         from ..preprocess.spotting import image_reader, video_scores
 
-        out = {}
-        for k in sorted(ks):
-            path = self.path(video, k)
-            if path.is_file():
-                try:
-                    out[k] = np.load(path)
-                    continue
-                except (OSError, ValueError):
-                    pass  # truncated: computed again below
+        out = {k: a for k in sorted(ks) if (a := self.cached_scores(video, k)) is not None}
         todo = {f"k{k}": k for k in ks if k not in out}
         if todo:
             paths = video.frame_paths()
@@ -177,9 +181,20 @@ class ScoreCache:
         return out
 
 
+def _load(path: Path) -> object | None:
+    """``np.load(path)``; None when the file is missing, truncated or not numpy's."""
+    import zipfile
+
+    try:
+        return np.load(path)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+
+
 class FeatureCache(ScoreCache):
     """Each video's SOFTNet input per k (:func:`microexp.preprocess.spotting.flow_features`
-    on the sampled face track), as ``.npz`` (x, valid, step) under ``root``."""
+    on the sampled face track), as ``.npz`` (x, valid, step) under ``root``; a file that is
+    truncated, or of other shapes than the video's, is computed again."""
 
     suffix = ".npz"
 
@@ -187,16 +202,46 @@ class FeatureCache(ScoreCache):
         o = self.opts
         return f"softnet-{o.flow}-s{o.size}-x{o.feature_size}-f{o.max_fps:g}-k{k}"
 
+    def step(self, video: LongVideo) -> int:
+        """Every how many frames the video is sampled (as
+        :func:`~microexp.preprocess.spotting.sampled_track`)."""
+        m = self.opts.max_fps
+        return max(int(round(video.fps / m)), 1) if m else 1
+
+    def cached_features(
+        self, video: LongVideo, k: int
+    ) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """The stored (x, valid, step); None when missing, unreadable, or of other shapes
+        than the video's sampled frames and ``feature_size`` give."""
+        import zipfile
+
+        z = _load(self.path(video, k))
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            return None
+        with z:
+            try:
+                x, valid, step = z["x"], z["valid"], z["step"]
+            except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile):
+                return None
+        n = -(-video.frames // self.step(video))  # frames 0, step, 2 step...
+        size = self.opts.feature_size
+        ok = (
+            x.shape == (n, size, size, 3)
+            and x.dtype.kind == "f"
+            and valid.shape == (n,)
+            and valid.dtype == bool
+            and step.shape == ()
+            and int(step) == self.step(video)
+        )
+        return (x, valid, int(step)) if ok else None
+
     def features(self, video: LongVideo, k: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """(x, valid, step) of ``video`` for ``k``: read back, or computed and stored."""
         from ..preprocess.spotting import flow_features, image_reader, sampled_track
 
-        path = self.path(video, k)
-        if path.is_file():
-            try:
-                with np.load(path) as z:
-                    return z["x"], z["valid"], int(z["step"])
-            except (OSError, ValueError, KeyError):
-                pass  # truncated: computed again
+        cached = self.cached_features(video, k)
+        if cached is not None:
+            return cached
         paths = video.frame_paths()
         o = self.opts
         track = sampled_track(
@@ -324,6 +369,21 @@ class SoftnetScorer(FlowScorer):
         return uniform_filter1d(full, size=max(k, 1)).astype(np.float32)
 
 
+def _check_subjects(root, videos: list[LongVideo], excluded: list[Exclusion]) -> None:
+    """Refuse fewer than two subjects with videos: k and p come from the other subjects."""
+    subjects = len({v.subject_key for v in videos})
+    if subjects >= 2:
+        return
+    why = f"{len(videos)} video(s) of {subjects} subject(s) to spot"
+    if excluded:
+        e = excluded[-1]  # the latest: what prepare excluded, when it did
+        why += f" ({len(excluded)} exclusion(s), the last {e.sample}: {e.reason})"
+    raise MicroexpError(
+        f"{root}: {why}; spotting needs at least 2 subjects (each fold's k and p come from "
+        "the other subjects)"
+    )
+
+
 def _half_lengths(train: list[LongVideo]) -> dict[str, int]:
     """MEGC's k per kind from ``train``'s mean coded durations (kinds they code)."""
     out = {}
@@ -379,12 +439,9 @@ def spot_dataset(
     result = load(dataset, root)
     out = Path(out)
     videos = list(result.videos)
-    subjects = sorted({v.subject_key for v in videos})
-    if opts.p is None and len(subjects) < 2:
-        raise MicroexpError(
-            f"{root}: {len(subjects)} subject(s); choosing p needs other subjects (give --p)"
-        )
     excluded = list(result.excluded)
+    _check_subjects(root, videos, excluded)
+    subjects = sorted({v.subject_key for v in videos})
     config = {
         "dataset": dataset,
         "spot": asdict(opts),
@@ -395,6 +452,7 @@ def spot_dataset(
     plan = {s: [v for v in videos if v.subject_key != s] for s in subjects}
     scorer = (FlowScorer if opts.method == "flow" else SoftnetScorer)(out, opts, log)
     usable = scorer.prepare(videos, {s: (t, _half_lengths(t)) for s, t in plan.items()}, excluded)
+    _check_subjects(root, usable, excluded)  # a subject whose every video was excluded
 
     def fit_predict(train, test, fold) -> FoldOutput:
         ks = _half_lengths(train)  # from the training subjects' coded durations only
@@ -426,7 +484,8 @@ def spot_dataset(
     ]
     folds = [
         {"subject": rec["test_subject"], "k": rec["extra"]["k"], "p": rec["extra"]["p"],
-         "spotted": len(rec["extra"]["spotted"])}
+         "spotted": len(rec["extra"]["spotted"]),
+         "unspotted": [kind for kind in KINDS if kind not in rec["extra"]["k"]]}
         for rec in records
     ]  # fmt: skip
     truth = _truth(usable)
@@ -472,16 +531,17 @@ def spot(
 ) -> Path:
     """Spot ``dataset`` (``casme_sq`` or ``samm_lv``) read from ``root``, or from synthetic
     long videos written to ``OUT/data/NAME`` when ``root`` is None; ``options``: the fields
-    of :class:`SpotOptions`. Returns the report's path."""
+    of :class:`SpotOptions`; ``preset``: ``tiny``, ``demo`` or ``paper`` (SOFTNet's epochs, the
+    synthetic data's size). Returns the report's path."""
     if dataset not in LONG_VIDEO_DATASETS:
         raise unknown_name("long-video dataset", dataset, LONG_VIDEO_DATASETS)
     names = set(SpotOptions.__dataclass_fields__)
     bad = sorted(set(options) - names)
     if bad:
         raise TypeError(f"unknown option {bad[0]!r}; expected one of {', '.join(sorted(names))}")
+    if preset not in SOFTNET_EPOCHS:
+        raise unknown_name("preset", preset, tuple(SOFTNET_EPOCHS))
     if options.get("method") == "softnet" and "epochs" not in options:
-        if preset not in SOFTNET_EPOCHS:
-            raise unknown_name("preset", preset, tuple(SOFTNET_EPOCHS))
         options["epochs"] = SOFTNET_EPOCHS[preset]
     if root is None:
         from ..synthetic import generate_long
@@ -580,13 +640,17 @@ def spot_report(metrics: dict) -> str:
     if metrics.get("first_timeline"):
         lines += ["", f"![timeline of the first video](timelines/{metrics['first_timeline']})"]
     lines += ["", "Per fold (k and p chosen without the held-out subject):", ""]
-    lines += [
-        f"- {f['subject']}: k {f['k']}, p {f['p']}, {f['spotted']} spotted"
-        for f in metrics["folds"]
-    ]
+    lines += [_fold_line(f) for f in metrics["folds"]]
     if metrics["excluded"]:
         lines += ["", "Excluded:"] + [f"- {e['video']}: {e['reason']}" for e in metrics["excluded"]]
     return "\n".join(lines) + "\n"
+
+
+def _fold_line(fold: dict) -> str:
+    line = f"- {fold['subject']}: k {fold['k']}, p {fold['p']}, {fold['spotted']} spotted"
+    if fold.get("unspotted"):
+        line += f"; not spotted: {', '.join(fold['unspotted'])} (no training subject codes it)"
+    return line
 
 
 def read_metrics(out: str | os.PathLike) -> dict:

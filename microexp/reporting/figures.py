@@ -91,7 +91,8 @@ def spotting_timeline(
 ) -> Path:
     """One video: each kind's score S(t) over time (seconds) with its threshold, the coded
     intervals (shaded) and the spotted ones (bars below). Intervals are (onset, offset, kind)
-    in file-name frame numbers; ``first`` is the video's first frame number."""
+    in file-name frame numbers; ``first`` is the video's first frame number. No scores: one
+    row with every coded interval and a note that nothing was scored."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,22 +100,29 @@ def spotting_timeline(
 
     colours = {"macro": "tab:blue", "micro": "tab:red"}
     kinds = list(scores)
-    fig, axes = plt.subplots(len(kinds), 1, figsize=(10, 1.9 * len(kinds) + 0.4), sharex=True)
-    axes = np.atleast_1d(axes)
+    rows = max(len(kinds), 1)
+    fig, axes = plt.subplots(rows, 1, figsize=(10, 1.9 * rows + 0.4), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    caption = "shaded = coded, black bars = spotted"
+    if not kinds:  # every coded interval on one row
+        kinds, caption = [None], "shaded = coded; no kind was scored, nothing spotted"
+        axes[0].set_yticks([])
     for ax, kind in zip(axes, kinds, strict=True):
-        s = scores[kind]
-        t = (np.arange(len(s))) / fps
-        ax.plot(t, s, color=colours.get(kind, "k"), lw=1, label=f"{kind} score")
-        ax.axhline(thresholds[kind], color="grey", ls="--", lw=0.8, label="threshold")
-        top = float(s.max()) if len(s) and s.max() > 0 else 1.0
         for onset, offset, k in truth:
-            if k == kind:
+            if kind is None or k == kind:
                 ax.axvspan(
                     (onset - first) / fps,
                     (offset - first + 1) / fps,
                     color=colours.get(k, "k"),
                     alpha=0.15,
                 )
+        if kind is None:
+            continue
+        s = scores[kind]
+        t = (np.arange(len(s))) / fps
+        ax.plot(t, s, color=colours.get(kind, "k"), lw=1, label=f"{kind} score")
+        ax.axhline(thresholds[kind], color="grey", ls="--", lw=0.8, label="threshold")
+        top = float(s.max()) if len(s) and s.max() > 0 else 1.0
         for onset, offset, k in spotted:
             if k == kind:
                 ax.plot([(onset - first) / fps, (offset - first + 1) / fps], [-0.06 * top] * 2,
@@ -122,7 +130,7 @@ def spotting_timeline(
         ax.set_ylim(-0.12 * top, 1.1 * top)
         ax.set_ylabel(kind, fontsize=8)
         ax.tick_params(labelsize=7)
-    axes[0].set_title(f"{title}: shaded = coded, black bars = spotted", fontsize=9)
+    axes[0].set_title(f"{title}: {caption}", fontsize=9)
     axes[-1].set_xlabel("time (s)", fontsize=8)
     fig.tight_layout()
     out = Path(out)
