@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -357,6 +358,21 @@ def test_cache_builds_resumes_and_repairs(tiny_casme2: list[ds.Sample], tmp_path
     # a changed parameter never reads the old tensors
     other = FlowCache(tmp_path / "cache", pp.get_recipe("atscnn", size=24))
     assert other.dir != cache.dir and other.status(samples[0]) == "missing"
+    # bytes damaged inside an entry's data (its zip directory intact): built again on reading
+    path = cache.path(samples[0])
+    with zipfile.ZipFile(path) as z:
+        start = next(i.header_offset for i in z.infolist() if i.filename == "x.npy") + 300
+    data = bytearray(path.read_bytes())
+    data[start : start + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    fresh = FlowCache(tmp_path / "cache", recipe)
+    assert np.array_equal(fresh.load(samples[0])["x"], stored["x"])
+    assert len(fresh.repaired) == 1 and str(path) in fresh.repaired[0]
+    assert np.array_equal(fresh.load(samples[0])["x"], stored["x"]) and len(fresh.repaired) == 1
+    # a recipe.json cut short is written again (the folder's name is the recipe's key)
+    (cache.dir / "recipe.json").write_text('{"recipe": {"na')
+    build_cache(samples[:1], recipe, tmp_path / "cache", workers=1, progress=False)
+    assert json.loads((cache.dir / "recipe.json").read_text())["recipe"]["name"] == "atscnn"
     # a folder that holds another recipe is refused
     (cache.dir / "recipe.json").write_text('{"recipe": {"name": "s3d"}}')
     with pytest.raises(MicroexpError, match="another recipe"):

@@ -92,7 +92,11 @@ def prepare(
     if not kept:
         raise MicroexpError(f"no sample of {protocol} could be pre-processed ({recipe.name})")
     labels = [index[s.label] for s in kept]
-    return Prepared(kept, labels, list(proto.classes), TensorStore(cache, kept))
+    store = TensorStore(cache, kept)
+    if cache.repaired:
+        more = f" and {len(cache.repaired) - 1} more" if len(cache.repaired) > 1 else ""
+        log(f"[flows] unreadable cache entries built again: {cache.repaired[0]}{more}")
+    return Prepared(kept, labels, list(proto.classes), store)
 
 
 def protocol_samples(protocol: str, roots: dict[str, Path]):

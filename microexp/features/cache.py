@@ -57,6 +57,7 @@ class FlowCache:
         self.key = recipe_key(recipe)
         self.dir = self.root / f"{recipe.name}-{self.key[:12]}"
         self.config = recipe_config(recipe)
+        self.repaired: list[str] = []  # entries :meth:`load` found damaged and built again
 
     def ensure(self) -> None:
         """Create the folder and its ``recipe.json``; refuse a folder holding another recipe."""
@@ -64,9 +65,13 @@ class FlowCache:
         if path.is_file():
             try:
                 stored = json.loads(path.read_text())
-            except json.JSONDecodeError:
-                stored = None
-            if stored != json.loads(json.dumps(self.config, default=list)):
+            except (json.JSONDecodeError, UnicodeDecodeError):  # cut short: the folder's name
+                stored = None  # (the recipe's key) says which recipe it holds; written again
+            if stored is None:
+                write_text(
+                    path, json.dumps(self.config, indent=2, sort_keys=True, default=list) + "\n"
+                )
+            elif stored != json.loads(json.dumps(self.config, default=list)):
                 raise MicroexpError(
                     f"{path}: cache folder holds another recipe; remove it or use another --cache"
                 )
@@ -88,7 +93,11 @@ class FlowCache:
         if path.is_file():
             if not _intact(path):
                 return "corrupt"
-            return "ok" if _stored_source(path) == source_key(sample) else "stale"
+            try:
+                stored = _stored_source(path)
+            except (OSError, ValueError, zipfile.BadZipFile):
+                return "corrupt"
+            return "ok" if stored == source_key(sample) else "stale"
         excluded = self.excluded_path(sample)
         if excluded.is_file():
             lines = excluded.read_text(encoding="utf-8").splitlines()
@@ -99,15 +108,25 @@ class FlowCache:
         return self.excluded_path(sample).read_text(encoding="utf-8").splitlines()[0].strip()
 
     def load(self, sample: Sample) -> dict[str, np.ndarray]:
-        """The stored tensors of ``sample``."""
+        """The stored tensors of ``sample``. An entry whose data cannot be read (a damaged
+        disk or copy: a bad CRC, garbled bytes) is built again from the frames, saved, and
+        listed in :attr:`repaired`; :meth:`status` reads only the zip directory, so such
+        damage shows first here."""
         path = self.path(sample)
         try:
             with np.load(path) as z:
                 return {k: z[k] for k in z.files if k != SOURCE}
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            damage = str(exc) or type(exc).__name__
+        try:
+            tensors = sample_tensors(sample, self.recipe)
+        except SampleExcluded as exc:
             raise MicroexpError(
-                f"{path}: unreadable cache file ({exc}); run `microexp flows` again"
+                f"{path}: unreadable cache file ({damage}), and building it again failed: {exc}"
             ) from None
+        self.save(sample, tensors)
+        self.repaired.append(f"{path} ({damage})")
+        return tensors
 
     def save(
         self, sample: Sample, tensors: dict[str, np.ndarray], source: str | None = None
@@ -127,12 +146,10 @@ class FlowCache:
 
 
 def _stored_source(path: Path) -> str | None:
-    """The :func:`source_key` an entry was saved with (None: an entry without one)."""
-    try:
-        with np.load(path) as z:
-            return str(z[SOURCE]) if SOURCE in z.files else None
-    except (OSError, ValueError, zipfile.BadZipFile):
-        return None
+    """The :func:`source_key` an entry was saved with (None: an entry without one); raises
+    what ``np.load`` raises on a damaged file."""
+    with np.load(path) as z:
+        return str(z[SOURCE]) if SOURCE in z.files else None
 
 
 def _intact(path: Path) -> bool:
