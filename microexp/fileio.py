@@ -72,3 +72,17 @@ def files_fingerprint(
         except OSError:
             h.update(f"{path.name}:missing;".encode())
     return h.hexdigest()[:16]
+
+
+def load_keras_model(path: str | os.PathLike, compile: bool = True):
+    """A ``.keras`` file written by microexp (its custom layers registered first; Keras and
+    TensorFlow are imported only here); one that cannot be loaded is a one-line error."""
+    import keras
+
+    from . import layers  # noqa: F401  (registers the custom layers for loading)
+
+    try:
+        return keras.models.load_model(path, compile=compile)
+    except (ValueError, OSError, TypeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise MicroexpError(f"{path}: not a loadable Keras model ({first})") from None

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MicroexpError
-from .fileio import read_json
+from .fileio import load_keras_model, read_json
 from .preprocess import (
     ATSCNNRecipe,
     LBPTOPRecipe,
@@ -130,7 +130,7 @@ class _Classifier:
 
     def probabilities(self, tensors: dict) -> np.ndarray:
         if self._model is None:
-            self._model = _load(self.path)
+            self._model = load_keras_model(self.path, compile=False)
         probs = _probabilities(self._model, self.path, tensors)
         if len(probs) != len(self.classes):
             raise MicroexpError(
@@ -325,18 +325,6 @@ def predict_any(
     if timeline:
         return _timeline(clf, source, frames, rate, p, None)
     return _single(clf, source, frames, rate, onset, apex, offset)
-
-
-def _load(model_path: Path):
-    import keras
-
-    from . import layers  # noqa: F401  (registers the custom layers for loading)
-
-    try:
-        return keras.models.load_model(model_path, compile=False)
-    except (ValueError, OSError, TypeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise MicroexpError(f"{model_path}: not a loadable Keras model ({first})") from None
 
 
 def _probabilities(model, model_path: Path, tensors: dict[str, np.ndarray]) -> np.ndarray:

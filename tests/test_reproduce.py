@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -121,6 +122,40 @@ def test_bad_names_and_missing_weights(tmp_path: Path) -> None:
             pretrained=tmp_path / "none.keras",
             log=lambda _: None,
         )
+
+
+def test_a_given_pretrained_model_is_checked(s3d_run: Path, tmp_path: Path) -> None:
+    """--pretrained: a damaged file or a model without paper A's feature layer is refused
+    before any data is read; one made for other tensors, before training. CK+ is not read."""
+    from microexp.models import build_model
+
+    casme2 = json.loads((s3d_run / "data.json").read_text())["casme2"]["root"]
+    good = s3d_run / "pretrain" / "s3d" / "model.keras"
+    cut = tmp_path / "cut.keras"
+    cut.write_bytes(good.read_bytes()[:4000])
+    other = tmp_path / "atscnn.keras"
+    build_model("atscnn", num_classes=7, input_size=32).save(other)
+    shaped = tmp_path / "s3d-64.keras"
+    build_model("s3d", num_classes=7, input_shape=(64, 64, 10, 3)).save(shaped)
+    cases = [
+        (cut, "not a loadable Keras model", False),
+        (other, "has no layer 'dropout' to put a new head on", False),
+        (shaped, "takes inputs of shape (64, 64, 10, 3); this run's tensors are", True),
+    ]
+    for model, message, reads in cases:
+        lines: list[str] = []
+        with pytest.raises(MicroexpError, match=re.escape(message)):
+            reproduce(
+                "s3d",
+                tmp_path / model.stem,
+                preset="tiny",
+                data=f"casme2={casme2}",
+                pretrained=model,
+                cache=s3d_run / "cache",
+                folds=[0],
+                log=lines.append,
+            )
+        assert any("[protocol]" in line for line in lines) == reads, lines
 
 
 @pytest.mark.slow  # ~1.5 min: the LBP-TOP row and all seven Table 4 rows; run with -m slow

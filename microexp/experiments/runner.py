@@ -270,13 +270,20 @@ def _split(ctx: Context) -> dict:
 
 
 def _builder(exp: Experiment, data: Prepared, recipe, num_classes: int) -> Callable:
-    from ..data import Item
     from ..models import build_model
 
-    crops = exp.train.sampling.crops
-    first = Item(0, crops[0] if crops else exp.train.sampling.test_crop, 0, 0)
-    inputs = model_inputs(recipe, data.store.example(first).shape)
+    inputs = model_inputs(recipe, _example_shape(exp, data))
     return lambda: build_model(exp.model, num_classes=num_classes, **inputs, **dict(exp.model_args))
+
+
+def _example_shape(exp: Experiment, data: Prepared) -> tuple[int, ...]:
+    """The shape of one training example (one crop of the cached tensors)."""
+    from ..data import Item
+
+    crops = exp.train.sampling.crops
+    return data.store.example(
+        Item(0, crops[0] if crops else exp.train.sampling.test_crop, 0, 0)
+    ).shape
 
 
 def pretrain(ctx: Context, exp: Experiment, recipe) -> Path:
@@ -317,14 +324,21 @@ def _classes(protocol: str) -> list[str]:
     return list(get_protocol(protocol).classes)
 
 
-def _fine_tune_builder(exp: Experiment, pretrained: Path, num_classes: int) -> Callable:
+def _fine_tune_builder(exp: Experiment, pretrained: Path, data: Prepared) -> Callable:
     """The fold's starting point: the pre-trained model, its ``freeze`` blocks frozen, a new
     head with the protocol's classes."""
     import keras
 
     from ..models import freeze_blocks, replace_head
 
-    base = keras.models.load_model(pretrained)
+    base = load_pretrained(pretrained)
+    want, takes = _example_shape(exp, data), tuple(base.inputs[0].shape[1:])
+    if takes != tuple(want):
+        raise MicroexpError(
+            f"{pretrained}: takes inputs of shape {takes}; this run's tensors are {tuple(want)} "
+            "(pre-trained with other recipe parameters or another preset?)"
+        )
+    num_classes = len(data.classes)
 
     def make():
         clone = keras.models.clone_model(base)
@@ -333,6 +347,20 @@ def _fine_tune_builder(exp: Experiment, pretrained: Path, num_classes: int) -> C
         return replace_head(clone, num_classes)
 
     return make
+
+
+def load_pretrained(path: Path, feature_layer: str = "dropout"):
+    """A pre-trained model to fine-tune, checked: loadable, and with the ``feature_layer``
+    whose output the new head reads (:func:`~microexp.models.replace_head`)."""
+    from ..fileio import load_keras_model
+
+    model = load_keras_model(path)
+    if feature_layer not in {layer.name for layer in model.layers}:
+        raise MicroexpError(
+            f"{path}: {model.name} has no layer {feature_layer!r} to put a new head on "
+            "(expected a model written by a pre-training stage, OUT/pretrain/MODEL/model.keras)"
+        )
+    return model
 
 
 def _pretrained(ctx: Context, exp: Experiment, recipe) -> tuple[Path, str]:
@@ -356,7 +384,7 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
         config["pretrain"] = {**_stage_config(ctx, exp.pretrain), "model": origin}
         if ctx.opts.pretrained is None:  # pre-trained in this run: pin the data it read
             config["pretrain"]["data"] = _data_config(ctx, exp.pretrain.protocol)
-        make = _fine_tune_builder(exp, path, len(data.classes))
+        make = _fine_tune_builder(exp, path, data)
     elif exp.trainer == "keras":
         make = _builder(exp, data, recipe, len(data.classes))
     trainer = TRAINERS[exp.trainer](_setting(ctx, exp.train, make, run_dir / "logs"), data)
@@ -446,12 +474,20 @@ def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper:
     group_of(opts.split)
     for exp in experiments:
         check_experiment(exp)
-    if opts.pretrained is not None and not Path(opts.pretrained).is_file():
-        raise MicroexpError(
-            f"{opts.pretrained}: pre-trained model not found (expected a .keras file written "
-            "by a run with a pre-training stage, OUT/pretrain/MODEL/model.keras)"
-        )
-    protocols = [p for e in experiments for p in (e.pretrain and e.pretrain.protocol, e.protocol)]
+    if opts.pretrained is not None:
+        if not Path(opts.pretrained).is_file():
+            raise MicroexpError(
+                f"{opts.pretrained}: pre-trained model not found (expected a .keras file written "
+                "by a run with a pre-training stage, OUT/pretrain/MODEL/model.keras)"
+            )
+        if any(e.pretrain is not None for e in experiments):
+            load_pretrained(Path(opts.pretrained))  # refused now, not after the flows
+    pretraining = opts.pretrained is None  # else the pre-training protocol's data is not read
+    protocols = [
+        p
+        for e in experiments
+        for p in (pretraining and e.pretrain and e.pretrain.protocol, e.protocol)
+    ]
     needed = datasets_of([p for p in protocols if p])
     data_root = Path(opts.data_dir) if opts.data_dir else out / "data"
     roots = resolve_data(opts.data, data_root, preset.data_preset, opts.seed, needed, opts.log)
