@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -57,6 +58,23 @@ def test_casme2_loads_quirks(tmp_root: Path) -> None:
     assert [e.sample for e in r.ignored] == ["casme2/sub09/EP02_02f"]
     assert any("onset 15 corrected to 56" in n.reason for n in r.notes)
     assert not r.synthetic
+
+
+def test_repeated_and_conflicting_rows_are_excluded(tmp_root: Path) -> None:
+    """A row repeated in the coding sheet is not a second sample; two rows that annotate one
+    clip differently leave it out, since neither can be trusted over the other."""
+    first = clip(1, "EP02_01f", "happiness", onset=1, apex=3, offset=5)
+    other = clip(2, "EP01_11f", "others", onset=1, apex=2, offset=4)
+    layout.write_casme2(
+        tmp_root,
+        [first, first, other, dataclasses.replace(other, apex=3), clip(3, "EP05_02", "fear")],
+    )
+    r = ds.load("casme2", tmp_root)
+    assert sorted(s.id for s in r.samples) == ["casme2/sub01/EP02_01f", "casme2/sub03/EP05_02"]
+    excluded = {e.sample: e.reason for e in r.excluded}
+    assert excluded["casme2/sub01/EP02_01f"].startswith("repeats an earlier row (")
+    assert "row 3)" in excluded["casme2/sub01/EP02_01f"]
+    assert excluded["casme2/sub02/EP01_11f"].startswith("two rows annotate this clip differently")
 
 
 def test_casme2_correction_only_when_frames_match(tmp_root: Path) -> None:

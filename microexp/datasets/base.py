@@ -407,8 +407,25 @@ def add_clip(
         fps=fps,
         action_units=action_units,
     )
-    result.samples.append(sample)
-    return sample
+    return _add_once(result, sample, where)
+
+
+def _add_once(result: LoadResult, sample: Sample, where: str) -> Sample | None:
+    """Add ``sample`` unless an earlier annotation row named the same clip: a repeated row
+    is excluded (the first kept); rows that disagree are both excluded, since neither can
+    be trusted over the other."""
+    first = next((s for s in result.samples if s.id == sample.id), None)
+    if first is None:
+        result.samples.append(sample)
+        return sample
+    if first == sample:
+        result.excluded.append(Exclusion(sample.id, f"repeats an earlier row ({where})"))
+        return None
+    result.samples.remove(first)
+    result.excluded.append(
+        Exclusion(sample.id, f"two rows annotate this clip differently, both left out ({where})")
+    )
+    return None
 
 
 def list_unannotated(result: LoadResult, subject_dirs: dict[str, Path], known: set[str]) -> None:
