@@ -152,10 +152,13 @@ def test_a_run_refuses_other_data_and_resumes_on_a_copy(toy_run: Path, tiny_data
     assert config["data"]["samples"] == 9 and len(config["data"]["fingerprint"]) == 16
     frame = next((copy / "casme2").rglob("*.jpg"))
     frame.write_bytes(frame.read_bytes() + b"\0")  # one frame of one clip is another file
+    seen: list[str] = []
     with pytest.raises(
         MicroexpError, match=r"another configuration \(differs in data\.fingerprint"
     ):
-        _again(toy_run, data_dir=copy)
+        opts = {"preset": "tiny", "data_dir": copy, "final_model": False}
+        ex.run_experiments([TOY], toy_run, tables=[TOY_TABLE], log=seen.append, **opts)
+    assert not any(line.startswith("[flows]") for line in seen), seen  # refused before flows
     # a folder written before runs recorded their data says so, rather than "differs"
     path = toy_run / "runs" / "toy-atscnn-casme2" / "config.json"
     text = path.read_text()

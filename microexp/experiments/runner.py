@@ -363,27 +363,30 @@ def load_pretrained(path: Path, feature_layer: str = "dropout"):
     return model
 
 
-def _pretrained(ctx: Context, exp: Experiment, recipe) -> tuple[Path, str]:
-    """The model to fine-tune and what the hash records of it (a given file's digest)."""
+def _pretrained_origin(ctx: Context) -> str:
+    """What the hash records of the model to fine-tune: a given file's digest."""
     if ctx.opts.pretrained is not None:
-        path = Path(ctx.opts.pretrained)
-        return path, hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return pretrain(ctx, exp, recipe), "pre-trained in this run"
+        return hashlib.sha256(Path(ctx.opts.pretrained).read_bytes()).hexdigest()[:16]
+    return "pre-trained in this run"
 
 
 def run_experiment(ctx: Context, exp: Experiment) -> str:
-    """One declared experiment under LOSO, resumable; returns its name."""
+    """One declared experiment under LOSO, resumable; returns its name. The run folder is
+    checked against the configuration before any pre-training or flow is computed."""
     recipe = recipe_of(exp, ctx.preset.name, ctx.opts.flow_backend)
-    data = _prepared(ctx, exp.protocol, recipe)
     run_dir = ctx.out / "runs" / ctx.run_name(exp.name)
-    config = _config(ctx, exp, recipe, data.classes, "loso")
+    config = _config(ctx, exp, recipe, _classes(exp.protocol), "loso")
     config["train"] = _stage_config(ctx, exp.train)
-    make = None
     if exp.pretrain is not None:
-        path, origin = _pretrained(ctx, exp, recipe)
-        config["pretrain"] = {**_stage_config(ctx, exp.pretrain), "model": origin}
+        config["pretrain"] = {**_stage_config(ctx, exp.pretrain), "model": _pretrained_origin(ctx)}
         if ctx.opts.pretrained is None:  # pre-trained in this run: pin the data it read
             config["pretrain"]["data"] = _data_config(ctx, exp.pretrain.protocol)
+    ensure_run_dir(run_dir, config)
+    data = _prepared(ctx, exp.protocol, recipe)
+    make = None
+    if exp.pretrain is not None:
+        given = ctx.opts.pretrained
+        path = Path(given) if given is not None else pretrain(ctx, exp, recipe)
         make = _fine_tune_builder(exp, path, data)
     elif exp.trainer == "keras":
         make = _builder(exp, data, recipe, len(data.classes))
