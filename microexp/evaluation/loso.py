@@ -112,9 +112,17 @@ def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def _reusable(path: Path, chash: str, log: Callable[[str], None]) -> dict | None:
-    """The finished fold record at ``path`` when it belongs to this configuration; a
-    truncated or malformed one (a half-copied shard) is named in the log and recomputed."""
+def _reusable(
+    path: Path,
+    chash: str,
+    fold: Fold,
+    test: list[str],
+    n_classes: int | None,
+    log: Callable[[str], None],
+) -> dict | None:
+    """The finished fold record at ``path`` when it belongs to this configuration and is
+    ``fold``'s, of its ``test`` samples; a truncated, malformed or misplaced one (a
+    half-copied shard) is named in the log and recomputed."""
     if not path.is_file():
         return None
     try:
@@ -122,7 +130,97 @@ def _reusable(path: Path, chash: str, log: Callable[[str], None]) -> dict | None
     except MicroexpError as exc:
         log(f"  {exc}; recomputing this fold")
         return None
-    return rec if rec.get("config_hash") == chash else None
+    if rec.get("config_hash") != chash:
+        return None
+    if rec.get("samples") != test:
+        problem = "made for other test samples than this fold's"
+    elif rec.get("fold") != fold.index:
+        problem = f"holds fold {rec.get('fold')!r}, not this file's fold {fold.index}"
+    else:
+        problem = record_problem(rec, chash, n_classes)
+    if problem is not None:
+        log(f"  {path}: {problem}; recomputing this fold")
+        return None
+    return rec
+
+
+#: the keys every fold record has (``y_prob``, ``history``, ``extra``, ``seconds`` and
+#: ``folds_total`` are optional: records of older versions lack some)
+RECORD_KEYS = ("fold", "test_subject", "samples", "y_true", "y_pred", "config_hash")
+
+
+def record_problem(rec: dict, chash: str, n_classes: int | None) -> str | None:
+    """What is wrong with the fold record ``rec`` of the configuration hashed ``chash``
+    (labels are class indices below ``n_classes``; any count >= 0 when None), in a few words;
+    None when nothing is. Cannot tell whether its samples are its fold's: the caller can."""
+    missing = [k for k in RECORD_KEYS if k not in rec]
+    if missing:
+        return f"no {', '.join(map(repr, missing))} (expected a fold record of microexp run)"
+    if rec["config_hash"] != chash:
+        return (
+            f"made under another configuration (config_hash {rec['config_hash']!r}; this run's "
+            f"config.json hashes to {chash!r})"
+        )
+    if not _is_int(rec["fold"]) or rec["fold"] < 0:
+        return f"'fold' is {rec['fold']!r}; expected a fold index (an integer >= 0)"
+    total = rec.get("folds_total")
+    if total is not None and (not _is_int(total) or not rec["fold"] < total):
+        return f"'folds_total' is {total!r}; expected an integer above its fold {rec['fold']}"
+    if not isinstance(rec["test_subject"], str):
+        return f"'test_subject' is {rec['test_subject']!r}; expected a subject name"
+    samples = rec["samples"]
+    if not isinstance(samples, list) or not all(isinstance(s, str) for s in samples):
+        return "'samples' is not a list of sample ids"
+    for key in ("y_true", "y_pred"):
+        problem = _labels_problem(key, rec[key], len(samples), n_classes)
+        if problem is not None:
+            return problem
+    return _prob_problem(rec.get("y_prob"), len(samples), n_classes) or _history_problem(
+        rec.get("history", {})
+    )
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _labels_problem(key: str, values: object, n: int, n_classes: int | None) -> str | None:
+    if not isinstance(values, list):
+        return f"'{key}' is not a list (expected one label per sample)"
+    if len(values) != n:
+        return f"'{key}' holds {len(values)} values for {n} samples; expected one per sample"
+    top = f"0-{n_classes - 1} (the {n_classes} classes of config.json)" if n_classes else ">= 0"
+    for i, v in enumerate(values):
+        if not _is_int(v) or v < 0 or (n_classes is not None and v >= n_classes):
+            return f"{key}[{i}] is {v!r}; expected a class index {top}"
+    return None
+
+
+def _prob_problem(prob: object, n: int, n_classes: int | None) -> str | None:
+    if prob is None:
+        return None
+    width = n_classes or 0
+    if not isinstance(prob, list) or len(prob) != n:
+        return f"'y_prob' is not a list of {n} rows (one per sample)"
+    for i, row in enumerate(prob):
+        if not isinstance(row, list) or not all(_is_number(v) for v in row):
+            return f"y_prob[{i}] is not a list of numbers"
+        if width and len(row) != width:
+            return f"y_prob[{i}] holds {len(row)} probabilities; expected {width} (one per class)"
+    return None
+
+
+def _history_problem(history: object) -> str | None:
+    """``history``: lists of numbers (one per epoch) by name."""
+    if not isinstance(history, dict) or not all(
+        isinstance(v, list) and all(_is_number(x) for x in v) for v in history.values()
+    ):
+        return "'history' is not an object of lists of numbers (per epoch)"
+    return None
 
 
 def run_loso(
@@ -151,15 +249,18 @@ def run_loso(
     todo = select_folds(all_folds, folds, shard)
     ensure_run_dir(run_dir, config)
     chash = config_hash(config)
+    classes = config.get("classes")
+    n_classes = len(classes) if isinstance(classes, list) else None
     records = []
     spent: list[float] = []  # seconds of the folds computed in this call
     for n_done, fold in enumerate(todo, start=1):
         path = fold_path(run_dir, fold)
-        rec = _reusable(path, chash, log)
-        if rec is not None and rec.get("samples") != [samples[i].id for i in fold.test]:
-            log(f"  {path}: made for other test samples than this fold's; recomputing it")
-            rec = None
+        test_ids = [samples[i].id for i in fold.test]
+        rec = _reusable(path, chash, fold, test_ids, n_classes, log)
         if rec is not None:
+            if rec.get("folds_total") != len(all_folds):  # written before it was recorded
+                rec["folds_total"] = len(all_folds)
+                write_text(path, json.dumps(rec) + "\n")
             records.append(rec)
             log(
                 f"[fold {fold.index + 1}/{len(all_folds)}] {fold.test_subject}: done before, reused"
@@ -190,6 +291,7 @@ def run_loso(
             "extra": out.extra,
             "seconds": round(time.time() - t0, 2),
             "config_hash": chash,
+            "folds_total": len(all_folds),
         }
         write_text(path, json.dumps(rec) + "\n")
         records.append(rec)
@@ -222,24 +324,94 @@ def sample_subjects(records: Sequence[dict]) -> list[str]:
 
 def load_records(run_dirs: Sequence[str | os.PathLike]) -> tuple[dict, list[dict]]:
     """Merge the fold records of one or more run directories of the same configuration
-    (shards); returns (config, records sorted by fold)."""
-    config, by_fold = None, {}
-    for d in run_dirs:
-        d = Path(d)
-        cpath = d / "config.json"
-        if not cpath.is_file():
-            raise MicroexpError(f"{d}: not a run directory (no config.json)")
-        cfg = read_json(cpath)
+    (shards); returns (config, records sorted by fold). A record that is not a finished fold
+    of that configuration, or a fold found twice (but for the same predictions in two shard
+    directories), is a :class:`MicroexpError` naming its file; a missing fold is not (see
+    :func:`coverage`)."""
+    config, by_fold, found_in, totals = None, {}, {}, {}
+    for d in map(Path, run_dirs):
+        cfg, n_classes = _run_config(d)
         if config is None:
             config = cfg
         elif config_hash(cfg) != config_hash(config):
             raise MicroexpError(f"{d}: run directory from another configuration than {run_dirs[0]}")
+        chash = config_hash(cfg)
         for p in sorted((d / "folds").glob("fold_*.json")):
-            try:
-                rec = read_json(p)
-            except MicroexpError as exc:
-                raise MicroexpError(f"{exc}; re-run the same command to recompute it") from None
-            by_fold[rec["fold"]] = rec
+            rec = _record(p, chash, n_classes)
+            k = rec["fold"]
+            if k in by_fold and not _same_fold(found_in[k], p, by_fold[k], rec):
+                raise MicroexpError(
+                    f"{p}: fold {k} again (also in {found_in[k]}); remove the one that "
+                    "does not belong there"
+                )
+            by_fold[k], found_in[k] = rec, p
+            totals.setdefault(rec.get("folds_total"), p)
     if config is None:
         raise MicroexpError("no run directory given")
+    _check_totals(totals)
     return config, [by_fold[k] for k in sorted(by_fold)]
+
+
+def _run_config(d: Path) -> tuple[dict, int | None]:
+    """``d/config.json`` and its class count (None where it names no classes: the records'
+    labels are then counts, as spotting's)."""
+    path = d / "config.json"
+    if not path.is_file():
+        raise MicroexpError(f"{d}: not a run directory (no config.json)")
+    cfg = read_json(path)
+    classes = cfg.get("classes")
+    if classes is None:
+        return cfg, None
+    if not isinstance(classes, list) or not classes:
+        raise MicroexpError(f"{path}: 'classes' is {classes!r}; expected the list of class names")
+    return cfg, len(classes)
+
+
+def _record(path: Path, chash: str, n_classes: int | None) -> dict:
+    """The fold record at ``path``, checked (:func:`record_problem`)."""
+    try:
+        rec = read_json(path)
+    except MicroexpError as exc:
+        raise MicroexpError(f"{exc}; re-run the same command to recompute it") from None
+    problem = record_problem(rec, chash, n_classes)
+    if problem is not None:
+        raise MicroexpError(
+            f"{path}: {problem}; re-run the same `microexp run` command to recompute it"
+        )
+    return rec
+
+
+def _same_fold(first: Path, second: Path, a: dict, b: dict) -> bool:
+    """Whether a fold found twice is harmless: in two run directories (overlapping shards)
+    with the same samples and predictions."""
+    same = ("samples", "y_true", "y_pred")
+    return first.parent != second.parent and all(a[k] == b[k] for k in same)
+
+
+def _check_totals(totals: dict) -> None:
+    """Every record of a run agrees on how many folds its split has (``totals``: each count
+    found -> a file saying it; None: a record from before microexp recorded it)."""
+    known = [(n, p) for n, p in totals.items() if n is not None]
+    if len(known) > 1:
+        (a, pa), (b, pb) = known[:2]
+        raise MicroexpError(
+            f"{pb}: made for a split of {b} folds, where {pa} says {a}; "
+            "re-run the same `microexp run` command to recompute it"
+        )
+
+
+def coverage(records: Sequence[dict]) -> dict:
+    """How much of its split ``records`` (checked, sorted by fold) cover: ``folds_total`` (None
+    when they predate microexp recording it) and ``partial`` (None when unknown); when
+    partial, the ``missing_folds`` (0-based, as ``--folds`` takes them) and the
+    ``covered_subjects``."""
+    totals = {r["folds_total"] for r in records if r.get("folds_total") is not None}
+    total = max(totals) if totals else None
+    if total is None:
+        return {"folds_total": None, "partial": None}
+    done = {r["fold"] for r in records}
+    out = {"folds_total": total, "partial": len(done) < total}
+    if out["partial"]:
+        out["missing_folds"] = sorted(set(range(total)) - done)
+        out["covered_subjects"] = [r.get("test_subject") for r in records]
+    return out

@@ -17,6 +17,7 @@ from ..errors import MicroexpError
 from ..evaluation import all_metrics, confusion_matrix, load_records, sample_subjects
 from ..evaluation.baselines import BASELINES
 from ..evaluation.intervals import bootstrap_ci, paired_comparison
+from ..evaluation.loso import coverage
 from ..evaluation.megc import per_dataset_scores
 from ..fileio import atomic_path, read_json, write_text
 from .tables import Column, TableSpec, registered_tables
@@ -33,6 +34,7 @@ class RunResult:
     metrics: dict
     baselines: dict = field(default_factory=dict)  # name -> (records, metrics)
     seed_records: list = field(default_factory=list)  # every seed's records (first = records)
+    notes: list = field(default_factory=list)  # what the report left out of this run, and why
 
     @property
     def meta(self) -> dict:
@@ -68,7 +70,7 @@ def collect_runs(outs: Sequence[Path]) -> list[RunResult]:
     for d in _run_dirs(outs):
         config = read_json(d / "config.json")
         name = str((config.get("meta") or {}).get("name", d.name))
-        by_name.setdefault(name, {}).setdefault(int(config.get("seed", 0)), []).append(d)
+        by_name.setdefault(name, {}).setdefault(_checked_seed(d, config), []).append(d)
     results = []
     for name in sorted(by_name):
         seeds = by_name[name]
@@ -81,22 +83,69 @@ def collect_runs(outs: Sequence[Path]) -> list[RunResult]:
         metrics = run_metrics(cfg, [loaded[k][1] for k in loaded], list(loaded))
         dirs = tuple(d for k in loaded for d in seeds[k])
         every = [loaded[k][1] for k in loaded]
-        results.append(RunResult(name, dirs, cfg, recs, metrics, _baselines(seeds[first]), every))
+        baselines, notes = _baselines(seeds[first], _aligned(every)[0])
+        results.append(RunResult(name, dirs, cfg, recs, metrics, baselines, every, notes))
     return results
 
 
-def _baselines(dirs: Sequence[Path]) -> dict[str, tuple[list[dict], dict]]:
-    """The baselines run beside a run (``RUN_DIR/baselines/NAME/``), shards merged."""
+def _checked_seed(d: Path, config: dict) -> int:
+    """The run's seed, once its config.json is known to name its classes (the labels index
+    them: the report needs them)."""
+    seed, classes = config.get("seed", 0), config.get("classes")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise MicroexpError(f"{d / 'config.json'}: 'seed' is {seed!r}; expected an integer")
+    if not isinstance(classes, list) or not classes:
+        raise MicroexpError(
+            f"{d / 'config.json'}: 'classes' is {classes!r}; expected the list of class names"
+        )
+    return seed
+
+
+def _baselines(dirs: Sequence[Path], reported: list[dict]) -> tuple[dict, list[str]]:
+    """The baselines run beside a run (``RUN_DIR/baselines/NAME/``), shards merged, on the
+    ``reported`` folds of the run alone (name -> (records, metrics)); a baseline that lacks
+    one of them, or predicts other samples there, is left out with a note saying so."""
     found: dict[str, list[Path]] = {}
     for d in dirs:
         for b in sorted((d / "baselines").glob("*/config.json")):
             found.setdefault(b.parent.name, []).append(b.parent)
-    out = {}
+    folds = {r["fold"]: r["samples"] for r in reported}
+    out, notes = {}, []
     for name, bdirs in found.items():
         cfg, recs = load_records(bdirs)
-        if recs:
-            out[name] = (recs, run_metrics(cfg, [recs]))
-    return out
+        mine = [r for r in recs if r["fold"] in folds]
+        problem = _not_beside(mine, folds)
+        if problem:
+            notes.append(f"baseline {name} left out: {problem} ({bdirs[0]})")
+        elif mine:
+            out[name] = (mine, run_metrics(cfg, [mine]))
+    return out, notes
+
+
+def _not_beside(records: list[dict], folds: dict[int, list[str]]) -> str | None:
+    """Why a baseline's ``records`` cannot stand beside the run's ``folds`` (fold -> sample
+    ids); None when they cover the same samples."""
+    lacking = sorted(set(folds) - {r["fold"] for r in records})
+    if lacking:
+        return (
+            f"it lacks fold(s) {_fold_list(lacking)} that the run has; resume the run with "
+            "`microexp run` to compute them"
+        )
+    other = [r["fold"] for r in records if r["samples"] != folds[r["fold"]]]
+    if other:
+        return f"its fold(s) {_fold_list(other)} predict other samples than the run's"
+    return None
+
+
+def _fold_list(folds: Sequence[int]) -> str:
+    """Fold indices (0-based, as ``--folds`` takes them) in runs: ``0-4, 7``."""
+    spans: list[list[int]] = []
+    for k in sorted(folds):
+        if spans and k == spans[-1][1] + 1:
+            spans[-1][1] = k
+        else:
+            spans.append([k, k])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def _aligned(seed_records: list[list[dict]]) -> list[list[dict]]:
@@ -128,6 +177,7 @@ def run_metrics(config: dict, seed_records: list[list[dict]], seeds: list[int] |
     per_seed = [all_metrics(t, p, s, n) for p in pred["y_pred"]]
     m = {k: float(np.mean([ps[k] for ps in per_seed])) for k in per_seed[0]}
     m["folds"] = len(_aligned(seed_records)[0])
+    m.update(coverage(_aligned(seed_records)[0]))
     m["samples"] = len(t)
     if len(per_seed) > 1:
         m["seeds"] = seeds
@@ -140,7 +190,9 @@ def run_metrics(config: dict, seed_records: list[list[dict]], seeds: list[int] |
             np.mean([convergence_epoch(h["accuracy"]) for h in hists])
         )
         m["mean_final_train_accuracy"] = float(np.mean([h["accuracy"][-1] for h in hists]))
-        m["mean_final_train_loss"] = float(np.mean([h["loss"][-1] for h in hists]))
+        losses = [h["loss"][-1] for h in hists if h.get("loss")]
+        if losses:
+            m["mean_final_train_loss"] = float(np.mean(losses))
     m["confusion"] = confusion_matrix(t, pred["y_pred"][0], list(range(n))).tolist()
     m["ci95"] = bootstrap_ci(t, pred["y_pred"], s, n)
     by_dataset = per_dataset_scores(pred["samples"], t, pred["y_pred"])
@@ -286,7 +338,11 @@ def write_report(
     runs = collect_runs(outs)
     compared = comparisons(runs)
     document = {
-        r.name: {**r.metrics, "baselines": {b: m for b, (_, m) in r.baselines.items()}}
+        r.name: {
+            **r.metrics,
+            "baselines": {b: m for b, (_, m) in r.baselines.items()},
+            **({"notes": r.notes} if r.notes else {}),
+        }
         for r in runs
     }
     document["comparisons"] = compared
@@ -297,6 +353,7 @@ def write_report(
             "**Synthetic data**: these numbers check that the chain works; they are not comparable to the papers'.",
             "",
         ]
+    sections += _notices(runs)
     images = []
     feeding = _feeding(runs, tables)
     for spec in tables:
@@ -341,6 +398,30 @@ def write_report(
     return dest
 
 
+def _notices(runs: Sequence[RunResult]) -> list[str]:
+    """report.md's lines on the runs that do not cover their whole split (or may not: records
+    from before microexp recorded its fold count) and on what the report left out."""
+    lines = []
+    for r in runs:
+        m = r.metrics
+        if m.get("partial"):
+            subjects = ", ".join(map(str, m["covered_subjects"]))
+            lines.append(
+                f"- **Partial run** {r.name}: {m['folds']} of {m['folds_total']} folds "
+                f"({subjects}); fold(s) {_fold_list(m['missing_folds'])} (0-based, as `--folds` "
+                "takes them) are missing, so its numbers are not the protocol's. Resume it "
+                "with `microexp run` to finish it."
+            )
+        elif m.get("partial") is None:
+            lines.append(
+                f"- **Fold count not recorded** for {r.name} ({m['folds']} folds reported): its "
+                "records predate microexp recording it, so whether the run is complete is "
+                "unknown. Resuming it with `microexp run` records it."
+            )
+        lines += [f"- {r.name}: {note}" for note in r.notes]
+    return [*lines, ""] if lines else []
+
+
 def _per_dataset_table(runs: Sequence[RunResult]) -> tuple[list[str], list[list]]:
     header = ["run", "dataset", "samples", "pooled UF1", "pooled UAR"]
     rows = []
@@ -377,9 +458,13 @@ _ALL_KEYS = (
 
 
 def _all_row(name: str, metrics: dict) -> list:
-    """A run's metrics, and the mean over folds of its final training accuracy (optimisation
-    health: a model that stays near chance on its own training set has not learnt)."""
-    return [name, *(metrics[k] for k in _ALL_KEYS), metrics.get("mean_final_train_accuracy")]
+    """A run's metrics (its folds as ``done of total`` when the total is known), and the mean
+    over folds of its final training accuracy (optimisation health: a model that stays near
+    chance on its own training set has not learnt)."""
+    row = [name, *(metrics[k] for k in _ALL_KEYS), metrics.get("mean_final_train_accuracy")]
+    if metrics.get("folds_total") is not None:
+        row[1] = f"{metrics['folds']} of {metrics['folds_total']}"
+    return row
 
 
 def _comparison_table(compared: list[dict]) -> tuple[list[str], list[list]]:
@@ -399,7 +484,10 @@ def _is_synthetic(out: Path) -> bool:
 
     info = out / "data.json"
     if info.is_file():
-        return any(d.get("synthetic") for d in json.loads(info.read_text()).values())
+        datasets = read_json(info).values()
+        if not all(isinstance(d, dict) for d in datasets):
+            raise MicroexpError(f"{info}: expected an object per dataset (with 'synthetic')")
+        return any(d.get("synthetic") for d in datasets)
     return any((out / "data").glob(f"*/{SYNTHETIC_MARKER}"))
 
 
