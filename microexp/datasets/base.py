@@ -198,7 +198,7 @@ class Table:
 
     def where(self, row_index: int) -> str:
         """Human reference of a data row: spreadsheet row number (1-based, as Excel shows it)."""
-        return f"{self.path.name} [{self.sheet}] row {self.header_row + 2 + row_index}"
+        return f"{self.path} [{self.sheet}] row {self.header_row + 2 + row_index}"
 
 
 def read_table(
