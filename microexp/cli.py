@@ -550,7 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as exc:  # a folder that cannot be created, a full disk, no permission
         where = exc.filename or "a file"
-        print(f"microexp: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        why = "a file is there, not a folder" if isinstance(exc, FileExistsError) else None
+        print(f"microexp: error: {where}: {why or exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("microexp: interrupted", file=sys.stderr)

@@ -248,6 +248,9 @@ def test_an_uncreatable_output_folder_is_one_line(tmp_path: Path, capsys) -> Non
     assert main([*argv, "--out", str(blocker / "sub" / "CASME2")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("microexp: error: ") and str(blocker) in err and err.count("\n") == 1
+    assert main(["report", str(tmp_path), "--dest", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert f"{blocker}: a file is there, not a folder" in err and err.count("\n") == 1, err
 
 
 def test_seeds_give_mean_and_sd_with_their_interval(toy_run: Path, tiny_data, tmp_path) -> None:
