@@ -315,7 +315,9 @@ def test_spot_fold_whose_training_subjects_code_nothing(synth, tmp_path):
         if row[0].value == 1:  # subject s15's intervals: past its last frame (excluded)
             row[2].value, row[3].value, row[4].value = 9000, 9001, 9002
     wb.save(path)
-    report = spotting.spot_dataset("casme_sq", root, tmp_path / "o", log=lambda _: None)
+    lines: list[str] = []
+    report = spotting.spot_dataset("casme_sq", root, tmp_path / "o", log=lines.append)
+    assert any(x.startswith("[data] casme_sq: excluded casme_sq/s15") for x in lines), lines
     folds = {f["subject"]: f for f in spotting.read_metrics(tmp_path / "o")["folds"]}
     assert folds["casme_sq/s16"]["k"] == {} and folds["casme_sq/s16"]["spotted"] == 0
     assert folds["casme_sq/s16"]["unspotted"] == ["macro", "micro"]

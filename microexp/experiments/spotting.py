@@ -442,6 +442,10 @@ def spot_dataset(
     excluded = list(result.excluded)
     _check_subjects(root, videos, excluded)
     subjects = sorted({v.subject_key for v in videos})
+    if excluded:
+        e = excluded[0]
+        more = f"; {len(excluded) - 1} more in report.md" if len(excluded) > 1 else ""
+        log(f"[data] {dataset}: excluded {e.sample} ({e.reason}){more}")
     config = {
         "dataset": dataset,
         "spot": asdict(opts),
