@@ -244,26 +244,27 @@ def refresh(saved: nbformat.NotebookNode, new: nbformat.NotebookNode) -> nbforma
 
 
 def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 7200) -> nbformat.NotebookNode:
-    """Run ``nb`` in a fresh kernel (the environment's MICROEXP_* settings apply).
+    """Run ``nb`` in a fresh kernel (the environment's MICROEXP_* settings apply); the kernel
+    is shut down afterwards, and one that dies is an error (nbclient's DeadKernelError).
 
     On POSIX the kernel talks over IPC files in a private temporary folder, not over TCP ports:
     a TCP port is picked by binding and releasing it, so kernels started at once by several
     processes (the notebook test starts three) could race for one port."""
     import tempfile
 
-    from jupyter_client.manager import KernelManager
+    from jupyter_client import AsyncKernelManager
     from nbclient import NotebookClient
 
     with tempfile.TemporaryDirectory(prefix="mxk") as tmp:
         ipc = {"transport": "ipc", "connection_file": f"{tmp}/kernel.json"}
-        km = KernelManager(kernel_name="python3", **(ipc if os.name == "posix" else {}))
+        km = AsyncKernelManager(kernel_name="python3", **(ipc if os.name == "posix" else {}))
         NotebookClient(
             nb,
             km=km,
             timeout=timeout,
             kernel_name="python3",
             resources={"metadata": {"path": str(cwd)}},
-        ).execute()
+        ).execute(cleanup_kc=True)
     return drop_startup_noise(nb)
 
 

@@ -202,3 +202,31 @@ def test_install_cell_outside_a_checkout_stops_with_one_line(monkeypatch, tmp_pa
     message = str(stop.value)
     assert "\n" not in message and "MICROEXP_PIP" in message
     assert "http" not in make.INSTALL  # never an address that may not exist
+
+
+def test_execute_shuts_its_kernel_down_and_a_dead_kernel_is_an_error(tmp_path: Path) -> None:
+    """``make_notebooks.execute``: the kernel (its pid printed by the cell) is gone when
+    execute returns; a kernel that dies mid-cell is nbclient's DeadKernelError, not a hang."""
+    import os
+    import time
+
+    from nbclient.exceptions import DeadKernelError
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import os; print(os.getpid())")]
+    )
+    pid = int(make.execute(nb, tmp_path, timeout=60).cells[0].outputs[0]["text"])
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"kernel {pid} still running after execute returned")
+    dying = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; os._exit(1)")])
+    t = time.time()
+    with pytest.raises(DeadKernelError):
+        make.execute(dying, tmp_path, timeout=60)
+    assert time.time() - t < 30
