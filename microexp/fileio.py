@@ -9,6 +9,8 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,6 +85,6 @@ def load_keras_model(path: str | os.PathLike, compile: bool = True):
 
     try:
         return keras.models.load_model(path, compile=compile)
-    except (ValueError, OSError, TypeError) as e:
+    except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile, zlib.error) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise MicroexpError(f"{path}: not a loadable Keras model ({first})") from None

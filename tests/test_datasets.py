@@ -67,7 +67,14 @@ def test_repeated_and_conflicting_rows_are_excluded(tmp_root: Path) -> None:
     other = clip(2, "EP01_11f", "others", onset=1, apex=2, offset=4)
     layout.write_casme2(
         tmp_root,
-        [first, first, other, dataclasses.replace(other, apex=3), clip(3, "EP05_02", "fear")],
+        [
+            first,
+            first,
+            other,
+            dataclasses.replace(other, apex=3),
+            other,
+            clip(3, "EP05_02", "fear"),
+        ],
     )
     r = ds.load("casme2", tmp_root)
     assert sorted(s.id for s in r.samples) == ["casme2/sub01/EP02_01f", "casme2/sub03/EP05_02"]
@@ -75,6 +82,7 @@ def test_repeated_and_conflicting_rows_are_excluded(tmp_root: Path) -> None:
     assert excluded["casme2/sub01/EP02_01f"].startswith("repeats an earlier row (")
     assert "row 3)" in excluded["casme2/sub01/EP02_01f"]
     assert excluded["casme2/sub02/EP01_11f"].startswith("two rows annotate this clip differently")
+    assert "row 6)" in excluded["casme2/sub02/EP01_11f"]  # a third row does not bring it back
 
 
 def test_casme2_correction_only_when_frames_match(tmp_root: Path) -> None:

@@ -410,10 +410,19 @@ def add_clip(
     return _add_once(result, sample, where)
 
 
+#: the reason given for a clip that two annotation rows describe differently
+CONFLICTING_ROWS = "two rows annotate this clip differently, all left out"
+
+
 def _add_once(result: LoadResult, sample: Sample, where: str) -> Sample | None:
     """Add ``sample`` unless an earlier annotation row named the same clip: a repeated row
-    is excluded (the first kept); rows that disagree are both excluded, since neither can
-    be trusted over the other."""
+    is excluded (the first kept); rows that disagree exclude the clip, with every later row
+    of it, since none can be trusted over the others."""
+    if any(
+        e.sample == sample.id and e.reason.startswith(CONFLICTING_ROWS) for e in result.excluded
+    ):
+        result.excluded.append(Exclusion(sample.id, f"{CONFLICTING_ROWS} ({where})"))
+        return None
     first = next((s for s in result.samples if s.id == sample.id), None)
     if first is None:
         result.samples.append(sample)
@@ -422,9 +431,7 @@ def _add_once(result: LoadResult, sample: Sample, where: str) -> Sample | None:
         result.excluded.append(Exclusion(sample.id, f"repeats an earlier row ({where})"))
         return None
     result.samples.remove(first)
-    result.excluded.append(
-        Exclusion(sample.id, f"two rows annotate this clip differently, both left out ({where})")
-    )
+    result.excluded.append(Exclusion(sample.id, f"{CONFLICTING_ROWS} ({where})"))
     return None
 
 

@@ -245,7 +245,8 @@ def build_cache(
     progress: bool = True,
     flow_batch: int = 32,
 ) -> BuildSummary:
-    """Build every sample's tensors into the cache, in ``workers`` processes (default: all cores).
+    """Build every sample's tensors into the cache, in ``workers`` processes (None or 0: all
+    cores).
 
     Samples already cached are reused, truncated files and stale entries (made from other frames
     or annotations: :func:`source_key`) are rebuilt, samples excluded before stay excluded while
@@ -257,6 +258,8 @@ def build_cache(
     in one batched TensorFlow call in this process (on the GPU when there is one), then each
     sample is finished and saved. The tensors equal those built one sample at a time (tested).
     """
+    if workers is not None and workers < 0:
+        raise MicroexpError(f"workers {workers}: expected a number of processes (0: all cores)")
     t0 = time.time()
     cache = FlowCache(root, recipe)
     cache.ensure()
@@ -273,8 +276,6 @@ def build_cache(
             summary.rebuilt += state == "corrupt"
             summary.stale += state == "stale"
             todo.append(s)
-    if workers is not None and workers < 1:
-        raise MicroexpError(f"workers {workers}: expected at least 1 worker process")
     workers = workers or os.cpu_count() or 1
     batched = getattr(recipe, "flow_backend", "cv2") == "tf"
     run = _run_batched(todo, recipe, cache, workers, flow_batch) if batched else None

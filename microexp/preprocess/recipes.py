@@ -28,6 +28,8 @@ from .magnify import EVMParams, magnify
 PIPELINE_VERSION = 1
 #: TV-L1 implementations: OpenCV's (the reference, default) and microexp's TensorFlow one
 FLOW_BACKENDS = ("cv2", "tf")
+#: the largest face size in px a recipe accepts
+MAX_SIZE = 1024
 #: the dtypes a cache may store tensors in
 DTYPES = ("float16", "float32")
 
@@ -73,8 +75,10 @@ class S3DRecipe:
         _check(self.face, ("dlib", "precropped"), "face source")
         _check(self.normalise, ("standardise", "minmax", "none"), "normalisation")
         _check(self.dtype, DTYPES, "tensor dtype")
-        if self.frames < 2 or self.size < 8 or self.shift < 0:
-            raise MicroexpError(f"s3d recipe: frames >= 2, size >= 8, shift >= 0 (got {self})")
+        if not (2 <= self.frames <= 1000 and 8 <= self.size <= MAX_SIZE and self.shift >= 0):
+            raise MicroexpError(
+                f"s3d recipe: frames 2-1000, size 8-{MAX_SIZE}, shift >= 0 (got {self})"
+            )
 
 
 @dataclass(frozen=True)
@@ -100,9 +104,10 @@ class ATSCNNRecipe:
         _check(self.face, ("dlib", "precropped"), "face source")
         _check(self.normalise, ("standardise", "minmax", "none"), "normalisation")
         _check(self.dtype, DTYPES, "tensor dtype")
-        if self.size < 8 or not self.margin > 0:
+        if not 8 <= self.size <= MAX_SIZE or not self.margin > 0:
             raise MicroexpError(
-                f"atscnn recipe: size >= 8 and margin > 0 (got size {self.size}, margin {self.margin})"
+                f"atscnn recipe: size 8-{MAX_SIZE} and margin > 0 "
+                f"(got size {self.size}, margin {self.margin})"
             )
 
 
@@ -125,10 +130,12 @@ class LBPTOPRecipe:
         _check(self.face, ("dlib", "precropped"), "face source")
         if self.frames <= 2 * self.radii[2]:
             raise MicroexpError(f"lbptop recipe: frames must exceed 2 x Rt = {2 * self.radii[2]}")
-        if self.size < 8 or min(self.blocks) < 1 or self.points < 1 or min(self.radii) <= 0:
+        if not 8 <= self.size <= MAX_SIZE or min(self.blocks) < 1 or self.points < 1:
             raise MicroexpError(
-                f"lbptop recipe: size >= 8, blocks >= 1, points >= 1, radii > 0 (got {self})"
+                f"lbptop recipe: size 8-{MAX_SIZE}, blocks >= 1, points >= 1 (got {self})"
             )
+        if min(self.radii) <= 0:
+            raise MicroexpError(f"lbptop recipe: radii > 0 (got {self.radii})")
 
 
 Recipe = S3DRecipe | ATSCNNRecipe | LBPTOPRecipe
@@ -181,7 +188,7 @@ def _typed(recipe: str, key: str, value: object, hint: object) -> object:
             return value
     elif hint is float and isinstance(value, int | float):
         return value
-    elif hint is int and isinstance(value, int | float) and float(value).is_integer():
+    elif hint is int and (type(value) is int or isinstance(value, float) and value.is_integer()):
         return int(value)
     elif isinstance(hint, type) and isinstance(value, hint):
         return value
