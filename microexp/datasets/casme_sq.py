@@ -87,7 +87,7 @@ def _subject_folders(sheets: dict, path: Path, result: LongVideoResult) -> dict[
     pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
     if not pairs:
         result.notes.append(
-            Exclusion("casme_sq", f"{path.name}: no 'naming rule1' sheet; the documented map used")
+            Exclusion("casme_sq", f"{path}: no 'naming rule1' sheet; the documented map used")
         )
         return {i + 1: f for i, f in enumerate(SUBJECT_FOLDERS)}
     firsts = sorted(a for a, _ in pairs)
@@ -115,7 +115,7 @@ def _video_names(sheets: dict, path: Path, result: LongVideoResult) -> dict[str,
             codes[name.strip().lower()] = f"{number:04d}"
     if not codes:
         result.notes.append(
-            Exclusion("casme_sq", f"{path.name}: no 'naming rule2' sheet; the documented map used")
+            Exclusion("casme_sq", f"{path}: no 'naming rule2' sheet; the documented map used")
         )
         codes = {name: code for code, name in VIDEO_CODES.items()}
     return codes
@@ -168,7 +168,7 @@ def load(root: str | os.PathLike, coding: str | os.PathLike | None = None) -> Lo
     per_video: dict[tuple[str, str], list[Interval]] = {}
     videos = {}
     for i, row in enumerate(rows):
-        where = f"{path.name} [{DATA_SHEET}] row {i + 1}"
+        where = f"{path} [{DATA_SHEET}] row {i + 1}"
         number, name = as_int(row[0]), str(row[1] or "").strip()
         kind = _kind(row[type_col]) if type_col < len(row) else None
         if number is None or not name or kind is None:

@@ -137,7 +137,8 @@ class ScoreCache:
 
     def store(self, video: LongVideo, k: int, save: Callable) -> None:
         """Write the entry atomically (``save(file object)``), then remove the same entry made
-        from other frames of this video: it can never be read again."""
+        from other frames of this video (two copies of one dataset with other file times,
+        sharing one OUT, would evict each other's entries: recomputed, never wrong)."""
         from ..fileio import atomic_path
 
         path = self.path(video, k)
@@ -205,8 +206,9 @@ class FeatureCache(ScoreCache):
     def step(self, video: LongVideo) -> int:
         """Every how many frames the video is sampled (as
         :func:`~microexp.preprocess.spotting.sampled_track`)."""
-        m = self.opts.max_fps
-        return max(int(round(video.fps / m)), 1) if m else 1
+        from ..preprocess.spotting import sampling_step
+
+        return sampling_step(video.fps, self.opts.max_fps)
 
     def cached_features(
         self, video: LongVideo, k: int

@@ -242,6 +242,12 @@ def video_scores(
     return scores, track
 
 
+def sampling_step(fps: float, max_fps: float) -> int:
+    """Every how many frames a video of ``fps`` is scored so as to stay near ``max_fps``
+    (round(fps / max_fps), at least 1; ``max_fps`` 0: every frame)."""
+    return max(int(round(fps / max_fps)), 1) if max_fps else 1
+
+
 def sampled_track(
     read: Callable[[int], np.ndarray],
     n: int,
@@ -254,7 +260,7 @@ def sampled_track(
 ) -> FaceTrack:
     """:func:`track_face` over frames 0, step, 2 step... with step = round(fps / max_fps)
     (``first_face`` in the video's own frames; ``step`` recorded)."""
-    step = max(int(round(fps / max_fps)), 1) if max_fps else 1
+    step = sampling_step(fps, max_fps)
     frames = np.arange(0, n, step)
     check = max(int(round(check_every_s * fps / step)), 1)
     track = track_face(lambda j: read(int(frames[j])), len(frames), size, check, mask_eyes, what)

@@ -436,6 +436,7 @@ def _per_dataset_table(runs: Sequence[RunResult]) -> tuple[list[str], list[list]
 _ALL_HEADER = [
     "run",
     "folds",
+    "of folds",
     "samples",
     "subject-mean acc",
     "pooled acc",
@@ -458,12 +459,11 @@ _ALL_KEYS = (
 
 
 def _all_row(name: str, metrics: dict) -> list:
-    """A run's metrics (its folds as ``done of total`` when the total is known), and the mean
+    """A run's metrics (its folds done, then the protocol's folds when recorded), and the mean
     over folds of its final training accuracy (optimisation health: a model that stays near
     chance on its own training set has not learnt)."""
     row = [name, *(metrics[k] for k in _ALL_KEYS), metrics.get("mean_final_train_accuracy")]
-    if metrics.get("folds_total") is not None:
-        row[1] = f"{metrics['folds']} of {metrics['folds_total']}"
+    row.insert(2, metrics.get("folds_total"))
     return row
 
 
