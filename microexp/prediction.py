@@ -113,7 +113,7 @@ class _Classifier:
     def synthetic(self) -> bool:
         """Whether the run that trained the model read synthetic data (its ``data.json``)."""
         path = self.path.parent.parent.parent / "data.json"
-        if self.path.parent.parent.name != "runs" or not path.is_file():
+        if self.path.parent.parent.name not in ("runs", "pretrain") or not path.is_file():
             return False  # a model copied out of its run (OUT/runs/NAME/): nothing says
         return any(isinstance(v, dict) and v.get("synthetic") for v in read_json(path).values())
 
