@@ -342,6 +342,186 @@ def test_protocols_validate() -> None:
     ]  # fmt: skip
 
 
+# ---------------------------------------------------------------------------- custom protocols
+
+
+def write_protocol(path: Path, **changes: object) -> Path:
+    """A user's protocol file for casme2 (classes pos, neg), with ``changes`` to its fields."""
+    raw = {
+        "name": "mine",
+        "classes": ["pos", "neg"],
+        "datasets": {"casme2": {"map": {"happiness": "pos", "disgust": "neg"}, "drop": ["others"]}},
+        **changes,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(raw))
+    return path
+
+
+def one_line_error(call, *args: object) -> str:
+    with pytest.raises(MicroexpError) as err:
+        call(*args)
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    "classes, needle",
+    [
+        (["pos", "neg", "neg"], "classes lists 'neg' more than once"),
+        ("abc", 'classes is a string "abc"; expected a list of unique non-empty class names'),
+        ([], "classes is empty; expected at least one class name"),
+        (["pos", "neg", ""], "expected a list of unique non-empty class names"),
+        (["pos", "neg", 3], "expected a list of unique non-empty class names"),
+        (["pos", "neg", "neutral"], "no dataset's map or ids file gives class 'neutral'"),
+    ],
+)
+def test_custom_protocol_classes(tmp_path: Path, classes: object, needle: str) -> None:
+    """A repeated, empty or unreachable class would be a model output no sample ever has."""
+    path = write_protocol(tmp_path / "p.json", classes=classes)
+    msg = one_line_error(ds.get_protocol, str(path))
+    assert msg.startswith(f"{path}: ") and needle in msg
+
+
+@pytest.mark.parametrize(
+    "changes, needle",
+    [
+        ({"datasets": {"casme2": {"map": ["happiness"]}}}, "datasets.casme2: map is a list"),
+        ({"datasets": {"casme2": {"map": {}}}}, "datasets.casme2: map is empty"),
+        ({"datasets": {}}, "datasets is empty"),
+        ({"datasets": ["casme2"]}, "datasets is a list"),
+        ({"datasets": {"casme2": "x"}}, "datasets.casme2 is a string"),
+        (
+            {"datasets": {"casme2": {"map": {"happiness": "pos", "fear": "neg"}, "drop": "xy"}}},
+            "datasets.casme2.drop is a string",
+        ),
+        (
+            {
+                "datasets": {
+                    "casme2": {"map": {"happiness": "pos", "fear": "neg"}, "drop": ["fear"]}
+                }
+            },
+            "'fear' both mapped and dropped",
+        ),
+        ({"exclude": {"casme2/sub01/EP01": "x"}}, "exclude is an object"),
+        ({"name": None}, "missing 'name'"),
+    ],
+)
+def test_custom_protocol_malformed(tmp_path: Path, changes: dict, needle: str) -> None:
+    path = write_protocol(tmp_path / "p.json", **changes)
+    msg = one_line_error(ds.get_protocol, str(path))
+    assert msg.startswith(f"{path}: ") and needle in msg
+
+
+def test_protocol_file_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A path that is not a file says so; a JSON list is not an object."""
+    missing = tmp_path / "missing.json"
+    assert (
+        one_line_error(ds.get_protocol, str(missing)) == f"{missing}: protocol file does not exist"
+    )
+    assert "shipped protocol is named 'megc2019'" in one_line_error(
+        ds.get_protocol, "megc2019.json"
+    )
+    assert "protocol file is not a file" in one_line_error(ds.get_protocol, str(tmp_path) + "/")
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    assert f"{listed}: expected a JSON object" in one_line_error(ds.get_protocol, str(listed))
+    argv = ["data", "summary", "--dataset", "casme2", "--root", str(tmp_path)]
+    assert main([*argv, "--protocol", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "protocol file does not exist" in err and err.count("\n") == 1
+
+
+def test_custom_protocol_ids_beside_the_file(
+    tmp_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative ``ids`` is read beside the protocol file whatever the working folder; a
+    shipped list's name still works."""
+    casme2_tree(tmp_root)
+    ids = "dataset,subject,clip,label\ncasme2,sub01,EP02_01f,neg\ncasme2,sub01,EP19_05f,neg\n"
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "myids.csv").write_text(ids)
+    drop = ["others", "repression", "surprise", "fear"]
+    rule = {"map": {"happiness": "pos", "disgust": "neg"}, "drop": drop}
+    path = write_protocol(
+        tmp_path / "mine" / "p.json", datasets={"casme2": {**rule, "ids": "myids.csv"}}
+    )
+    monkeypatch.chdir(tmp_root)
+    (r,) = ds.load_protocol(str(path), {"casme2": tmp_root})
+    assert {s.id: s.label for s in r.samples} == {
+        "casme2/sub01/EP02_01f": "neg",
+        "casme2/sub01/EP19_05f": "neg",
+    }
+    assert any("myids.csv labels it 'neg'" in n.reason for n in r.notes)
+    shipped = write_protocol(
+        tmp_path / "s.json",
+        classes=["negative", "positive", "surprise"],
+        datasets={"casme2": {"map": {"happiness": "positive"}, "ids": "megc2019_ids.csv"}},
+    )
+    assert ds.get_protocol(str(shipped)).datasets["casme2"].ids == "megc2019_ids.csv"
+
+
+@pytest.mark.parametrize(
+    "csv_text, needle",
+    [
+        ("ds,subject,clip,label\ncasme2,sub01,EP01,pos\n", "myids.csv: missing column dataset"),
+        ("dataset,subject,clip,label\ncasme2,sub01,EP01,pos\ncasme2,sub01,EP02,joy\n",
+         "myids.csv line 3: label 'joy' is not a class of the protocol (expected one of: pos, neg)"),
+        ("dataset,subject,clip,label\ncasme2,sub01,EP01,pos\ncasme2,sub01,EP01,neg\n",
+         "myids.csv line 3: sample casme2/sub01/EP01 is listed twice"),
+        ("dataset,subject,clip,label\ncasme2,sub01,,pos\n", "myids.csv line 2: expected a"),
+        (None, "ids file 'myids.csv' is neither beside the protocol"),
+    ],
+)  # fmt: skip
+def test_custom_protocol_bad_ids(tmp_path: Path, csv_text: str | None, needle: str) -> None:
+    if csv_text is not None:
+        (tmp_path / "myids.csv").write_text(csv_text)
+    rule = {"map": {"happiness": "pos", "disgust": "neg"}, "ids": "myids.csv"}
+    path = write_protocol(tmp_path / "p.json", datasets={"casme2": rule})
+    assert needle in one_line_error(ds.get_protocol, str(path))
+
+
+def test_apply_protocol_checks_ids_labels_and_empty_rules(tmp_root: Path, tmp_path: Path) -> None:
+    """A Protocol built in Python is checked where it is applied: an id list's label outside
+    the classes, and a rule that maps and drops nothing, are one-line errors."""
+    casme2_tree(tmp_root)
+    (tmp_path / "ids.csv").write_text("dataset,subject,clip,label\ncasme2,sub01,EP02_01f,joy\n")
+    result = ds.load("casme2", tmp_root)
+    rule = ds.protocols.DatasetRule(map={"happiness": "pos"}, ids=str(tmp_path / "ids.csv"))
+    proto = ds.Protocol("mine", "", ("pos",), {"casme2": rule})
+    msg = one_line_error(ds.apply_protocol, result, proto)
+    assert f"{tmp_path / 'ids.csv'} line 2: label 'joy' is not a class" in msg
+    empty = ds.Protocol("mine", "", ("pos",), {"casme2": ds.protocols.DatasetRule(map={})})
+    assert "expects one of: (none: empty map)" in one_line_error(ds.apply_protocol, result, empty)
+
+
+# --------------------------------------------------------------------- loader options and roots
+
+
+@pytest.mark.parametrize("name", ["casme3", "mmew", "4dme"])
+@pytest.mark.parametrize("fps", ["fast", [30], -30, 0, float("nan"), float("inf"), True, "30"])
+def test_loader_fps_is_a_positive_number(tmp_path: Path, name: str, fps: object) -> None:
+    msg = one_line_error(lambda: ds.load(name, tmp_path, fps=fps))
+    assert msg == f"{name}.fps={fps!r}: expected a positive finite number of frames per second"
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("casme2=/a,casme2=/b", "--data 'casme2=/a,casme2=/b': dataset 'casme2' named twice"),
+        ("casme9=/a", "unknown dataset 'casme9'; expected one of: 4dme, casme, casme2,"),
+        ("casme2=", "expected name=DIR,name=DIR"),
+        ("=/a", "expected name=DIR,name=DIR"),
+    ],
+)
+def test_parse_roots_refuses_unknown_and_repeated(text: str, needle: str) -> None:
+    assert needle in one_line_error(ds.parse_roots, text)
+    assert ds.parse_roots("casme2=/a, samm = ~/b") == {
+        "casme2": Path("/a"),
+        "samm": Path("~/b").expanduser(),
+    }
+
+
 # ------------------------------------------------------------------------------------- records
 
 
@@ -580,6 +760,9 @@ def test_cli_loader_options(tmp_path: Path, capsys) -> None:
         ("frames=depth", "expected DATASET.KEY=VALUE"),
         ("casme3.depth=1", "takes no option 'depth'"),
         ("casme2.fps=200", "does not read (it reads casme3)"),
+        ("casme3.fps=fast", "casme3.fps='fast': expected a positive finite number"),
+        ("casme3.fps=[30]", "casme3.fps=[30]: expected a positive finite number"),
+        ("casme3.fps=-30", "casme3.fps=-30: expected a positive finite number"),
     ]:
         assert main([*argv, "--option", option]) == 2
         err = capsys.readouterr().err.strip()

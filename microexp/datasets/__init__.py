@@ -68,13 +68,20 @@ def load(name: str, root: str | os.PathLike, **options: object) -> LoadResult:
 
 def parse_roots(text: str, what: str = "--data") -> dict[str, Path]:
     """``name=DIR,name=DIR`` -> {name: DIR} (``~`` expanded); ``what`` names the setting in the
-    error for a part without ``=``."""
+    errors: a part without a name or a folder, an unknown dataset, a dataset named twice."""
     roots: dict[str, Path] = {}
     for part in text.split(","):
-        name, sep, path = part.partition("=")
-        if not sep or not name.strip():
+        name, sep, path = (p.strip() for p in part.partition("="))
+        if not sep or not name or not path:
             raise MicroexpError(f"{what} {text!r}: expected name=DIR,name=DIR")
-        roots[name.strip()] = Path(path.strip()).expanduser()
+        if name not in LOADERS:
+            raise MicroexpError(
+                f"{what} {text!r}: unknown dataset {name!r}; expected one of: "
+                f"{', '.join(sorted(LOADERS))}"
+            )
+        if name in roots:
+            raise MicroexpError(f"{what} {text!r}: dataset {name!r} named twice; expected one DIR")
+        roots[name] = Path(path).expanduser()
     return roots
 
 

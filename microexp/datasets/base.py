@@ -5,10 +5,12 @@ Pure Python + pandas: nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 
 from ..errors import MicroexpError
@@ -279,6 +281,23 @@ def known_label(value: object, labels: Sequence[str], where: str) -> str:
             f"{where}: unknown emotion {value!r} (expected one of {', '.join(labels)})"
         )
     return "+".join(parts)
+
+
+def frame_rate(dataset: str, fps: object) -> float:
+    """A loader's ``fps=`` option as a float; anything but a positive finite number (text, a
+    list, a boolean, 0, -30, NaN, infinity) is a one-line error."""
+    rate = math.nan
+    if isinstance(fps, Real) and not isinstance(fps, bool):
+        try:
+            rate = float(fps)
+        except OverflowError:
+            rate = math.inf
+    if not (math.isfinite(rate) and rate > 0):
+        shown = repr(fps) if len(repr(fps)) <= 40 else repr(fps)[:37] + "..."
+        raise MicroexpError(
+            f"{dataset}.fps={shown}: expected a positive finite number of frames per second"
+        )
+    return rate
 
 
 def frame_rate_note(dataset: str, fps: float, source: str) -> Exclusion:

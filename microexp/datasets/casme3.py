@@ -28,6 +28,7 @@ from .base import (
     as_int,
     coding_file,
     find_dir,
+    frame_rate,
     frame_rate_note,
     is_synthetic,
     known_label,
@@ -115,6 +116,7 @@ def load(
     in ``.depth`` (``a_112.depth``), so a flow cache never mixes the two. Only the release's
     video layout has depth. The papers' recipes find the face with dlib, which needs colour:
     on depth frames they exclude the clip ("no face found")."""
+    fps = frame_rate("casme3", fps)
     root = require_root(root, "casme3")
     if frames not in ("color", "depth"):
         raise MicroexpError(f"casme3: frames must be 'color' or 'depth' (got {frames!r})")

@@ -24,6 +24,7 @@ from .base import (
     as_int,
     coding_file,
     find_dir,
+    frame_rate,
     is_synthetic,
     known_label,
     read_table,
@@ -48,7 +49,9 @@ LABELS = ("positive", "negative", "surprise", "repression", "others")
 def load(
     root: str | os.PathLike, coding: str | os.PathLike | None = None, fps: float | None = None
 ) -> LoadResult:
-    """Read 4DME's micro-expressions (grey frames) as the owners ship them."""
+    """Read 4DME's micro-expressions (grey frames) as the owners ship them; ``fps`` None:
+    the rate a synthetic tree states, else unknown (NaN, noted)."""
+    fps = None if fps is None else frame_rate("4dme", fps)
     root = require_root(root, "4dme")
     coding = coding_file(root, coding, CODING_FILES, "4DME micro-expression labelling file")
     frames_root = find_dir(root, ("gray_micro",), max_depth=3)

@@ -19,6 +19,7 @@ from .base import (
     add_clip,
     as_int,
     coding_file,
+    frame_rate,
     frame_rate_note,
     is_synthetic,
     known_label,
@@ -61,6 +62,7 @@ def load(
     root: str | os.PathLike, coding: str | os.PathLike | None = None, fps: float = FPS
 ) -> LoadResult:
     """Read MMEW's micro-expressions as the owners ship them (either folder layout)."""
+    fps = frame_rate("mmew", fps)
     root = require_root(root, "mmew")
     coding = coding_file(root, coding, CODING_FILES, "MMEW annotation file")
     table = read_table(
