@@ -24,9 +24,9 @@ LABELS = [0, 1, 2, 0, 1, 2]
 QUIET = {"log": lambda _: None}
 
 
-def _samples() -> list[Sample]:
+def _samples(clip: str = "EP") -> list[Sample]:
     return [
-        Sample("casme2", s, f"EP{i:02d}", "/x", "img{:d}.jpg", 1, 2, 3, "a", 200.0)
+        Sample("casme2", s, f"{clip}{i:02d}", "/x", "img{:d}.jpg", 1, 2, 3, "a", 200.0)
         for i, s in enumerate(SUBJECTS)
     ]
 
@@ -37,15 +37,17 @@ def _model(train, test, fold) -> FoldOutput:
     return FoldOutput(pred, prob, {"accuracy": [0.5, 0.9], "loss": [1.0, 0.3]})
 
 
-def _make_run(out: Path, folds=None, seed: int = 0) -> Path:
-    """``out/runs/m``: a model on three LOSO folds and both baselines beside it."""
-    run_dir = out / "runs" / "m"
-    config = {"classes": CLASSES, "seed": seed, "meta": {"name": "m", "tables": []}}
-    ev.run_loso(_samples(), LABELS, _model, run_dir, config, folds=folds, **QUIET)
+def _make_run(out: Path, folds=None, seed: int = 0, clip: str = "EP", **settings) -> Path:
+    """``out/runs/m`` (``m-seedK`` for seed K > 0): a model on three LOSO folds (samples
+    ``casme2/SUBJECT/{clip}NN``; ``settings``: more hashed settings) and both baselines."""
+    run_dir = out / "runs" / ("m" if seed == 0 else f"m-seed{seed}")
+    config = {"classes": CLASSES, "seed": seed, "meta": {"name": "m", "tables": []}, **settings}
+    samples = _samples(clip)
+    ev.run_loso(samples, LABELS, _model, run_dir, config, folds=folds, **QUIET)
     for name in BASELINES:
         bconfig = {"baseline": name, "classes": CLASSES, "meta": {"name": f"m:{name}"}}
         fp = lambda train, test, fold: FoldOutput([0] * len(test))  # noqa: E731
-        ev.run_loso(_samples(), LABELS, fp, run_dir / "baselines" / name, bconfig, folds, **QUIET)
+        ev.run_loso(samples, LABELS, fp, run_dir / "baselines" / name, bconfig, folds, **QUIET)
     return run_dir
 
 
@@ -226,3 +228,79 @@ def test_a_config_without_classes_cannot_be_reported(run: Path) -> None:
     _edit(path, classes="abc")
     with pytest.raises(MicroexpError, match=r"'classes' is 'abc'; expected the list"):
         write_report(run.parents[1])
+
+
+def _refused_report(outs: list[Path], match: str, capsys) -> str:
+    """The one-line error of ``write_report`` and of ``microexp report`` (exit 2)."""
+    with pytest.raises(MicroexpError, match=match) as err:
+        write_report(outs[0], outs[1:])
+    assert main(["report", *map(str, outs)]) == 2
+    printed = capsys.readouterr().err
+    assert printed.count("\n") == 1 and "Traceback" not in printed
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "setting"),
+    [
+        ({"data": {"fingerprint": "aaaa"}}, {"data": {"fingerprint": "bbbb"}}, "data.fingerprint"),
+        ({"xla": False}, {"xla": True}, "xla"),
+    ],
+)
+def test_seeds_of_other_data_or_settings_are_refused(
+    tmp_path: Path, capsys, first: dict, second: dict, setting: str
+) -> None:
+    a = _make_run(tmp_path / "a", **first)
+    b = _make_run(tmp_path / "b", seed=1, **second)
+    message = _refused_report([a.parents[1], b.parents[1]], f"differ in {setting},", capsys)
+    assert message.startswith(f"{a / 'config.json'} and {b / 'config.json'}: seeds 0 and 1")
+
+
+def test_seeds_predicting_other_samples_are_refused(tmp_path: Path, capsys) -> None:
+    a = _make_run(tmp_path / "a")
+    b = _make_run(tmp_path / "b", seed=1, clip="X")  # same settings, other sample ids
+    message = _refused_report(
+        [a.parents[1], b.parents[1]], "predict other samples in fold 0", capsys
+    )
+    assert message.startswith(f"{a / 'config.json'} and {b / 'config.json'}: seeds 0 and 1")
+
+
+def test_seeds_of_the_same_data_in_two_folders_are_averaged(tmp_path: Path) -> None:
+    a = _make_run(tmp_path / "a", data={"fingerprint": "aaaa"})
+    b = _make_run(tmp_path / "b", seed=1, data={"fingerprint": "aaaa"})
+    doc = json.loads((write_report(a.parents[1], [b.parents[1]]) / "metrics.json").read_text())
+    assert doc["m"]["seeds"] == [0, 1] and doc["m"]["folds"] == 3 and "notes" not in doc["m"]
+
+
+def test_a_seed_sharing_no_fold_is_left_out_with_a_note(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _make_run(out, seed=1, folds=[1])
+    _make_run(out, folds=[0])
+    text, doc = _report(out)
+    m = doc["m"]
+    assert "seeds" not in m and (m["folds"], m["samples"]) == (1, 2)
+    (note,) = m["notes"]
+    assert note.startswith(
+        "seed 1 left out: it finished fold(s) 1, none of the fold(s) 0 of seed(s) 0"
+    )
+    assert f"- m: {note}" in text
+    _make_run(out, seed=2, folds=[0, 1, 2])  # shares fold 0 with seed 0
+    text, doc = _report(out)
+    assert doc["m"]["seeds"] == [0, 2] and doc["m"]["folds"] == 1
+    assert doc["m"]["notes"][0].startswith("seed 1 left out")
+
+
+def test_seeds_sharing_no_fold_are_an_error_for_run_metrics() -> None:
+    from microexp.reporting.report import run_metrics
+
+    rec = {"y_true": [0], "y_pred": [0], "samples": ["casme2/s1/a"], "test_subject": "casme2/s1"}
+    config = {"classes": CLASSES}
+    with pytest.raises(MicroexpError, match="share no finished fold"):
+        run_metrics(config, [[{**rec, "fold": 0}], [{**rec, "fold": 1}]], [0, 1])
+
+
+def test_the_same_folder_twice_is_read_once(run: Path) -> None:
+    out = run.parents[1]
+    once = json.loads((write_report(out) / "metrics.json").read_text())
+    twice = write_report(out, [out, out / ".." / out.name], dest=out / "twice")
+    assert json.loads((twice / "metrics.json").read_text()) == once

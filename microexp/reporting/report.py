@@ -17,7 +17,7 @@ from ..errors import MicroexpError
 from ..evaluation import all_metrics, confusion_matrix, load_records, sample_subjects
 from ..evaluation.baselines import BASELINES
 from ..evaluation.intervals import bootstrap_ci, paired_comparison
-from ..evaluation.loso import coverage
+from ..evaluation.loso import _differences, config_hash, coverage
 from ..evaluation.megc import per_dataset_scores
 from ..fileio import atomic_path, read_json, write_text
 from .tables import Column, TableSpec, registered_tables
@@ -51,41 +51,117 @@ class RunResult:
 
 
 def _run_dirs(outs: Sequence[Path]) -> list[Path]:
-    dirs = []
+    """Every run folder under ``OUT/runs/`` of the output folders, each once (an output
+    folder given twice, or under two names, is read once)."""
+    dirs: dict[Path, Path] = {}
     for out in outs:
         runs = out / "runs"
         if not runs.is_dir():
             raise MicroexpError(f"{out}: not a run output folder (no runs/)")
-        dirs += sorted(p for p in runs.iterdir() if (p / "config.json").is_file())
+        for p in sorted(p for p in runs.iterdir() if (p / "config.json").is_file()):
+            dirs.setdefault(p.resolve(), p)
     if not dirs:
         raise MicroexpError(f"{outs[0]}: no finished run to report")
-    return dirs
+    return list(dirs.values())
 
 
 def collect_runs(outs: Sequence[Path]) -> list[RunResult]:
     """Every run under ``OUT/runs/`` of each output folder, shards of one run merged by the
     name in their metadata (so a renamed run directory still merges and lands in its tables),
-    the seeds of one run gathered, sorted by name; runs without a finished fold are left out."""
+    the seeds of one run gathered, sorted by name; runs without a finished fold are left out.
+    Seeds of one run must share every other setting and their data (else MicroexpError); a
+    seed that shares no finished fold with the lower seeds is left out with a note."""
     by_name: dict[str, dict[int, list[Path]]] = {}
     for d in _run_dirs(outs):
         config = read_json(d / "config.json")
         name = str((config.get("meta") or {}).get("name", d.name))
         by_name.setdefault(name, {}).setdefault(_checked_seed(d, config), []).append(d)
-    results = []
-    for name in sorted(by_name):
-        seeds = by_name[name]
-        loaded = {k: load_records(seeds[k]) for k in sorted(seeds)}
-        loaded = {k: v for k, v in loaded.items() if v[1]}
-        if not loaded:
+    results = [_collect_run(name, by_name[name]) for name in sorted(by_name)]
+    return [r for r in results if r is not None]
+
+
+def _collect_run(name: str, seeds: dict[int, list[Path]]) -> RunResult | None:
+    """One run from its seeds' folders (seed -> shard folders); None without a finished fold."""
+    loaded = {k: load_records(seeds[k]) for k in sorted(seeds)}
+    loaded = {k: v for k, v in loaded.items() if v[1]}
+    if not loaded:
+        return None
+    paths = {k: seeds[k][0] / "config.json" for k in loaded}
+    _check_same_settings(name, {k: loaded[k][0] for k in loaded}, paths)
+    kept, notes = _overlapping({k: loaded[k][1] for k in loaded})
+    _check_same_samples(name, kept, paths)
+    first = min(kept)
+    cfg, recs = loaded[first]
+    every = list(kept.values())
+    metrics = run_metrics(cfg, every, list(kept))
+    dirs = tuple(d for k in kept for d in seeds[k])
+    baselines, more = _baselines(seeds[first], _aligned(every)[0])
+    return RunResult(name, dirs, cfg, recs, metrics, baselines, every, notes + more)
+
+
+def _seedless(config: dict) -> dict:
+    """``config`` without its training seed: what the seeds of one run share."""
+    return {k: v for k, v in config.items() if k != "seed"}
+
+
+def _check_same_settings(name: str, configs: dict[int, dict], paths: dict[int, Path]) -> None:
+    """Refuse seeds of run ``name`` whose hashed settings or data differ but for the seed
+    (seed -> config, and its config.json)."""
+    first = min(configs)
+    ref = _seedless(configs[first])
+    for k, cfg in configs.items():
+        if config_hash(_seedless(cfg)) == config_hash(ref):
             continue
-        first = min(loaded)
-        cfg, recs = loaded[first]
-        metrics = run_metrics(cfg, [loaded[k][1] for k in loaded], list(loaded))
-        dirs = tuple(d for k in loaded for d in seeds[k])
-        every = [loaded[k][1] for k in loaded]
-        baselines, notes = _baselines(seeds[first], _aligned(every)[0])
-        results.append(RunResult(name, dirs, cfg, recs, metrics, baselines, every, notes))
-    return results
+        setting = next(iter(_differences(ref, _seedless(cfg))), "a hashed setting")
+        raise MicroexpError(
+            f"{paths[first]} and {paths[k]}: seeds {first} and {k} of run {name!r} differ in "
+            f"{setting}, not only in the seed (expected the same data and settings, as "
+            "`--seeds` in one --out gives); report them separately"
+        )
+
+
+def _overlapping(seed_records: dict[int, list[dict]]) -> tuple[dict[int, list[dict]], list[str]]:
+    """The seeds (lowest first) that share at least one finished fold with the lower seeds
+    kept, and a note per seed left out."""
+    kept: dict[int, list[dict]] = {}
+    common: set[int] = set()
+    notes = []
+    for k in sorted(seed_records):
+        folds = {r["fold"] for r in seed_records[k]}
+        if kept and not common & folds:
+            notes.append(
+                f"seed {k} left out: it finished fold(s) {_fold_list(sorted(folds))}, none of "
+                f"the fold(s) {_fold_list(sorted(common))} of seed(s) "
+                f"{', '.join(map(str, kept))}; run the same folds for every seed "
+                "(`microexp run --folds`) to average them"
+            )
+            continue
+        common = folds if not kept else common & folds
+        kept[k] = seed_records[k]
+    return kept, notes
+
+
+def _check_same_samples(name: str, seed_records: dict[int, list[dict]], paths: dict) -> None:
+    """Refuse seeds of run ``name`` that predict other samples in a fold they share."""
+    seeds = list(seed_records)
+    found = _other_samples(_aligned(list(seed_records.values())))
+    if found is not None:
+        i, fold = found
+        a, b = seeds[0], seeds[i]
+        raise MicroexpError(
+            f"{paths[a]} and {paths[b]}: seeds {a} and {b} of run {name!r} predict other "
+            f"samples in fold {fold} (expected the same data); report them separately"
+        )
+
+
+def _other_samples(aligned: list[list[dict]]) -> tuple[int, int] | None:
+    """(seed position, fold) of the first aligned record whose samples are not the first
+    seed's in that fold; None when every seed predicts the same samples."""
+    for i, recs in enumerate(aligned[1:], start=1):
+        for mine, ref in zip(recs, aligned[0], strict=True):
+            if mine["samples"] != ref["samples"]:
+                return i, mine["fold"]
+    return None
 
 
 def _checked_seed(d: Path, config: dict) -> int:
@@ -149,14 +225,25 @@ def _fold_list(folds: Sequence[int]) -> str:
 
 
 def _aligned(seed_records: list[list[dict]]) -> list[list[dict]]:
-    """Each seed's records of the folds every seed finished, in fold order."""
+    """Each seed's records of the folds every seed finished, in fold order; MicroexpError
+    when the seeds share no finished fold."""
     common = set.intersection(*({r["fold"] for r in recs} for recs in seed_records))
+    if not common:
+        raise MicroexpError(
+            "the seeds of a run share no finished fold; run the same folds for every seed"
+        )
     return [[r for r in recs if r["fold"] in common] for recs in seed_records]
 
 
 def predictions(seed_records: list[list[dict]]) -> dict:
     """y_true, y_pred (seeds, samples), subjects and sample ids of a run's aligned seeds."""
     aligned = _aligned(seed_records)
+    other = _other_samples(aligned)
+    if other is not None:
+        raise MicroexpError(
+            f"seed {other[0]} of a run predicts other samples in fold {other[1]} than its "
+            "first seed; expected seeds of the same data"
+        )
     first = aligned[0]
     return {
         "y_true": np.array([v for r in first for v in r["y_true"]]),
