@@ -1,25 +1,30 @@
 """What the notebooks call: settings from the environment, the reproduce call, and the tables
 and figures of a report. Notebooks hold no logic of their own; everything is here and tested.
 
-Environment variables (all optional):
+Environment variables (all optional; one set to an empty or blank value counts as unset):
 
 - ``MICROEXP_DATA``: real data, either ``name=DIR,name=DIR`` or one folder holding the datasets
   as sub-folders (``CK+``, ``CASME``, ``CASME2``, ``SAMM``, ``SMIC``; see :data:`FOLDER_NAMES`).
-  Unset: the synthetic default, generated on first use.
+  Unset: the synthetic default, generated on first use. Set, it must give at least one of the
+  datasets the notebook reads (a folder holding none of them is an error, never synthetic data).
 - ``MICROEXP_CKPLUS``, ``MICROEXP_CASME``, ``MICROEXP_CASME2``, ``MICROEXP_SAMM``,
   ``MICROEXP_SMIC``: one dataset's folder (overrides ``MICROEXP_DATA`` for that dataset).
 - ``MICROEXP_PRESET``: ``tiny``, ``demo`` (default) or ``paper``.
-- ``MICROEXP_OUT``: where runs go (default ``microexp-runs`` in the working folder); runs of
-  one preset and data source share ``OUT/{preset}-{synthetic|real}/``, so a notebook reuses
-  what another already ran (``reproduce`` resumes).
-- ``MICROEXP_FOLDS``: only these LOSO fold indices (e.g. ``0``), for a quick look; the tables
-  then cover those folds only, and no final model is trained.
+- ``MICROEXP_OUT``: where runs go (default ``microexp-runs`` in the working folder; an
+  existing file is refused); runs of one preset and data source share
+  ``OUT/{preset}-{synthetic|real}/``, so a notebook reuses what another already ran
+  (``reproduce`` resumes).
+- ``MICROEXP_FOLDS``: only these LOSO fold indices (e.g. ``0``; 0 or above), for a quick look;
+  the tables then cover those folds only, and no final model is trained.
+- ``MICROEXP_MODELS``: only these registered models of a table's networks (comma-separated).
+
+Every value is checked when the settings are read: a bad one is a :class:`MicroexpError`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +67,32 @@ class Settings:
         return f"paper {self.paper}: data {src}; preset {self.preset}{folds}; runs in {self.out}"
 
 
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    """Variable ``name`` stripped; None when unset, empty or blank."""
+    return env.get(name, "").strip() or None
+
+
+def _path(value: str, variable: str) -> Path:
+    """``value`` as a path, ``~`` expanded."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        raise MicroexpError(
+            f"{variable}={value}: cannot expand '~' (no such home folder)"
+        ) from None
+
+
+def _looked_for(needed: Sequence[str]) -> str:
+    """The sub-folder names searched for ``needed`` (each spelling once, case ignored)."""
+    parts = []
+    for name in needed:
+        spellings: dict[str, str] = {}
+        for folder in FOLDER_NAMES[name]:
+            spellings.setdefault(folder.lower(), folder)
+        parts.append(f"{name} ({', '.join(spellings.values())})")
+    return "; ".join(parts)
+
+
 def _find_folder(parent: Path, name: str) -> Path | None:
     wanted = {n.lower() for n in FOLDER_NAMES[name]}
     for p in sorted(parent.iterdir()):
@@ -70,7 +101,7 @@ def _find_folder(parent: Path, name: str) -> Path | None:
     return None
 
 
-def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path] | None:
+def data_roots(paper: str, env: Mapping[str, str] | None = None) -> dict[str, Path] | None:
     """The real dataset folders named by the environment, or None (synthetic default)."""
     from .experiments import datasets_needed
 
@@ -81,7 +112,7 @@ def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path]
         return None
     missing = [n for n in needed if n not in roots]
     if missing:
-        spec = env.get("MICROEXP_DATA", "").strip()
+        spec = _env(env, "MICROEXP_DATA")
         where = f" under {spec}" if spec and "=" not in spec else ""
         raise MicroexpError(
             f"paper {paper} needs {', '.join(missing)}: none found{where}; set "
@@ -90,48 +121,115 @@ def data_roots(paper: str, env: dict[str, str] | None = None) -> dict[str, Path]
     return {n: roots[n] for n in needed}
 
 
-def _env_roots(needed: Sequence[str], env: dict[str, str]) -> dict[str, Path]:
-    """Folders named by ``MICROEXP_DATA`` (searched for ``needed``) and ``MICROEXP_{NAME}``."""
+def _env_roots(needed: Sequence[str], env: Mapping[str, str]) -> dict[str, Path]:
+    """Folders named by ``MICROEXP_DATA`` (searched for ``needed``) and ``MICROEXP_{NAME}``;
+    an error when ``MICROEXP_DATA`` is set but none of ``needed`` is found."""
+    spec = _env(env, "MICROEXP_DATA")
     roots: dict[str, Path] = {}
-    spec = env.get("MICROEXP_DATA", "").strip()
-    if "=" in spec:
+    if spec is not None and "=" in spec:
         from .datasets import parse_roots
 
         roots.update(parse_roots(spec, "MICROEXP_DATA"))
-    elif spec:
-        parent = Path(spec).expanduser()
-        if not parent.is_dir():
-            raise MicroexpError(f"MICROEXP_DATA={spec}: no such folder")
-        for name in needed:
-            found = _find_folder(parent, name)
-            if found is not None:
-                roots[name] = found
+    elif spec is not None:
+        roots.update(_searched_roots(spec, needed))
     for name in FOLDER_NAMES:
-        if env.get(f"MICROEXP_{name.upper()}"):
-            roots[name] = Path(env[f"MICROEXP_{name.upper()}"]).expanduser()
+        value = _env(env, f"MICROEXP_{name.upper()}")
+        if value is not None:
+            roots[name] = _path(value, f"MICROEXP_{name.upper()}")
+    if spec is not None and not any(n in roots for n in needed):
+        raise MicroexpError(f"MICROEXP_DATA={spec}: {_none_found(spec, needed)}")
     return roots
 
 
-def settings(paper: str, env: dict[str, str] | None = None) -> Settings:
-    """The notebook's settings for ``paper`` (``s3d`` or ``atscnn``) from the environment."""
+def _none_found(spec: str, needed: Sequence[str]) -> str:
+    """Why ``MICROEXP_DATA=spec`` gives none of the ``needed`` datasets, and what would."""
+    if "=" in spec:
+        what = f"names none of the datasets read here ({', '.join(needed)})"
+    else:
+        what = f"no dataset sub-folder found; looked for {_looked_for(needed)}"
+    return f"{what} (unset MICROEXP_DATA for synthetic data)"
+
+
+def _searched_roots(spec: str, needed: Sequence[str]) -> dict[str, Path]:
+    """The sub-folders of folder ``MICROEXP_DATA=spec`` holding the ``needed`` datasets."""
+    parent = _path(spec, "MICROEXP_DATA")
+    if not parent.is_dir():
+        raise MicroexpError(f"MICROEXP_DATA={spec}: no such folder")
+    found = {name: _find_folder(parent, name) for name in needed}
+    return {name: path for name, path in found.items() if path is not None}
+
+
+def _preset(env: Mapping[str, str]) -> str:
+    """``MICROEXP_PRESET`` (default ``demo``), a known preset."""
+    from .experiments.spec import PRESETS
+
+    preset = _env(env, "MICROEXP_PRESET") or "demo"
+    if preset not in PRESETS:
+        raise MicroexpError(
+            f"MICROEXP_PRESET={preset!r}: unknown preset; expected one of: {', '.join(PRESETS)}"
+        )
+    return preset
+
+
+def _folds(env: Mapping[str, str]) -> list[int] | None:
+    """``MICROEXP_FOLDS`` as fold indices (0 or above), or None when unset."""
+    text = _env(env, "MICROEXP_FOLDS")
+    if text is None:
+        return None
+    try:
+        folds = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise MicroexpError(f"MICROEXP_FOLDS={text!r}: expected indices such as 0,3") from None
+    negative = [f for f in folds if f < 0]
+    if negative:
+        raise MicroexpError(
+            f"MICROEXP_FOLDS={text!r}: fold {negative[0]} is negative; expected indices 0 or "
+            "above, such as 0,3"
+        )
+    return folds
+
+
+def _out(env: Mapping[str, str]) -> Path:
+    """``MICROEXP_OUT`` (default ``microexp-runs``), not an existing file."""
+    value = _env(env, "MICROEXP_OUT") or "microexp-runs"
+    out = _path(value, "MICROEXP_OUT")
+    if out.exists() and not out.is_dir():
+        raise MicroexpError(
+            f"MICROEXP_OUT={value}: not a folder (a file); expected a folder for runs"
+        )
+    return out
+
+
+def _models(env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """``MICROEXP_MODELS`` as registered model names, or None when unset."""
+    text = _env(env, "MICROEXP_MODELS")
+    if text is None:
+        return None
+    chosen = tuple(m.strip() for m in text.split(",") if m.strip())
+    from .models.registry import MODELS
+
+    for name in chosen:
+        if name not in MODELS:
+            raise MicroexpError(
+                f"MICROEXP_MODELS={text!r}: unknown model {name!r}; expected names from: "
+                + ", ".join(MODELS)
+            )
+    return chosen or None
+
+
+def settings(paper: str, env: Mapping[str, str] | None = None) -> Settings:
+    """The notebook's settings for ``paper`` (``s3d`` or ``atscnn``) from the environment
+    (``env``: a mapping in place of ``os.environ``, for tests). Each variable is checked (see
+    the module's docstring; empty or blank counts as unset); a bad one is a MicroexpError."""
     from .experiments import get_paper
 
     get_paper(paper)
     env = dict(os.environ if env is None else env)
     roots = data_roots(paper, env)
-    preset = env.get("MICROEXP_PRESET", "demo")
-    folds_text = env.get("MICROEXP_FOLDS", "").strip()
-    try:
-        folds = [int(v) for v in folds_text.split(",")] if folds_text else None
-    except ValueError:
-        raise MicroexpError(
-            f"MICROEXP_FOLDS={folds_text!r}: expected indices such as 0,3"
-        ) from None
-    base = Path(env.get("MICROEXP_OUT", "microexp-runs")).expanduser()
-    base = base / f"{preset}-{'synthetic' if roots is None else 'real'}"
+    preset, folds, models = _preset(env), _folds(env), _models(env)
+    base = _out(env) / f"{preset}-{'synthetic' if roots is None else 'real'}"
     data = "synthetic" if roots is None else ",".join(f"{k}={v}" for k, v in roots.items())
-    chosen = tuple(m.strip() for m in env.get("MICROEXP_MODELS", "").split(",") if m.strip())
-    return Settings(paper, data, preset, base / paper, base / "data", folds, chosen or None)
+    return Settings(paper, data, preset, base / paper, base / "data", folds, models)
 
 
 def run(s: Settings, model: str | None = None, **kwargs) -> Path:
@@ -195,8 +293,8 @@ def table_models(s: Settings, table: str) -> list[str]:
     return [m for m in ordered if m in s.models]
 
 
-def models_table(names: Sequence[str]):
-    """Parameters and costs of registered models beside the papers' figures (DataFrame): MACs
+def models_table(names: str | Sequence[str]):
+    """Parameters and costs of registered models (one name or several) beside the papers' figures (DataFrame): MACs
     (paper A's "FLOPs" are 2 x MACs) and torchstat's FLOPs and memory read + write (paper B's
     Table 3 convention)."""
     import pandas as pd
@@ -204,7 +302,7 @@ def models_table(names: Sequence[str]):
     from .models.summary import model_summary
 
     rows = []
-    for r in model_summary(list(names)):
+    for r in model_summary([names] if isinstance(names, str) else list(names)):
         p = r["paper"]
         rows.append(
             {
@@ -262,20 +360,20 @@ class SpotSettings:
         return f"spotting: data {src}; preset {self.preset}; runs in {self.out}"
 
 
-def spot_settings(env: dict[str, str] | None = None) -> SpotSettings:
+def spot_settings(env: Mapping[str, str] | None = None) -> SpotSettings:
     """The spotting notebook's settings (``MICROEXP_DATA`` with ``CAS(ME)^2`` or
     ``SAMM_LongVideos`` folders, ``MICROEXP_CASME_SQ``, ``MICROEXP_SAMM_LV``,
-    ``MICROEXP_PRESET``, ``MICROEXP_OUT``)."""
+    ``MICROEXP_PRESET``, ``MICROEXP_OUT``), checked as :func:`settings` checks them; a
+    ``MICROEXP_DATA`` folder with neither long-video dataset is an error."""
     from .datasets import LONG_VIDEO_DATASETS
 
     env = dict(os.environ if env is None else env)
     roots = {
         k: v for k, v in _env_roots(LONG_VIDEO_DATASETS, env).items() if k in LONG_VIDEO_DATASETS
     }
-    preset = env.get("MICROEXP_PRESET", "demo")
+    preset = _preset(env)
     preset = "demo" if preset == "paper" else preset  # the synthetic long videos have no paper size
-    base = Path(env.get("MICROEXP_OUT", "microexp-runs")).expanduser()
-    base = base / f"{preset}-{'real' if roots else 'synthetic'}"
+    base = _out(env) / f"{preset}-{'real' if roots else 'synthetic'}"
     return SpotSettings(roots or None, preset, base / "spot")
 
 

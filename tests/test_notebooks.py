@@ -94,6 +94,71 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
         nbk.table(tmp_path, "paper_a_table9")
 
 
+def test_data_folder_without_a_recognised_dataset_is_an_error(tmp_path: Path) -> None:
+    """MICROEXP_DATA set but giving none of the datasets read: an error, never synthetic data."""
+    (tmp_path / "CASME_2").mkdir()  # not one of FOLDER_NAMES
+    with pytest.raises(MicroexpError) as err:
+        nbk.settings("atscnn", {"MICROEXP_DATA": str(tmp_path)})
+    message = str(err.value)
+    assert message.startswith(f"MICROEXP_DATA={tmp_path}: no dataset sub-folder found")
+    assert "casme2 (CASME2, CASME II, CASME_II)" in message and "\n" not in message
+    (tmp_path / "SAMM").mkdir()  # a paper dataset, not a long-video one
+    with pytest.raises(MicroexpError, match=r"looked for casme_sq \(CAS\(ME\)\^2, "):
+        nbk.spot_settings({"MICROEXP_DATA": str(tmp_path)})
+    with pytest.raises(MicroexpError, match="names none of the datasets read here"):
+        nbk.spot_settings({"MICROEXP_DATA": "ckplus=/x"})
+    s = nbk.spot_settings({"MICROEXP_DATA": str(tmp_path), "MICROEXP_SAMM_LV": "/lv"})
+    assert s.roots == {"samm_lv": Path("/lv")}  # a variable of its own gives one
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MICROEXP_PRESET", "huge", "MICROEXP_PRESET='huge': unknown preset; expected one of: "
+         "tiny, demo, paper"),
+        ("MICROEXP_PRESET", "Tiny", "MICROEXP_PRESET='Tiny': unknown preset"),
+        ("MICROEXP_FOLDS", "0,-1", "MICROEXP_FOLDS='0,-1': fold -1 is negative; expected "
+         "indices 0 or above"),
+        ("MICROEXP_OUT", "{file}", "MICROEXP_OUT={file}: not a folder (a file)"),
+        ("MICROEXP_MODELS", "atscnn,resnet", "MICROEXP_MODELS='atscnn,resnet': unknown model "
+         "'resnet'; expected names from: s3d, cnn2d"),
+    ],
+)  # fmt: skip
+def test_bad_setting_is_one_line_error(tmp_path: Path, name: str, value: str, expected: str):
+    """A bad value is refused when the settings are read, before any folder is made."""
+    file = tmp_path / "runs.txt"
+    file.write_text("")
+    value, expected = value.format(file=file), expected.format(file=file)
+    env = {"MICROEXP_OUT": str(tmp_path / "out"), name: value}
+    with pytest.raises(MicroexpError) as err:
+        nbk.settings("s3d", env)
+    assert str(err.value).startswith(expected) and "\n" not in str(err.value)
+    if name in ("MICROEXP_PRESET", "MICROEXP_OUT"):
+        with pytest.raises(MicroexpError, match=f"^{name}="):
+            nbk.spot_settings(env)
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_variables_count_as_unset() -> None:
+    keys = ("DATA", "PRESET", "OUT", "FOLDS", "MODELS", "CASME2")
+    env = {f"MICROEXP_{k}": v for k, v in zip(keys, ("", " ", "", "", " , ", ""), strict=True)}
+    s = nbk.settings("s3d", env)
+    assert s.synthetic and s.preset == "demo" and s.folds is None and s.models is None
+    assert s.out == Path("microexp-runs") / "demo-synthetic" / "s3d"
+    assert nbk.spot_settings(env).out == Path("microexp-runs") / "demo-synthetic" / "spot"
+
+
+def test_models_table_refuses_an_unknown_name_before_building(monkeypatch) -> None:
+    from microexp.models import summary
+
+    def built(name: str) -> dict:
+        raise AssertionError(f"{name} built before the names were checked")
+
+    monkeypatch.setattr(summary, "model_costs", built)
+    with pytest.raises(MicroexpError, match="^unknown model 'resnet'; expected one of: atscnn"):
+        nbk.models_table(["atscnn", "resnet"])
+
+
 def test_notebooks_execute_on_tiny(tiny_runs: Path, tmp_path: Path) -> None:
     """Every notebook runs on the tiny preset, fold 0, in two processes (paper A's and paper
     B's notebooks share nothing but the synthetic CASME II, already generated)."""

@@ -10,7 +10,7 @@ convention (``paper["flops_convention"]``).
 from __future__ import annotations
 
 from .flops import total_macs
-from .registry import MODELS, build_model
+from .registry import MODELS, build_model, get_spec
 from .torchstat import torchstat_totals, trainable_count
 
 
@@ -57,10 +57,11 @@ def model_costs(name: str, **overrides: object) -> dict:
 
 
 def model_summary(names: list[str] | None = None) -> list[dict]:
-    """[{name, **model_costs, paper, note, flops_vs_paper, memory_vs_paper}] per model."""
+    """[{name, **model_costs, paper, note, flops_vs_paper, memory_vs_paper}] per model (every
+    registered one when ``names`` is empty); an unknown name is refused before any is built."""
+    specs = [(name, get_spec(name)) for name in names or list(MODELS)]
     rows = []
-    for name in names or list(MODELS):
-        spec = MODELS[name]
+    for name, spec in specs:
         row = {"name": name, **model_costs(name), "paper": dict(spec.paper), "note": spec.note}
         rows.append({**row, **_ours_in_paper_convention(row)})
     return rows
