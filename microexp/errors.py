@@ -15,3 +15,14 @@ class MicroexpError(ValueError):
 def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> MicroexpError:
     """The error for an unknown dataset, protocol, model, recipe... name."""
     return MicroexpError(f"unknown {kind} {name!r}; expected one of: {', '.join(sorted(known))}")
+
+
+def workers_died(what: str) -> MicroexpError:
+    """The error for worker processes that stopped (BrokenProcessPool). Workers start by
+    importing the caller's ``__main__`` module, so a script that calls microexp at its top
+    level runs again in each worker: the usual cause."""
+    return MicroexpError(
+        f"{what}: worker processes stopped; in a script, put the microexp calls under "
+        '`if __name__ == "__main__":` (workers import your script), or lower --workers if '
+        "memory ran out"
+    )

@@ -73,6 +73,8 @@ def select_folds(
     if shard:
         i, n = shard
         out = [f for f in out if f.index % n == i - 1]
+        if not out:
+            raise MicroexpError(f"--shard {i}/{n}: holds none of the {len(folds)} folds")
     return out
 
 

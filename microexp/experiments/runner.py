@@ -136,10 +136,14 @@ def _model_recipe(model: str) -> str:
 
 
 def check_experiment(exp: Experiment) -> None:
-    """Refuse, in one line, a model whose input the recipe cannot provide, or an unknown
-    trainer, before any data is read."""
+    """Refuse, in one line, a model whose input the recipe cannot provide, an unknown
+    trainer or headline metric, before any data is read."""
+    from ..evaluation.intervals import INTERVAL_METRICS
+
     if exp.trainer not in TRAINERS:
         raise unknown_name("trainer", exp.trainer, tuple(TRAINERS))
+    if exp.headline not in INTERVAL_METRICS:
+        raise unknown_name("headline metric", exp.headline, INTERVAL_METRICS)
     if exp.trainer != "keras":
         return
     reads = _model_recipe(exp.model)
@@ -468,6 +472,18 @@ def _final_model(ctx: Context, run_dir: Path, fit_all: Callable) -> None:
 # ----------------------------------------------------------------------------- entry points
 
 
+def _check_composite(experiments: Sequence[Experiment]) -> None:
+    """Leave-one-dataset-out needs protocols over several datasets (refused before any data)."""
+    from ..datasets import get_protocol
+
+    for exp in experiments:
+        if len(get_protocol(exp.protocol).datasets) < 2:
+            raise MicroexpError(
+                f"--split lodo: protocol {exp.protocol!r} reads one dataset; leaving a dataset "
+                "out needs a composite (megc2019, atscnn-composite)"
+            )
+
+
 def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper: str | None):
     """Validate everything that can be validated before data is read, then resolve the data."""
     from ..datasets import group_of
@@ -491,6 +507,8 @@ def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper:
         for e in experiments
         for p in (pretraining and e.pretrain and e.pretrain.protocol, e.protocol)
     ]
+    if opts.split == "lodo":
+        _check_composite(experiments)
     needed = datasets_of([p for p in protocols if p])
     data_root = Path(opts.data_dir) if opts.data_dir else out / "data"
     roots = resolve_data(opts.data, data_root, preset.data_preset, opts.seed, needed, opts.log)
@@ -563,5 +581,31 @@ def _options(options: dict) -> RunOptions:
         raise TypeError(f"unknown option {bad[0]!r}; expected one of {', '.join(sorted(names))}")
     for key in ("folds", "seeds"):
         if options.get(key) is not None:
-            options = {**options, key: tuple(int(v) for v in options[key])}
+            options = {**options, key: _indices(key, options[key])}
+    seed = options.get("seed", 0)
+    if not _is_count(seed):
+        raise MicroexpError(f"seed {seed!r}: expected an integer >= 0")
+    shard = options.get("shard")
+    if isinstance(shard, tuple | list) and len(shard) == 2 and all(map(_is_count, shard)):
+        options = {**options, "shard": f"{shard[0]}/{shard[1]}"}  # (i, n) as "i/n"
+    elif shard is not None and not isinstance(shard, str):
+        raise MicroexpError(f"shard {shard!r}: expected 'i/n' such as '1/4'")
+    if options.get("data") is not None and not isinstance(options["data"], str):
+        raise MicroexpError(f"data {options['data']!r}: expected 'synthetic' or 'name=DIR,...'")
     return RunOptions(**options)
+
+
+def _is_count(value: object) -> bool:
+    """An int >= 0 (not a bool, a float or a string of digits)."""
+    return type(value) is int and value >= 0
+
+
+def _indices(key: str, values: object) -> tuple[int, ...]:
+    """``folds`` or ``seeds``: a list of distinct integers >= 0 (a string such as "12" is
+    refused rather than read as 1, 2)."""
+    items = list(values) if isinstance(values, list | tuple | range) else None
+    if not items or not all(map(_is_count, items)) or len(set(items)) < len(items):
+        raise MicroexpError(
+            f"{key} {values!r}: expected a list of distinct integers >= 0, such as [0, 3, 5]"
+        )
+    return tuple(items)

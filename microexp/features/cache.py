@@ -17,13 +17,14 @@ import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..datasets import Sample
-from ..errors import MicroexpError
+from ..errors import MicroexpError, workers_died
 from ..fileio import atomic_path, files_fingerprint, write_text
 from ..preprocess.frames import SampleExcluded
 from ..preprocess.recipes import (
@@ -279,12 +280,15 @@ def build_cache(
     workers = workers or os.cpu_count() or 1
     batched = getattr(recipe, "flow_backend", "cv2") == "tf"
     run = _run_batched(todo, recipe, cache, workers, flow_batch) if batched else None
-    for sid, outcome, reason in run or _run(todo, recipe, str(root), workers, progress):
-        if outcome == "built":
-            summary.built += 1
-            summary.usable.add(sid)
-        else:
-            summary.excluded.append((sid, reason))
+    try:
+        for sid, outcome, reason in run or _run(todo, recipe, str(root), workers, progress):
+            if outcome == "built":
+                summary.built += 1
+                summary.usable.add(sid)
+            else:
+                summary.excluded.append((sid, reason))
+    except BrokenProcessPool:
+        raise workers_died(f"flows ({recipe.name})") from None
     summary.seconds = time.time() - t0
     return summary
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.base import SYNTHETIC_MARKER as MARKER
-from ..errors import MicroexpError, unknown_name
+from ..errors import unknown_name, workers_died
 from . import layout
 from .face import Identity, make_identity, sample_field
 from .motion import action_units_for, envelope, expression_field
@@ -583,12 +583,9 @@ def generate(
     p = PRESETS[preset]
     n_subj = subjects if subjects is not None else p.subjects
     n_per = samples_per_subject if samples_per_subject is not None else p.samples_per_subject
-    if n_subj < 1 or n_per < 1:
-        raise MicroexpError(
-            f"--subjects and --samples-per-subject must be at least 1 (got {n_subj}, {n_per})"
-        )
+    layout.check_request(seed, n_subj, n_per, "--samples-per-subject")
     spec = SPECS[dataset]
-    out = Path(out)
+    out = Path(os.path.abspath(out))  # "." has no name to build a sibling folder from
     info = marker_info(
         dataset, spec.fps, preset, seed, {"subjects": n_subj, "samples_per_subject": n_per},
         p.face_px, params, "SYNTHETIC data written by microexp, not the licensed dataset",
@@ -708,11 +705,15 @@ def _map(fn, jobs: list, workers: int | None):
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["microexp.synthetic"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        yield from pool.map(fn, jobs)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            yield from pool.map(fn, jobs)
+    except BrokenProcessPool:
+        raise workers_died("synthetic data") from None
 
 
 def _first_frame(dataset: str, rng: np.random.Generator, k: int = 0) -> int:

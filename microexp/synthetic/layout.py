@@ -121,6 +121,25 @@ def _freeze_zip(path: Path) -> None:
             zout.writestr(info, data)
 
 
+#: the most subjects, and clips (or videos) per subject, a synthetic tree may hold
+MAX_SUBJECTS, MAX_PER_SUBJECT = 500, 200
+
+
+def check_request(seed: object, subjects: object, per_subject: object, per: str) -> None:
+    """Refuse a seed that is not an integer >= 0, and counts outside 1..MAX (a typo such as
+    ``--subjects 100000`` would write gigabytes)."""
+    from ..errors import MicroexpError
+
+    if type(seed) is not int or seed < 0:
+        raise MicroexpError(f"--seed {seed!r}: expected an integer >= 0")
+    for flag, n, most in (
+        ("--subjects", subjects, MAX_SUBJECTS),
+        (per, per_subject, MAX_PER_SUBJECT),
+    ):
+        if type(n) is not int or not 1 <= n <= most:
+            raise MicroexpError(f"{flag} {n!r}: expected an integer from 1 to {most}")
+
+
 def begin_tree(out: Path, info: dict, dataset: str) -> Path | None:
     """Start writing a synthetic tree: None when ``out`` already holds one made with ``info``
     (reuse it), else an empty sibling folder to build in (:func:`end_tree` renames it). Any

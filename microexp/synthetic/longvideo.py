@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MicroexpError, unknown_name
+from ..errors import unknown_name
 from . import layout
 from .face import make_identity
 from .generator import MotionParams, make_style, marker_info
@@ -200,16 +200,12 @@ def generate_long(
     spec, p = LONG_SPECS[dataset], LONG_PRESETS[preset]
     n_subj = subjects if subjects is not None else p.subjects
     n_vid = videos_per_subject if videos_per_subject is not None else p.videos_per_subject
-    if n_subj < 1 or n_vid < 1:
-        raise MicroexpError(
-            f"--subjects and --samples-per-subject (videos per subject) must be at least 1 "
-            f"(got {n_subj}, {n_vid})"
-        )
+    layout.check_request(seed, n_subj, n_vid, "--samples-per-subject (videos per subject)")
     info = marker_info(
         dataset, spec.fps, preset, seed, {"subjects": n_subj, "videos_per_subject": n_vid},
         p.face_px, params, "SYNTHETIC long videos written by microexp, not the licensed dataset",
     )  # fmt: skip
-    out = Path(out)
+    out = Path(os.path.abspath(out))  # "." has no name to build a sibling folder from
     tmp = layout.begin_tree(out, info, dataset)
     if tmp is None:
         return out

@@ -29,6 +29,21 @@ class TrainConfig:
     optimizer: str = "adam"
     weight_decay: float = 0.0
 
+    def __post_init__(self) -> None:
+        from ..errors import MicroexpError
+
+        if not (type(self.epochs) is int and self.epochs >= 1):
+            raise MicroexpError(f"TrainConfig epochs {self.epochs!r}: expected an integer >= 1")
+        if not (type(self.batch_size) is int and self.batch_size >= 1):
+            raise MicroexpError(
+                f"TrainConfig batch_size {self.batch_size!r}: expected an integer >= 1"
+            )
+        if not self.lr > 0 or self.weight_decay < 0:
+            raise MicroexpError(
+                f"TrainConfig lr {self.lr!r} and weight_decay {self.weight_decay!r}: "
+                "expected lr > 0 and weight_decay >= 0"
+            )
+
     def as_dict(self) -> dict:
         """The fields, ``weight_decay`` left out at 0 so that runs made before it existed keep
         their hash."""
