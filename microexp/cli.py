@@ -25,6 +25,8 @@ def _roots(values: Sequence[str], dataset: str | None) -> dict[str, str]:
     for v in values:
         name, sep, path = v.partition("=")
         if sep and name and "/" not in name and "\\" not in name:
+            if name in roots:
+                raise MicroexpError(f"--root {name}=...: dataset {name!r} named twice")
             roots[name] = path
         elif dataset is None:
             raise MicroexpError(f"--root {v!r}: expected NAME=DIR when --dataset is not given")

@@ -633,6 +633,9 @@ def test_cli_composite_roots(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = json.loads(capsys.readouterr().out)
     assert out["dataset"] == "megc2019" and out["samples"] == 3 and out["subjects"] == 3
     assert out["classes"] == {"negative": 2, "positive": 1}
+    assert main([*argv, "--root", "samm=" + str(tmp_path / "samm2")]) == 2  # last would win
+    err = capsys.readouterr().err
+    assert "dataset 'samm' named twice" in err and err.count("\n") == 1
 
 
 def _write_jpgs(folder: Path, numbers: range) -> None:
