@@ -290,6 +290,7 @@ def test_recipe_key_changes_with_any_parameter() -> None:
         ("s3d", {"magnify_micro": 1}, "magnify_micro=1: expected true or false"),
         ("lbptop", {"blocks": [5]}, "blocks=[5]: expected a list of 2"),
         ("atscnn", {"dtype": "bogus"}, "unknown tensor dtype 'bogus'"),
+        ("atscnn", {"flow_backend": "gpu"}, "flow backend 'gpu'; expected one of: auto, cv2, tf"),
         ("atscnn", {"size": 0}, "size 8-1024 and margin > 0"),
         ("atscnn", {"size": 10**400}, "size 8-1024 and margin > 0"),
         ("atscnn", {"margin": -1}, "size 8-1024 and margin > 0"),

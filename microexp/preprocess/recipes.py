@@ -160,6 +160,8 @@ def get_recipe(name: str, **overrides: object) -> Recipe:
         )
     hints = get_type_hints(cls)
     overrides = {k: _typed(name, k, v, hints[k]) for k, v in overrides.items()}
+    if "flow_backend" in overrides:  # "auto" is resolved here, so the message names it too
+        _check(str(overrides["flow_backend"]), (*FLOW_BACKENDS, "auto"), "flow backend")
     if overrides.get("flow_backend") == "auto":
         overrides = {**overrides, "flow_backend": resolve_flow_backend("auto")}
     recipe = replace(cls(), **overrides)
