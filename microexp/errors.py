@@ -26,3 +26,17 @@ def workers_died(what: str) -> MicroexpError:
         '`if __name__ == "__main__":` (workers import your script), or lower --workers if '
         "memory ran out"
     )
+
+
+def is_int(value: object) -> bool:
+    """An ``int`` proper: not a bool, a float or a string of digits."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_int(value: object, what: str, low: int = 0, high: int | None = None) -> int:
+    """``value`` when it is an integer from ``low`` (to ``high``), else the one-line error
+    "WHAT VALUE: expected an integer >= LOW" (or "from LOW to HIGH")."""
+    if is_int(value) and low <= value and (high is None or value <= high):
+        return value
+    span = f">= {low}" if high is None else f"from {low} to {high}"
+    raise MicroexpError(f"{what} {value!r}: expected an integer {span}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..datasets import Fold, Sample, group_of, split_folds
-from ..errors import MicroexpError
+from ..errors import MicroexpError, is_int
 from ..fileio import read_json, write_text
 
 
@@ -163,10 +163,10 @@ def record_problem(rec: dict, chash: str, n_classes: int | None) -> str | None:
             f"made under another configuration (config_hash {rec['config_hash']!r}; this run's "
             f"config.json hashes to {chash!r})"
         )
-    if not _is_int(rec["fold"]) or rec["fold"] < 0:
+    if not is_int(rec["fold"]) or rec["fold"] < 0:
         return f"'fold' is {rec['fold']!r}; expected a fold index (an integer >= 0)"
     total = rec.get("folds_total")
-    if total is not None and (not _is_int(total) or not rec["fold"] < total):
+    if total is not None and (not is_int(total) or not rec["fold"] < total):
         return f"'folds_total' is {total!r}; expected an integer above its fold {rec['fold']}"
     if not isinstance(rec["test_subject"], str):
         return f"'test_subject' is {rec['test_subject']!r}; expected a subject name"
@@ -182,10 +182,6 @@ def record_problem(rec: dict, chash: str, n_classes: int | None) -> str | None:
     )
 
 
-def _is_int(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def _is_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -197,7 +193,7 @@ def _labels_problem(key: str, values: object, n: int, n_classes: int | None) -> 
         return f"'{key}' holds {len(values)} values for {n} samples; expected one per sample"
     top = f"0-{n_classes - 1} (the {n_classes} classes of config.json)" if n_classes else ">= 0"
     for i, v in enumerate(values):
-        if not _is_int(v) or v < 0 or (n_classes is not None and v >= n_classes):
+        if not is_int(v) or v < 0 or (n_classes is not None and v >= n_classes):
             return f"{key}[{i}] is {v!r}; expected a class index {top}"
     return None
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from ..errors import MicroexpError, unknown_name
+from ..errors import MicroexpError, check_int, is_int, unknown_name
 from ..evaluation.baselines import BASELINES
 from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso, sample_subjects
 from ..evaluation.megc import write_megc_log
@@ -582,11 +582,13 @@ def _options(options: dict) -> RunOptions:
     for key in ("folds", "seeds"):
         if options.get(key) is not None:
             options = {**options, key: _indices(key, options[key])}
-    seed = options.get("seed", 0)
-    if not _is_count(seed):
-        raise MicroexpError(f"seed {seed!r}: expected an integer >= 0")
+    check_int(options.get("seed", 0), "seed")
     shard = options.get("shard")
-    if isinstance(shard, tuple | list) and len(shard) == 2 and all(map(_is_count, shard)):
+    if (
+        isinstance(shard, tuple | list)
+        and len(shard) == 2
+        and all(is_int(v) and v >= 0 for v in shard)
+    ):
         options = {**options, "shard": f"{shard[0]}/{shard[1]}"}  # (i, n) as "i/n"
     elif shard is not None and not isinstance(shard, str):
         raise MicroexpError(f"shard {shard!r}: expected 'i/n' such as '1/4'")
@@ -595,16 +597,11 @@ def _options(options: dict) -> RunOptions:
     return RunOptions(**options)
 
 
-def _is_count(value: object) -> bool:
-    """An int >= 0 (not a bool, a float or a string of digits)."""
-    return type(value) is int and value >= 0
-
-
 def _indices(key: str, values: object) -> tuple[int, ...]:
     """``folds`` or ``seeds``: a list of distinct integers >= 0 (a string such as "12" is
     refused rather than read as 1, 2)."""
     items = list(values) if isinstance(values, list | tuple | range) else None
-    if not items or not all(map(_is_count, items)) or len(set(items)) < len(items):
+    if not items or not all(is_int(v) and v >= 0 for v in items) or len(set(items)) < len(items):
         raise MicroexpError(
             f"{key} {values!r}: expected a list of distinct integers >= 0, such as [0, 3, 5]"
         )

@@ -15,7 +15,7 @@ from typing import get_args, get_origin, get_type_hints
 import numpy as np
 
 from ..datasets import Sample
-from ..errors import MicroexpError, unknown_name
+from ..errors import MicroexpError, is_int, unknown_name
 from .augment import cut_shifts, minmax, shifts, standardise
 from .face import Box, align_eyes, crop, landmark_box, landmarks_or_exclude
 from .flow import TVL1Params, optical_strain, tvl1_flows
@@ -190,7 +190,7 @@ def _typed(recipe: str, key: str, value: object, hint: object) -> object:
             return value
     elif hint is float and isinstance(value, int | float):
         return value
-    elif hint is int and (type(value) is int or isinstance(value, float) and value.is_integer()):
+    elif hint is int and (is_int(value) or isinstance(value, float) and value.is_integer()):
         return int(value)
     elif isinstance(hint, type) and isinstance(value, hint):
         return value

@@ -128,16 +128,11 @@ MAX_SUBJECTS, MAX_PER_SUBJECT = 500, 200
 def check_request(seed: object, subjects: object, per_subject: object, per: str) -> None:
     """Refuse a seed that is not an integer >= 0, and counts outside 1..MAX (a typo such as
     ``--subjects 100000`` would write gigabytes)."""
-    from ..errors import MicroexpError
+    from ..errors import check_int
 
-    if type(seed) is not int or seed < 0:
-        raise MicroexpError(f"--seed {seed!r}: expected an integer >= 0")
-    for flag, n, most in (
-        ("--subjects", subjects, MAX_SUBJECTS),
-        (per, per_subject, MAX_PER_SUBJECT),
-    ):
-        if type(n) is not int or not 1 <= n <= most:
-            raise MicroexpError(f"{flag} {n!r}: expected an integer from 1 to {most}")
+    check_int(seed, "--seed")
+    check_int(subjects, "--subjects", 1, MAX_SUBJECTS)
+    check_int(per_subject, per, 1, MAX_PER_SUBJECT)
 
 
 def begin_tree(out: Path, info: dict, dataset: str) -> Path | None:

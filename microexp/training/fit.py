@@ -30,14 +30,10 @@ class TrainConfig:
     weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
-        from ..errors import MicroexpError
+        from ..errors import MicroexpError, check_int
 
-        if not (type(self.epochs) is int and self.epochs >= 1):
-            raise MicroexpError(f"TrainConfig epochs {self.epochs!r}: expected an integer >= 1")
-        if not (type(self.batch_size) is int and self.batch_size >= 1):
-            raise MicroexpError(
-                f"TrainConfig batch_size {self.batch_size!r}: expected an integer >= 1"
-            )
+        check_int(self.epochs, "TrainConfig epochs", 1)
+        check_int(self.batch_size, "TrainConfig batch_size", 1)
         if not self.lr > 0 or self.weight_decay < 0:
             raise MicroexpError(
                 f"TrainConfig lr {self.lr!r} and weight_decay {self.weight_decay!r}: "
