@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MicroexpError
+from ..errors import MicroexpError, is_int
 from ..evaluation import all_metrics, confusion_matrix, load_records, sample_subjects
 from ..evaluation.baselines import BASELINES
 from ..evaluation.intervals import bootstrap_ci, paired_comparison
@@ -168,7 +168,7 @@ def _checked_seed(d: Path, config: dict) -> int:
     """The run's seed, once its config.json is known to name its classes (the labels index
     them: the report needs them)."""
     seed, classes = config.get("seed", 0), config.get("classes")
-    if not isinstance(seed, int) or isinstance(seed, bool):
+    if not is_int(seed):
         raise MicroexpError(f"{d / 'config.json'}: 'seed' is {seed!r}; expected an integer")
     if not isinstance(classes, list) or not classes:
         raise MicroexpError(
