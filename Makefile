@@ -18,10 +18,12 @@ demo: install
 	$(BIN)/microexp demo --out runs/demo
 
 # two workers (the machine's 2 cores); tests grouped per module, and every test of the
-# session's shared tiny run on one worker (tests/conftest.py)
+# session's shared tiny run on one worker (tests/conftest.py). Then the backend-neutral tests
+# (marker jax) again on JAX.
 test: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "jax and not slow and not realdata"
 
 # re-run every notebook on the demo preset and save it with its outputs (~1 hour on 2 cores)
 notebooks: install

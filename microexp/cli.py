@@ -225,9 +225,9 @@ def cmd_spot(args: argparse.Namespace) -> int:
     from .experiments.spotting import read_metrics, spot
 
     if args.method == "softnet":
-        from .tflog import import_tensorflow_quietly
+        from .tflog import import_keras_quietly
 
-        import_tensorflow_quietly()
+        import_keras_quietly()
     options = {"flow": args.flow, "size": args.size, "method": args.method}
     if args.epochs is not None:
         options["epochs"] = args.epochs
@@ -296,16 +296,27 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="loso (leave one subject out, default) or lodo (leave one dataset out: composites)",
     )
     p.add_argument("--cache", help="flow cache folder (default OUT/cache)")
-    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
-    p.add_argument("--xla", action="store_true", help="XLA-compile training steps")
+    p.add_argument(
+        "--mixed-precision",
+        nargs="?",
+        const="float16",
+        default=False,
+        choices=("float16", "bfloat16"),
+        help="mixed precision on a GPU: float16 (T4-class; the default when given alone) or "
+        "bfloat16 (Ampere and later); heads stay float32",
+    )
+    p.add_argument(
+        "--xla", action="store_true", help="XLA-compile training steps (always on with JAX)"
+    )
     p.add_argument(
         "--tensorboard", action="store_true", help="TensorBoard events (default: paper preset)"
     )
     p.add_argument(
         "--flow-backend",
         default="cv2",
-        choices=("cv2", "tf", "auto"),
-        help="TV-L1 by OpenCV (default), microexp's TensorFlow version, or auto (tf on a GPU)",
+        choices=("cv2", "tf", "jax", "torch", "auto"),
+        help="TV-L1 by OpenCV (default); microexp's keras.ops version on the Keras backend "
+        "tf, jax or torch (the one KERAS_BACKEND runs); auto: that one on a GPU, else cv2",
     )
     p.add_argument(
         "--verbose",
@@ -386,8 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     flows.add_argument("--quiet", action="store_true", help="no progress bar")
     flows.add_argument(
         "--flow-backend",
-        choices=("cv2", "tf", "auto"),
-        help="TV-L1 by OpenCV (default), microexp's TensorFlow version, or auto (tf on a GPU)",
+        choices=("cv2", "tf", "jax", "torch", "auto"),
+        help="TV-L1 by OpenCV (default); microexp's keras.ops version on the Keras backend "
+        "tf, jax or torch (the one KERAS_BACKEND runs); auto: that one on a GPU, else cv2",
     )
     flows.set_defaults(func=cmd_flows)
 
@@ -524,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: sub-commands that load TensorFlow
+#: sub-commands that load Keras (and TensorFlow when it is the backend)
 _TF_COMMANDS = ("reproduce", "run", "demo", "predict", "models", "report")
 
 
@@ -537,11 +549,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return int(exc.code or 0)
-    if args.command in _TF_COMMANDS:
-        from .tflog import import_tensorflow_quietly
-
-        import_tensorflow_quietly()
     try:
+        if args.command in _TF_COMMANDS or getattr(args, "method", None) == "softnet":
+            from .tflog import import_keras_quietly
+
+            import_keras_quietly()
         return args.func(args)
     except MicroexpError as exc:
         print(f"microexp: error: {exc}", file=sys.stderr)

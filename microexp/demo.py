@@ -27,9 +27,9 @@ DATASETS = ("ckplus", "casme", "casme2", "samm")
 
 def _paper(paper: str, out: str, preset: str, seed: int, queue) -> None:
     """One paper's reproduction in its own process; puts (paper, report, error) on ``queue``."""
-    from .tflog import import_tensorflow_quietly
+    from .tflog import import_keras_quietly
 
-    import_tensorflow_quietly()
+    import_keras_quietly()
     from .experiments import reproduce
 
     tag = PAPERS[paper]

@@ -328,6 +328,8 @@ def predict_any(
 
 
 def _probabilities(model, model_path: Path, tensors: dict[str, np.ndarray]) -> np.ndarray:
+    import keras
+
     from .models import input_key
 
     x = tensors[input_key(model)].astype(np.float32)[None]
@@ -337,7 +339,7 @@ def _probabilities(model, model_path: Path, tensors: dict[str, np.ndarray]) -> n
             f"{model_path}: expects input {want}, the recipe in config.json gave {x.shape[1:]}"
         )
     batch = [x] if isinstance(model.input, list) else x  # the structure it was built with
-    return np.asarray(model(batch, training=False).numpy())[0]
+    return keras.ops.convert_to_numpy(model(batch, training=False))[0]
 
 
 __all__ = [

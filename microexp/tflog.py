@@ -1,6 +1,7 @@
 """TensorFlow's start-up notices: C++ lines printed before its logging is set up, so
-``TF_CPP_MIN_LOG_LEVEL`` cannot silence them. The CLI hides them while TensorFlow loads and the
-notebook generator drops them from saved outputs; every other line is kept."""
+``TF_CPP_MIN_LOG_LEVEL`` cannot silence them. The CLI hides them while Keras loads its backend
+and the notebook generator drops them from saved outputs; every other line is kept. On JAX and
+PyTorch nothing here imports TensorFlow."""
 
 from __future__ import annotations
 
@@ -14,11 +15,16 @@ def is_startup_noise(line: str) -> bool:
     return line.startswith(STARTUP_NOISE)
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow and Keras with stderr captured; re-print what is not start-up noise."""
+def import_keras_quietly() -> None:
+    """Check ``KERAS_BACKEND`` (a one-line error for an unknown or missing backend), then import
+    Keras, and TensorFlow when it is the backend, with stderr captured; re-print what is not
+    start-up noise."""
     import tempfile
 
-    if "tensorflow" in sys.modules:
+    from .backend import check_requested
+
+    backend = check_requested()
+    if "keras" in sys.modules and (backend != "tensorflow" or "tensorflow" in sys.modules):
         return
     sys.stderr.flush()
     saved = os.dup(2)
@@ -26,7 +32,9 @@ def import_tensorflow_quietly() -> None:
         os.dup2(tmp.fileno(), 2)
         try:
             import keras  # noqa: F401
-            import tensorflow  # noqa: F401
+
+            if backend == "tensorflow":
+                import tensorflow  # noqa: F401
         finally:
             os.dup2(saved, 2)
             os.close(saved)

@@ -8,9 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from microexp import models
+from microexp import backend, models
 from microexp.cli import main
 from microexp.layers import CBAM, ChannelAttention, SpatialAttention
+
+#: also run under KERAS_BACKEND=jax (make test's second pass): what a backend can change
+jax = pytest.mark.jax
 
 # small inputs: every registered builder at a size that trains in milliseconds
 SMALL = {
@@ -39,6 +42,7 @@ def batch_for(model: keras.Model, n: int = 4, seed: int = 0) -> tuple[np.ndarray
     return x, y
 
 
+@jax
 @pytest.mark.parametrize("name", models.model_names())
 def test_every_model_builds_runs_trains_and_round_trips(name: str, tmp_path: Path) -> None:
     """Direct calls instead of ``predict`` (which traces a function per model)."""
@@ -47,11 +51,12 @@ def test_every_model_builds_runs_trains_and_round_trips(name: str, tmp_path: Pat
     out = np.asarray(model(x, training=False))
     assert out.shape == (4, model.outputs[0].shape[-1])
     assert np.allclose(out.sum(axis=1), 1, atol=1e-5)
-    # eager: tracing a step costs 5-25 s per model on a CPU; graph mode is covered elsewhere
+    # eager on TF: tracing a step costs 5-25 s per model on a CPU (graph mode is covered
+    # elsewhere); JAX's eager mode compiles every op, slower than its one XLA step
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss="sparse_categorical_crossentropy",
-        run_eagerly=True,
+        run_eagerly=backend.run_eagerly(True),
     )
     before = [w.copy() for w in model.get_weights()]
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)
@@ -87,6 +92,7 @@ LAYER_CASES = {
 }
 
 
+@jax
 def test_every_registered_layer_passes_the_shared_layer_test() -> None:
     import microexp.models  # noqa: F401  (registers the model-level layers too)
     from microexp.layers.testing import registered_layers, run_layer_test
@@ -99,6 +105,7 @@ def test_every_registered_layer_passes_the_shared_layer_test() -> None:
         run_layer_test(cls, kwargs, shape)
 
 
+@jax
 def test_the_layer_test_catches_a_broken_config() -> None:
     from microexp.layers.testing import run_layer_test
 
@@ -110,6 +117,7 @@ def test_the_layer_test_catches_a_broken_config() -> None:
         run_layer_test(Forgetful, {"ratio": 4}, (2, 4, 4, 8))
 
 
+@jax
 def test_attention_gates_are_bounded() -> None:
     x = np.abs(np.random.default_rng(1).normal(size=(2, 6, 6, 8))).astype("float32")
     for layer in (ChannelAttention(2), SpatialAttention(3), CBAM(2, 3)):
@@ -257,6 +265,7 @@ def test_mac_counter_counts_a_known_conv() -> None:
     }
 
 
+@jax
 @pytest.mark.parametrize(
     "kwargs, inputs, n_streams",
     [
@@ -277,6 +286,7 @@ def test_atscnn_ablations_are_arguments(kwargs: dict, inputs: str, n_streams: in
         models.build_atscnn(streams="rgb")
 
 
+@jax
 def test_freeze_blocks_keeps_frozen_weights_fixed() -> None:
     model = models.build_s3d(num_classes=7, input_shape=(16, 16, 4, 3))
     frozen = models.freeze_blocks(model, (1, 2, 3))
@@ -298,6 +308,7 @@ def test_freeze_blocks_keeps_frozen_weights_fixed() -> None:
             assert not same, layer.name
 
 
+@jax
 def test_frozen_batchnorm_statistics_stay_fixed() -> None:
     model = models.build_atscnn(input_size=32, dense_units=(8,))
     for layer in model.layers:

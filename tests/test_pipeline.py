@@ -5,19 +5,33 @@ import warnings
 import numpy as np
 import pytest
 
+from microexp import backend, synthetic
 from microexp import datasets as ds
 from microexp import preprocess as pp
-from microexp import synthetic
 from microexp.data import (
     EmptyClassWarning,
     Item,
     TensorStore,
-    make_dataset,
+    epoch_orders,
+    index_batches,
+    make_input,
     plain_items,
     resampled_items,
     to_arrays,
+    turn_batch,
 )
 from microexp.features import FlowCache, build_cache
+
+#: tests of tf.data run on TensorFlow only; the rest also under KERAS_BACKEND=jax
+tf_only = pytest.mark.skipif(
+    backend.requested() != "tensorflow", reason="tf.data: the TensorFlow backend's input"
+)
+
+
+def make_dataset(*args, **kw):
+    from microexp.data.tf_data import make_dataset as tf_make_dataset
+
+    return tf_make_dataset(*args, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +67,7 @@ def test_empty_class_is_named() -> None:
     assert any("class 1 has no training example for fold x" in str(w.message) for w in caught)
 
 
+@tf_only
 def test_dataset_batches_match_the_store(store: TensorStore) -> None:
     labels = list(range(len(store.samples)))
     items = [Item(0, 3, 1, 0), Item(1, 0, 0, 1), Item(2, 5, 3, 2)]
@@ -68,14 +83,51 @@ def test_dataset_batches_match_the_store(store: TensorStore) -> None:
     assert len(plain_items([0, 2], labels, crop=0)) == 2
 
 
-def test_dataset_shuffles_each_epoch(store: TensorStore) -> None:
+@tf_only
+def test_dataset_holds_every_epoch_in_its_numpy_order(store: TensorStore) -> None:
+    """One dataset holds every epoch, each in its own NumPy-drawn order (no batch crosses an
+    epoch), the order that every backend's input follows."""
     items = [Item(i % len(store.samples), 0, 0, i) for i in range(12)]
-    ds_ = make_dataset(store, items, batch_size=12, shuffle=True, seed=3)
-    first = next(iter(ds_))[1].numpy().tolist()
-    second = next(iter(ds_))[1].numpy().tolist()
-    assert sorted(first) == list(range(12)) and first != second
+    ds_ = make_dataset(store, items, batch_size=5, shuffle=True, seed=3, epochs=2)
+    labels = [b[1].numpy().tolist() for b in ds_]
+    assert [len(b) for b in labels] == [5, 5, 2, 5, 5, 2]
+    orders = epoch_orders(12, 2, seed=3)
+    assert sum(labels[:3], []) == orders[0].tolist() and sum(labels[3:], []) == orders[1].tolist()
+    assert orders[0].tolist() != orders[1].tolist() and sorted(orders[1]) == list(range(12))
 
 
+@pytest.mark.jax
+def test_every_backend_and_mode_draws_the_same_examples(store: TensorStore) -> None:
+    """The backend-neutral index batches and every tf.data mode yield the same examples, in
+    the same order, epoch after epoch (NumPy draws the order on every backend)."""
+    rng = np.random.default_rng(1)
+    items = resampled_items(range(3), [0, 1, 2], 7, list(range(1, 9)), True, rng, 3)
+    neutral = [
+        (s_.tolist(), c_.tolist(), t_.tolist(), y_.tolist())
+        for (s_, c_, t_), y_ in index_batches(items, 4, shuffle=True, seed=3, epochs=2)
+    ]
+    assert len(neutral) == 2 * 6 and [len(b[0]) for b in neutral[:6]] == [4] * 5 + [1]
+    order = epoch_orders(len(items), 2, seed=3).ravel()
+    assert sum((b[3] for b in neutral), []) == [items[i].label for i in order]
+    assert sum((b[0] for b in neutral), []) == [items[i].sample for i in order]
+    fit_input = make_input(store, items, 4, shuffle=True, seed=3, epochs=2)
+    assert fit_input.steps_per_epoch == 6 and fit_input.turn_in == "gather"
+    if backend.name() != "tensorflow":
+        with pytest.raises(ValueError, match="needs tf.data"):
+            make_input(store, items, 4, turn_in="turn")
+        return
+    gathered = list(make_dataset(store, items, 4, shuffle=True, seed=3, epochs=2, turn_in="gather"))
+    for ((s_, c_, t_), y_), ref in zip(gathered, neutral, strict=True):
+        assert (s_.numpy().tolist(), c_.numpy().tolist(), t_.numpy().tolist()) == ref[:3]
+        assert y_.numpy().tolist() == ref[3]
+    ref_x, _ = to_arrays(store, [items[i] for i in order])
+    x = np.concatenate(
+        [b[0].numpy() for b in make_dataset(store, items, 4, shuffle=True, seed=3, epochs=2)]
+    )
+    assert np.array_equal(x.astype(np.float32), ref_x)
+
+
+@tf_only
 def test_in_graph_batches_equal_the_per_example_reference(store: TensorStore) -> None:
     """Every crop and quarter turn, gathered and turned in the tf.data graph, equals the NumPy
     reference (np.rot90 with the vector turn), in order when unshuffled."""
@@ -93,80 +145,50 @@ def test_in_graph_batches_equal_the_per_example_reference(store: TensorStore) ->
     assert cast.dtype == "float32" and np.array_equal(cast.numpy(), ref_x[:5])
 
 
-def test_shuffled_order_is_that_of_the_in_memory_dataset(store: TensorStore) -> None:
-    """For a given seed the pipeline yields the same examples in the same order as a shuffled
-    ``from_tensor_slices`` of the materialised examples (the pipeline it replaced)."""
-    import tensorflow as tf
-
-    rng = np.random.default_rng(1)
-    items = resampled_items(range(3), [0, 1, 2], 7, list(range(1, 9)), True, rng, 3)
-    ref_x, ref_y = to_arrays(store, items)
-    tf.random.set_seed(5)
-    old = tf.data.Dataset.from_tensor_slices((ref_x, ref_y)).shuffle(
-        len(items), seed=3, reshuffle_each_iteration=True
-    )
-    old = old.batch(4)
-    tf.random.set_seed(5)
-    new = make_dataset(store, items, batch_size=4, shuffle=True, seed=3)
-    for _ in range(2):  # two epochs: each reshuffled alike
-        for (xa, ya), (xb, yb) in zip(old, new, strict=True):
-            assert np.array_equal(xa.numpy(), xb.numpy()) and np.array_equal(ya, yb)
-
-
-def test_turns_in_the_training_step_give_the_same_examples(store: TensorStore) -> None:
+@tf_only
+def test_tf_data_turns_as_the_step_does(store: TensorStore) -> None:
     """``turn_in="turn"`` yields the stored examples with their turns, ``"gather"`` only their
-    indices; the training step's gather and turn (either implementation: partition, or
-    static for XLA) give the pipeline's examples, in the same shuffled order."""
-    import tensorflow as tf
-
-    from microexp.data.pipeline import turn_batch
+    indices: the step's keras.ops turn (static) and tf.data's grouped turn give the same
+    examples, in the same shuffled order."""
+    from microexp.data.tf_data import turn_groups
 
     rng = np.random.default_rng(2)
     items = resampled_items(range(3), [0, 1, 2], 6, list(range(9)), True, rng, 3)
-    tf.random.set_seed(5)
     turned = list(make_dataset(store, items, batch_size=5, shuffle=True, seed=1))
-    tf.random.set_seed(5)
     raw = list(make_dataset(store, items, batch_size=5, shuffle=True, seed=1, turn_in="turn"))
     assert len(turned) == len(raw)
     for (x, y), ((x0, k), y0) in zip(turned, raw, strict=True):
         assert np.array_equal(y, y0) and set(k.numpy()) <= {0, 1, 2, 3}
-        for static in (False, True):
-            assert np.array_equal(turn_batch(x0, k, static=static).numpy(), x.numpy())
-    tf.random.set_seed(5)
-    idx = list(make_dataset(store, items, batch_size=5, shuffle=True, seed=1, turn_in="gather"))
-    var = store.tensor("x", device=None)
-    for ((x0, k), _), ((s_, c_, k2), y2), (_, y) in zip(raw, idx, turned, strict=True):
-        assert np.array_equal(k, k2) and np.array_equal(y2, y)
-        gathered = tf.gather_nd(var, tf.stack([s_, c_], axis=1))
-        assert np.array_equal(gathered.numpy(), x0.numpy())
+        assert np.array_equal(turn_groups(x0, k).numpy(), x.numpy())
+        assert np.array_equal(np.asarray(turn_batch(x0, k)), x.numpy())
     plain = next(iter(make_dataset(store, plain_items([0], [0]), 1, turn_in="turn")))
     assert plain[0][1].numpy().tolist() == [0]  # unturned items still carry their turn
     with pytest.raises(ValueError, match="turn_in"):
         make_dataset(store, items, 5, turn_in="model")
 
 
-def test_sliced_plain_items_equal_the_gathered_ones(store: TensorStore, monkeypatch) -> None:
-    """Paper B's plain items are sliced from one in-memory copy when small enough, else
-    gathered per batch: the same batches, in the same shuffled order, either way."""
-    import tensorflow as tf
+@pytest.mark.jax
+def test_step_gathers_and_turns_as_numpy_does(store: TensorStore) -> None:
+    """The training step's input work on the backend in use (gather (sample, crop) from the
+    store's keras.Variable, cast, turn with keras.ops) equals the NumPy reference
+    (np.rot90 with the vector turn) for every crop and quarter turn."""
+    from keras import ops
 
-    from microexp.data import pipeline
-
-    items = plain_items([2, 0, 1, 2, 1], [0, 1, 2], crop=None)
-
-    def batches():
-        tf.random.set_seed(4)
-        ds_ = make_dataset(store, items, batch_size=2, shuffle=True, seed=6, dtype="float32")
-        return [(x.numpy(), y.numpy()) for _ in range(2) for x, y in ds_]
-
-    sliced = batches()
-    monkeypatch.setattr(pipeline, "SLICE_BYTES", 0)
-    gathered = batches()
-    assert len(sliced) == len(gathered) == 6
-    for (xa, ya), (xb, yb) in zip(sliced, gathered, strict=True):
-        assert xa.dtype == np.float32 and np.array_equal(xa, xb) and np.array_equal(ya, yb)
+    items = [
+        Item(i % 3, c, r, i % 3)
+        for i, (c, r) in enumerate((c, r) for c in (0, 4, 8) for r in range(4))
+    ]
+    ref_x, _ = to_arrays(store, items)
+    var = store.variable("x", flat_crops=True)
+    crops = store.stacked("x").shape[1]
+    assert store.variable("x", flat_crops=True) is var  # made once
+    (s_, c_, t_), _ = next(index_batches(items, len(items)))
+    x = ops.take(var, ops.convert_to_tensor(s_ * crops + c_), axis=0)
+    x = turn_batch(ops.cast(x, "float32"), ops.convert_to_tensor(t_))
+    assert np.array_equal(ops.convert_to_numpy(x), ref_x)
 
 
+@tf_only
 def test_flow_images_without_crops(tmp_path) -> None:
     """Paper B's (H, W, 3) tensors: no crop axis, every sample once."""
     recipe = pp.get_recipe("atscnn", size=8)

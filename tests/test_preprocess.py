@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -290,7 +292,11 @@ def test_recipe_key_changes_with_any_parameter() -> None:
         ("s3d", {"magnify_micro": 1}, "magnify_micro=1: expected true or false"),
         ("lbptop", {"blocks": [5]}, "blocks=[5]: expected a list of 2"),
         ("atscnn", {"dtype": "bogus"}, "unknown tensor dtype 'bogus'"),
-        ("atscnn", {"flow_backend": "gpu"}, "flow backend 'gpu'; expected one of: auto, cv2, tf"),
+        (
+            "atscnn",
+            {"flow_backend": "gpu"},
+            "flow backend 'gpu'; expected one of: auto, cv2, jax, tf, torch",
+        ),
         ("atscnn", {"size": 0}, "size 8-1024 and margin > 0"),
         ("atscnn", {"size": 10**400}, "size 8-1024 and margin > 0"),
         ("atscnn", {"margin": -1}, "size 8-1024 and margin > 0"),
@@ -560,16 +566,34 @@ def _textured_pair(size: int, shift: tuple[float, float], seed: int = 0):
     return tex.astype(np.float32), moved.astype(np.float32)
 
 
-def test_tf_tvl1_agrees_with_opencv_on_sub_pixel_motion() -> None:
-    """The TensorFlow TV-L1 against cv2's on tiny pairs, batched: interior end-point difference
-    <= 0.05 px, error against the known motion no more than 10 % above cv2's, strain alike;
-    and a batch gives each pair what it gives alone."""
+def _keras_flow() -> str:
+    """The flow backend that runs microexp's TV-L1 on the active Keras backend (``tf`` under
+    TensorFlow, ``jax`` under ``KERAS_BACKEND=jax``, ``torch`` under PyTorch)."""
+    from microexp.preprocess.flow import keras_flow_backend
+
+    return keras_flow_backend()
+
+
+#: the Keras backend of each Keras flow backend
+KERAS_OF_FLOW = {"tf": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def _other_keras_flow() -> str:
+    """A Keras flow backend that is not the active one."""
+    return next(n for n in KERAS_OF_FLOW if n != _keras_flow())
+
+
+@pytest.mark.jax
+def test_keras_tvl1_agrees_with_opencv_on_sub_pixel_motion() -> None:
+    """The keras.ops TV-L1 (on the active Keras backend) against cv2's on tiny pairs, batched:
+    interior end-point difference <= 0.05 px, error against the known motion no more than
+    10 % above cv2's, strain alike; and a batch gives each pair what it gives alone."""
     p = pp.TVL1Params(nscales=3)
     shifts = [(0.3, 0.6), (-0.5, 0.25), (0.0, -0.8)]
     pairs = [_textured_pair(32, s, seed=i) for i, s in enumerate(shifts)]
     prev = np.stack([a for a, _ in pairs])
     nxt = np.stack([b for _, b in pairs])
-    ours = pp.tvl1_flows(prev, nxt, p, backend="tf")
+    ours = pp.tvl1_flows(prev, nxt, p, backend=_keras_flow())
     ref = pp.tvl1_flows(prev, nxt, p, backend="cv2")
     inner = (slice(None), slice(6, -6), slice(6, -6))
     assert np.linalg.norm(ours - ref, axis=-1)[inner].mean() <= 0.05
@@ -580,23 +604,26 @@ def test_tf_tvl1_agrees_with_opencv_on_sub_pixel_motion() -> None:
     assert err_ours <= 1.1 * err_cv2 + 1e-3
     strain = [np.stack([pp.optical_strain(f) for f in fl]) for fl in (ours, ref)]
     assert np.abs(strain[0] - strain[1])[inner].mean() <= 0.05
-    alone = pp.tvl1_flow(prev[1], nxt[1], p, backend="tf")
+    alone = pp.tvl1_flow(prev[1], nxt[1], p, backend=_keras_flow())
     assert np.allclose(alone, ours[1], atol=1e-4)
 
 
-FAST_TF = {
-    "flow_backend": "tf",
-    "tvl1": pp.TVL1Params(nscales=1, warps=1, inner_iterations=5, outer_iterations=2),
-}
+def _fast_keras_flow() -> dict:
+    """Recipe parameters for a quick TV-L1 on the active Keras backend."""
+    return {
+        "flow_backend": _keras_flow(),
+        "tvl1": pp.TVL1Params(nscales=1, warps=1, inner_iterations=5, outer_iterations=2),
+    }
 
 
-def test_tf_flows_batched_across_samples_and_crops(
+@pytest.mark.jax
+def test_keras_flows_batched_across_samples_and_crops(
     tiny_casme2: list[ds.Sample], tmp_path: Path
 ) -> None:
-    """The tf backend's cache build flows the pairs of several samples in one call (chunks of
-    ``flow_batch``), and a sample's 9 crops in one call: the tensors equal those computed
-    window by window; an excluded sample in a chunk is listed."""
-    recipe = pp.get_recipe("atscnn", size=32, **FAST_TF)
+    """A Keras flow backend's cache build flows the pairs of several samples in one call
+    (chunks of ``flow_batch``), and a sample's 9 crops in one call: the tensors equal those
+    computed window by window; an excluded sample in a chunk is listed."""
+    recipe = pp.get_recipe("atscnn", size=32, **_fast_keras_flow())
     samples = [*tiny_casme2, tiny_casme2[0].replace(clip="EP98_98", apex=None)]
     summary = build_cache(samples, recipe, tmp_path / "c", workers=1, progress=False, flow_batch=3)
     assert summary.built == len(tiny_casme2) and len(summary.excluded) == 1
@@ -607,17 +634,81 @@ def test_tf_flows_batched_across_samples_and_crops(
         for key in ("x", "apex"):
             assert np.allclose(cache.load(sm)[key], alone[key], atol=2e-3)
 
-    s3d = pp.get_recipe("s3d", route="separate", **SMALL_S3D, **FAST_TF)
+    s3d = pp.get_recipe("s3d", route="separate", **SMALL_S3D, **_fast_keras_flow())
     pending = pp.prepare_sample(tiny_casme2[0], s3d)
     assert len(pending.windows) == 9
-    one_by_one = [pp.flow_sequence(w, s3d.tvl1, "tf") for w in pending.windows]
+    one_by_one = [pp.flow_sequence(w, s3d.tvl1, _keras_flow()) for w in pending.windows]
     x_alone = pp.finish_sample(pending, one_by_one, s3d)["x"]
     assert np.allclose(pp.sample_tensors(tiny_casme2[0], s3d)["x"], x_alone, atol=2e-3)
+
+
+@pytest.mark.jax
+def test_a_flow_backend_of_another_keras_backend_is_a_one_line_error(
+    tiny_casme2: list[ds.Sample], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``jax`` under TensorFlow (or ``tf`` under JAX...): the recipe is valid (its key can be
+    computed anywhere), but computing flows with it names the KERAS_BACKEND it needs, in one
+    line, before a cache build does any work."""
+    other, keras_name = _other_keras_flow(), KERAS_OF_FLOW[_other_keras_flow()]
+    prev, nxt = _textured_pair(16, (0.2, 0.3))
+    with pytest.raises(MicroexpError) as err:
+        pp.tvl1_flows(prev[None], nxt[None], backend=other)
+    active = KERAS_OF_FLOW[_keras_flow()]
+    assert str(err.value) == (
+        f"flow backend {other!r} needs KERAS_BACKEND={keras_name} (Keras runs on {active})"
+    )
+    with pytest.raises(MicroexpError, match=f"needs KERAS_BACKEND={keras_name}"):
+        pp.tvl1_flow(prev, nxt, backend=other)
+    recipe = pp.get_recipe("atscnn", size=32, flow_backend=other)
+    with pytest.raises(MicroexpError, match=f"needs KERAS_BACKEND={keras_name}"):
+        build_cache(tiny_casme2, recipe, tmp_path / "c", workers=1, progress=False)
+    assert not list((tmp_path / "c").rglob("*.npz"))
+    root = str(Path(tiny_casme2[0].frames_dir).parents[2])
+    argv = ["flows", "--dataset", "casme2", "--root", root, "--recipe", "atscnn"]
+    argv += ["--cache", str(tmp_path / "c"), "--quiet", "--flow-backend", other]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"needs KERAS_BACKEND={keras_name}" in err and err.count("\n") == 1, err
+
+
+def test_flow_module_does_not_import_the_tvl1_module() -> None:
+    """No import circle: :mod:`.flow` imports :mod:`.tvl1_keras` only when a Keras flow
+    backend is used, and :mod:`.tvl1_keras` takes TVL1Params from :mod:`.tvl1_params`."""
+    import ast
+
+    code = (
+        "import sys, microexp.preprocess.flow as f; "
+        "from microexp.preprocess.flow import TVL1Params; "
+        "assert TVL1Params is __import__('microexp.preprocess').preprocess.TVL1Params; "
+        "print('microexp.preprocess.tvl1_keras' in sys.modules, 'keras' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+    tree = ast.parse((Path(pp.__file__).parent / "tvl1_keras.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "flow" not in imported and "tvl1_params" in imported
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_auto_flow_backend_on_jax_does_not_import_tensorflow() -> None:
+    code = (
+        "import sys; from microexp.preprocess import resolve_flow_backend; "
+        "print(resolve_flow_backend('auto'), 'tensorflow' in sys.modules)"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    backend, tf_imported = out.stdout.split()
+    assert backend in ("cv2", "jax") and tf_imported == "False"
 
 
 def test_flow_backend_is_part_of_the_cache_key() -> None:
     cv2_recipe, tf_recipe = pp.get_recipe("atscnn"), pp.get_recipe("atscnn", flow_backend="tf")
     assert pp.recipe_key(cv2_recipe) != pp.recipe_key(tf_recipe)
+    keys = {pp.recipe_key(pp.get_recipe("atscnn", flow_backend=b)) for b in pp.FLOW_BACKENDS}
+    assert len(keys) == len(pp.FLOW_BACKENDS) == 4  # cv2, tf, jax, torch: four caches
     assert "flow_backend" not in pp.recipe_config(cv2_recipe)["recipe"]  # keys made before it
     assert pp.recipe_config(tf_recipe)["recipe"]["flow_backend"] == "tf"
     assert pp.recipe_from_dict(pp.recipe_dict(tf_recipe)) == tf_recipe

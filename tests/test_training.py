@@ -1,11 +1,20 @@
+"""Training on the Keras backend in use: every test here also runs under KERAS_BACKEND=jax
+(``make test``'s second pass), except the TensorFlow-only ones (marked by a skip)."""
+
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from microexp import models
+from microexp import backend, models
+from microexp.data import FitInput
+from microexp.errors import MicroexpError
 from microexp.training import (
     TrainConfig,
     compile_model,
@@ -13,8 +22,23 @@ from microexp.training import (
     convergence_epoch,
     set_determinism,
     step_decay,
-    strategy,
 )
+
+pytestmark = pytest.mark.jax
+
+
+def batches(inputs, y, batch_size: int, epochs: int = 1) -> FitInput:
+    """``(inputs, y)`` in order, ``epochs`` times, as a :class:`FitInput` (any backend)."""
+    n = len(y)
+
+    def gen():
+        for _ in range(epochs):
+            for i in range(0, n, batch_size):
+                part = slice(i, i + batch_size)
+                xs = tuple(v[part] for v in inputs) if isinstance(inputs, tuple) else inputs[part]
+                yield xs, y[part]
+
+    return FitInput(gen(), -(-n // batch_size), "gather")
 
 
 def test_step_decay_divides_by_ten_every_k_epochs() -> None:
@@ -55,14 +79,83 @@ def test_mixed_precision_builds_on_cpu_with_float32_heads() -> None:
     assert keras.mixed_precision.global_policy().name == "float32"
 
 
-def test_xla_and_strategy_on_cpu() -> None:
+def test_bfloat16_trains_and_unknown_policies_are_refused(monkeypatch) -> None:
+    assert backend.check_precision("bfloat16") == "mixed_bfloat16"
+    assert backend.precision_key("float16") is True and backend.precision_key(False) is False
+    configure_precision("bfloat16")
+    try:
+        model = models.build_atscnn(input_size=32, dense_units=(8,))
+        assert model.get_layer("head").dtype_policy.name == "float32"
+        compile_model(model, TrainConfig(1, 2, 1e-3))
+        x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+        model.fit(x, np.array([0, 1]), epochs=1, verbose=0)
+        assert model(x).dtype == "float32"
+    finally:
+        configure_precision(False)
+    with pytest.raises(MicroexpError, match="mixed precision 'int8': expected one of"):
+        configure_precision("int8")
+    monkeypatch.setattr(backend.impl(), "lacks_precision", lambda policy: "no such kernels")
+    with pytest.raises(MicroexpError, match=r"^mixed precision float16 on \w+: no such kernels$"):
+        configure_precision("float16")
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_xla_on_cpu() -> None:
     set_determinism(0)
-    with strategy().scope():
+    with backend.distribution_scope():
         model = _tiny_s3d()
         compile_model(model, TrainConfig(1, 2, 1e-3), jit_compile=True)
     x = np.random.default_rng(0).normal(size=(4, 16, 16, 4, 3)).astype("float32")
     model.fit(x, np.array([0, 1, 2, 3]), epochs=1, batch_size=2, verbose=0)
-    assert isinstance(strategy(), tf.distribute.Strategy)
+    assert backend.replicas() == 1
+
+
+DATA_PARALLEL = """
+import numpy as np
+from microexp import backend, models
+from microexp.training import FreshModel, TrainConfig, train
+from microexp.data import index_batches, FitInput
+{setup}
+cfg = TrainConfig(epochs=2, batch_size=4, lr=1e-3)
+make = lambda: models.build_atscnn(input_size=16, dense_units=(8,), num_classes=2)
+factory = FreshModel(make, cfg)
+net = factory.get()
+x = np.random.default_rng(0).normal(size=(8, 16, 16, 3)).astype("float32")
+y = np.arange(8) % 2
+gen = ((x[i:i + 4], y[i:i + 4]) for _ in range(2) for i in (0, 4))
+hist = train(factory.fit_model, FitInput(gen, 2, "gather"), cfg)
+print(backend.name(), backend.replicas(), {check}, len(hist["loss"]))
+"""
+
+
+@pytest.mark.parametrize("name", ["tensorflow", "jax"])
+def test_data_parallel_over_two_cpu_devices(name: str) -> None:
+    """MirroredStrategy (TF, two logical CPU devices) and keras.distribution.DataParallel
+    (JAX, two host devices) build, compile and train through FreshModel and train."""
+    if name == "tensorflow":
+        setup = textwrap.dedent("""
+            import tensorflow as tf
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        """)
+        check = "factory.fit_model.distribute_strategy.num_replicas_in_sync"
+    else:
+        pytest.importorskip("jax")
+        setup = ""
+        check = "len(net.trainable_variables[0].value.sharding.device_set)"
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": name,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    code = DATA_PARALLEL.format(setup=setup, check=check)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-4:] == [name, "2", "2", "2"]
 
 
 def test_same_seed_same_predictions() -> None:
@@ -83,7 +176,6 @@ def test_fresh_model_equals_a_newly_built_one() -> None:
 
     x = np.random.default_rng(2).normal(size=(6, 16, 16, 4, 3)).astype("float32")
     y = np.array([0, 1, 2, 3, 4, 0])
-    ds_ = tf.data.Dataset.from_tensor_slices((x, y)).batch(3)
     cfg = TrainConfig(2, 3, 1e-3, 1)
 
     def make():
@@ -92,7 +184,7 @@ def test_fresh_model_equals_a_newly_built_one() -> None:
     def fold(model_source) -> np.ndarray:
         set_determinism(11)
         model = model_source()
-        train(model, ds_, cfg)
+        train(model, batches(x, y, 3, cfg.epochs), cfg)
         return model.predict(x, verbose=0)
 
     def newly_built():
@@ -108,20 +200,23 @@ def test_fresh_model_equals_a_newly_built_one() -> None:
     assert np.allclose(first, reference, atol=1e-6) and np.allclose(again, reference, atol=1e-6)
 
 
-def test_step_input_mode_follows_the_device() -> None:
+def test_step_input_mode_follows_the_backend_and_device() -> None:
     from microexp.training import step_input_mode
 
-    assert step_input_mode(True, gpu=True) == step_input_mode(False, gpu=True) == "gather"
-    assert step_input_mode(True, gpu=False) == "turn"
-    assert step_input_mode(False, gpu=False) == "pipeline"
+    def mode(turns: bool, gpu: bool, name: str = "tensorflow") -> str:
+        return step_input_mode(turns, gpu=gpu, backend_name=name)
+
+    assert mode(True, True) == mode(False, True) == "gather"
+    assert mode(True, False) == "turn"
+    assert mode(False, False) == "pipeline"
+    for name in ("jax", "torch"):  # no tf.data there: the step always gathers
+        assert mode(True, False, name) == mode(False, True, name) == "gather"
 
 
 def test_gathering_and_turning_in_the_step_train_as_the_pipeline_does() -> None:
     """The training step's own input work (step_input_model: gather from a store, turn paper
-    A's quarter turns), fed indices or unturned examples, trains the network exactly as
-    examples turned beforehand do."""
-    import tensorflow as tf
-
+    A's quarter turns, in keras.ops), fed indices or unturned examples, trains the network
+    exactly as examples turned beforehand do."""
     from microexp.preprocess.augment import rotate_sample
     from microexp.training import FreshModel, TrainConfig, step_input_model, train
 
@@ -132,12 +227,13 @@ def test_gathering_and_turning_in_the_step_train_as_the_pipeline_does() -> None:
     y = rng.integers(0, 5, 12)
     k = rng.integers(0, 4, 12).astype(np.int32)
     cfg = TrainConfig(epochs=2, batch_size=4, lr=1e-3)
+    flat = keras.Variable(store.reshape(12, 16, 16, 4, 3), trainable=False, autocast=False)
 
     def fit(mode: str):
         wrap = {
             "pipeline": None,
             "turn": step_input_model,
-            "gather": lambda net: step_input_model(net, tf.constant(store), crops=True),
+            "gather": lambda net: step_input_model(net, flat, crops=2),
         }[mode]
         factory = FreshModel(_tiny_s3d, cfg, run_eagerly=True, wrap=wrap)  # no tracing
         set_determinism(0)
@@ -147,9 +243,7 @@ def test_gathering_and_turning_in_the_step_train_as_the_pipeline_does() -> None:
             "turn": (x, k),
             "gather": (s, c, k),
         }[mode]
-        hist = train(
-            factory.fit_model, tf.data.Dataset.from_tensor_slices((inputs, y)).batch(4), cfg
-        )
+        hist = train(factory.fit_model, batches(inputs, y, 4, cfg.epochs), cfg)
         return hist["loss"], net.predict(x, verbose=0)
 
     ref_loss, ref_pred = fit("pipeline")
@@ -193,8 +287,35 @@ def test_verbose_training_logs_one_line_per_epoch() -> None:
     cfg = TrainConfig(epochs=3, batch_size=4, lr=1e-2)
     compile_model(model, cfg, run_eagerly=True)
     x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
-    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4)
     lines: list[str] = []
-    train(model, ds, cfg, log=lines.append)
+    train(model, batches(x, np.arange(8) % 2, 4, cfg.epochs), cfg, log=lines.append)
     assert len(lines) == 3
     assert lines[0].startswith("  epoch 1/3: ") and "loss " in lines[0] and "accuracy " in lines[0]
+
+
+def test_tensorboard_events_on_every_backend(tmp_path) -> None:
+    """TensorBoard events are written on any backend (Keras' callback on TensorFlow, the
+    tensorboard package's writer elsewhere) and read back with the epoch losses."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from microexp.training.fit import train
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((4,))
+    model = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(inp))
+    cfg = TrainConfig(epochs=2, batch_size=4, lr=1e-2)
+    compile_model(model, cfg)
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    hist = train(model, batches(x, np.arange(8) % 2, 4, 2), cfg, log_dir=tmp_path)
+    runs = list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+    assert runs and (tmp_path / "training.csv").is_file()
+    acc = EventAccumulator(str(runs[0].parent), size_guidance={"tensors": 0, "scalars": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    if "epoch_loss" in tags.get("scalars", []):
+        losses = [e.value for e in acc.Scalars("epoch_loss")]
+    else:  # Keras on TensorFlow writes scalars as tensor summaries
+        from tensorboard.util.tensor_util import make_ndarray
+
+        losses = [float(make_ndarray(e.tensor_proto)) for e in acc.Tensors("epoch_loss")]
+    assert np.allclose(losses, hist["loss"], rtol=1e-5)

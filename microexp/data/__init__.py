@@ -1,21 +1,32 @@
-"""Cached tensors -> tf.data pipelines."""
+"""Cached tensors -> a fold's input: tf.data on TensorFlow, NumPy index batches and a gather in
+the training step on any backend (the order drawn with NumPy on all)."""
 
 from .pipeline import (
     EmptyClassWarning,
+    FitInput,
     Item,
     TensorStore,
-    make_dataset,
+    epoch_orders,
+    index_batches,
+    make_input,
     plain_items,
     resampled_items,
+    steps_per_epoch,
     to_arrays,
+    turn_batch,
 )
 
 __all__ = [
     "EmptyClassWarning",
+    "FitInput",
     "Item",
     "TensorStore",
-    "make_dataset",
+    "epoch_orders",
+    "index_batches",
+    "make_input",
     "plain_items",
     "resampled_items",
+    "steps_per_epoch",
     "to_arrays",
+    "turn_batch",
 ]

@@ -1,12 +1,15 @@
-"""Cached tensors -> tf.data: per-fold training and test sets with paper A's class re-sampling
-and rotation, shuffling, batching and prefetch.
+"""Cached tensors -> a fold's input on any Keras backend: paper A's class re-sampling and
+rotation, shuffling and batching.
 
 The tensors of the samples a run needs are loaded once into memory and stacked per key into one
 float16 array (as cached). A fold's examples are index records (sample, crop, quarter turns,
-label): tf.data shuffles and batches the indices, and one graph function per batch gathers the
-examples and turns the grid and the flow vectors of each quarter-turn group; the model casts
-the float16 batch to its compute dtype in the training step.
-No per-example Python runs while training.
+label). Their order is drawn with NumPy on every backend (:func:`epoch_orders`: one permutation
+per epoch from the fold's seed), so that TensorFlow, JAX and PyTorch train on the same examples
+in the same order. On TensorFlow, :mod:`.tf_data` batches the indices in tf.data and can gather
+and turn there; on JAX and PyTorch, :func:`index_batches` yields NumPy index batches and the
+training step gathers from the store held on the device, casts and turns, with ``keras.ops``
+(:func:`~microexp.training.fit.step_input_model`, :func:`turn_batch`). No per-example Python
+runs while training.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class TensorStore:
         self.samples = list(samples)
         self.arrays = [cache.load(s) for s in self.samples]
         self._stacked: dict[str, np.ndarray] = {}
-        self._tensors: dict[str, object] = {}
+        self._tensors: dict[tuple, object] = {}
 
     def stacked(self, key: str = "x") -> np.ndarray:
         """Every sample's ``key`` tensor in one (N, ...) array; the per-sample arrays become
@@ -62,21 +65,32 @@ class TensorStore:
         return self._stacked[key]
 
     def tensor(self, key: str = "x", device: str | None = "/CPU:0"):
-        """The stacked ``key`` tensors as a non-trainable float16 ``tf.Variable``, made once
-        per store and device (captured by reference in tf.data graphs, so a large store never
-        enters a graph as a constant). It holds a second copy beside :meth:`stacked`.
-        ``device`` None: TensorFlow's default placement (the GPU when there is one; the
-        training step gathers from it, :func:`~microexp.training.fit.step_input_model`)."""
-        if (key, device) not in self._tensors:
-            import contextlib
+        """TensorFlow only: the stacked ``key`` tensors as a non-trainable float16
+        ``tf.Variable`` on ``device`` (None: TensorFlow's placement), made once per store and
+        device, for tf.data graphs (captured by reference, so a large store never enters a graph
+        as a constant). It holds a second copy beside :meth:`stacked`."""
+        if ("tf", key, device) not in self._tensors:
+            from .tf_data import store_variable
 
-            import tensorflow as tf
+            self._tensors["tf", key, device] = store_variable(self.stacked(key), key, device)
+        return self._tensors["tf", key, device]
 
-            with tf.device(device) if device else contextlib.nullcontext():
-                self._tensors[key, device] = tf.Variable(
-                    self.stacked(key), trainable=False, name=f"store_{key}"
-                )
-        return self._tensors[key, device]
+    def variable(self, key: str = "x", flat_crops: bool = False):
+        """Any backend: the stacked ``key`` tensors as a non-trainable ``keras.Variable`` of the
+        store's dtype, on the backend's device (the GPU when there is one), made once per store:
+        the training step gathers from it (:func:`~microexp.training.fit.step_input_model`).
+        ``flat_crops``: (N * crops, ...) rather than (N, crops, ...), so that example
+        (sample, crop) is row ``sample * crops + crop`` (one gather, no reshape per step)."""
+        if ("keras", key, flat_crops) not in self._tensors:
+            import keras
+
+            big = self.stacked(key)
+            if flat_crops:
+                big = big.reshape(-1, *big.shape[2:])
+            self._tensors["keras", key, flat_crops] = keras.Variable(
+                big, dtype=str(big.dtype), trainable=False, autocast=False, name=f"store_{key}"
+            )
+        return self._tensors["keras", key, flat_crops]
 
     def nbytes(self, key: str = "x") -> int:
         """Bytes of every sample's ``key`` tensor (as held: float16 when cached so)."""
@@ -142,7 +156,7 @@ def to_arrays(
     return x, np.array([it.label for it in items], np.int32)
 
 
-def _index_columns(items: Sequence[Item]) -> tuple[np.ndarray, ...]:
+def index_columns(items: Sequence[Item]) -> tuple[np.ndarray, ...]:
     """(sample, crop, quarter turns, label) int32 columns; crop -1 where the tensor has none."""
     return tuple(
         np.array(col, np.int32)
@@ -156,151 +170,121 @@ def _index_columns(items: Sequence[Item]) -> tuple[np.ndarray, ...]:
     )
 
 
-def _turn(x, k: int, flow_channels: tuple[int, int]):
-    """A (B, H, W, ...) batch turned k x 90 degrees counter-clockwise as ``np.rot90`` turns
-    axes (1, 2), the (u, v) channels turned with it ((u, v) -> (v, -u) per turn); other channels
-    only move."""
-    import tensorflow as tf
-
-    if k == 0:
-        return x
-    perm = [0, 2, 1, *range(3, len(x.shape))]
-    if k == 1:
-        x = tf.transpose(tf.reverse(x, [2]), perm)
-    elif k == 2:
-        x = tf.reverse(x, [1, 2])
-    else:
-        x = tf.reverse(tf.transpose(x, perm), [2])
-    u, v = flow_channels
-    chans = [x[..., i : i + 1] for i in range(int(x.shape[-1]))]
-    cu, cv = chans[u], chans[v]
-    chans[u], chans[v] = {1: (cv, -cu), 2: (-cu, -cv), 3: (-cv, cu)}[k]
-    return tf.concat(chans, axis=-1)
+def epoch_orders(n: int, epochs: int, seed: int = 0, shuffle: bool = True) -> np.ndarray:
+    """(epochs, n) int64: the order of a fold's ``n`` examples in each epoch, drawn with NumPy
+    from ``seed`` (one permutation per epoch), the same on every Keras backend; ``0..n-1``
+    every epoch when not ``shuffle``."""
+    if not shuffle:
+        return np.tile(np.arange(n), (epochs, 1))
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(n) for _ in range(epochs)])
 
 
-def turn_batch(x, turns, flow_channels: tuple[int, int] = (0, 1), static: bool = False):
-    """A (B, H, W, ...) batch with example i turned ``turns[i]`` quarter turns counter-clockwise
-    (grid and flow vectors, as :func:`~microexp.preprocess.augment.rotate_sample`), in
-    TensorFlow ops. Default: one turn per group of equal turns (partition, turn, stitch: each
-    example is moved once). ``static``: every turn of the whole batch, then a per-example
-    select; four times the work, but static shapes, as XLA needs (H == W)."""
-    import tensorflow as tf
-
-    turns = tf.math.floormod(tf.cast(turns, tf.int32), 4)
-    if static:
-        pick = tf.reshape(turns, [-1, *([1] * (len(x.shape) - 1))])
-        out = x
-        for k in (1, 2, 3):
-            out = tf.where(tf.equal(pick, k), _turn(x, k, flow_channels), out)
-        return out
-    order = tf.dynamic_partition(tf.range(tf.shape(x)[0]), turns, 4)
-    parts = tf.dynamic_partition(x, turns, 4)
-    out = tf.dynamic_stitch(order, [_turn(p, k, flow_channels) for k, p in enumerate(parts)])
-    return tf.ensure_shape(out, [None, *x.shape[1:]])
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Batches in an epoch of ``n`` examples (the last one may be smaller)."""
+    return -(-n // batch_size)
 
 
-def batch_gather(
-    store,
-    columns,
-    crops: bool,
-    rotate: bool,
-    flow_channels: tuple[int, int] = (0, 1),
-    dtype: str | None = None,
-    turn_in: str = "pipeline",
+def index_batches(
+    items: Sequence[Item],
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    epochs: int = 1,
 ):
-    """One batch from index columns, in TensorFlow ops: gather (sample[, crop]) from ``store``
-    (a tensor or variable (N[, crops], H, W, ...)), turn each quarter-turn group, cast to
-    ``dtype`` (None: keep the store's). Returns (x, label), or ((x, turns), label) with
-    ``x`` unturned when ``turn_in == "turn"`` (the training step turns it:
-    :func:`~microexp.training.fit.step_input_model`)."""
-    import tensorflow as tf
-
-    sample, crop, turns, label = columns
-    if crops:
-        x = tf.gather_nd(store, tf.stack([sample, crop], axis=1))
-    else:
-        x = tf.gather(store, sample)
-    if dtype is not None:
-        x = tf.cast(x, dtype)
-    if turn_in == "turn":
-        return (x, turns), label
-    if not rotate:
-        return x, label
-    return turn_batch(x, turns, flow_channels), label
+    """The backend-neutral input: a generator of ``((sample, crop, turns), label)`` NumPy int32
+    batches over ``epochs`` epochs in :func:`epoch_orders`' order (feed it to ``fit`` with
+    ``steps_per_epoch``; the training step gathers, :func:`~microexp.training.fit.
+    step_input_model`)."""
+    columns = np.stack(index_columns(items))
+    n = columns.shape[1]
+    for order in epoch_orders(n, epochs, seed, shuffle):
+        for start in range(0, n, batch_size):
+            s_, c_, t_, y_ = columns[:, order[start : start + batch_size]]
+            yield (s_, c_, t_), y_
 
 
-#: plain examples (no crop, no turn; paper B's every training sample once) that take at most
-#: this many bytes are copied once per fold and sliced by tf.data, not gathered per batch
-SLICE_BYTES = 256 * 2**20
+@dataclass(frozen=True)
+class FitInput:
+    """What ``Model.fit`` takes for a fold: ``data`` (a tf.data.Dataset on TensorFlow, a
+    generator elsewhere) holding every epoch, and ``steps_per_epoch``. ``turn_in`` says what
+    the training step does itself (:func:`~microexp.training.fit.step_input_model`)."""
+
+    data: object
+    steps_per_epoch: int
+    turn_in: str
 
 
-def _sliced(store: TensorStore, items: Sequence[Item], key: str):
-    """Plain items' examples as one in-memory array (a copy of the fold's rows), or None when
-    they would take more than :data:`SLICE_BYTES` (many repeats: gather instead)."""
-    big = store.stacked(key)
-    if len(items) * big[0].nbytes > SLICE_BYTES:
-        return None
-    return big[np.array([it.sample for it in items], np.int64)]
+#: what the training step can do itself: nothing, turn paper A's crops, or gather and turn
+TURN_IN = ("pipeline", "turn", "gather")
 
 
-def make_dataset(
+def make_input(
     store: TensorStore,
     items: Sequence[Item],
     batch_size: int,
     key: str = "x",
     shuffle: bool = False,
     seed: int = 0,
-    dtype: str | None = None,
-    turn_in: str = "pipeline",
-):
-    """A ``tf.data.Dataset`` of (x, y) batches over ``items``, reshuffled each epoch if asked
-    (seeded: the same order as a shuffled in-memory ``from_tensor_slices`` of the examples).
-
-    Batches of index records are gathered from the store's tensor (:meth:`TensorStore.tensor`)
-    and turned by :func:`batch_gather` inside the tf.data graph. Plain items (no crop, no
-    turn: paper B) are copied once into memory and sliced instead, unless that copy would
-    exceed :data:`SLICE_BYTES` (bench_input.py: faster than a gather per batch on a CPU). ``dtype`` None keeps the
-    store's float16: a Keras model casts its input to its compute dtype in the training step
-    (on the GPU when there is one), which halves the pipeline's memory traffic; the values are
-    the same (float16 -> float32 is exact). ``"float32"`` casts in the pipeline.
-
-    ``turn_in``: what the training step does itself. ``"pipeline"``: nothing, the dataset
-    yields turned (x, y); ``"turn"``: it yields ((x, turns), y) with x as stored, and the
-    step turns; ``"gather"``: it yields ((sample, crop, turns), y) index batches only, and the
-    step gathers from the store (held on the device) and turns. The last two are for a model
-    wrapped by :func:`~microexp.training.fit.step_input_model`. All train on the same
-    examples (tested)."""
-    import tensorflow as tf
+    epochs: int = 1,
+    turn_in: str = "gather",
+) -> FitInput:
+    """A fold's training input over ``epochs`` epochs, on the Keras backend in use: tf.data on
+    TensorFlow (:func:`.tf_data.make_dataset`, any ``turn_in``), :func:`index_batches`
+    elsewhere (``turn_in`` must be ``"gather"``: the step gathers). Every backend and mode
+    trains on the same examples in the same order (tested)."""
+    from .. import backend
 
     items = list(items)
     if not items:
-        raise ValueError("make_dataset: no items")
-    if turn_in not in ("pipeline", "turn", "gather"):
+        raise ValueError("make_input: no items")
+    if turn_in not in TURN_IN:
+        raise ValueError(f"turn_in must be one of {TURN_IN}. Received: turn_in={turn_in!r}")
+    steps = steps_per_epoch(len(items), batch_size)
+    if backend.name() == "tensorflow":
+        from .tf_data import make_dataset
+
+        data = make_dataset(store, items, batch_size, key, shuffle, seed, None, turn_in, epochs)
+        return FitInput(data, steps, turn_in)
+    if turn_in != "gather":
         raise ValueError(
-            f"turn_in must be 'pipeline', 'turn' or 'gather'. Received: turn_in={turn_in!r}"
+            f"turn_in {turn_in!r} needs tf.data (TensorFlow); on {backend.name()} the training "
+            "step gathers: turn_in='gather'"
         )
-    crops = items[0].crop is not None
-    rotate = any(it.rotation % 4 for it in items)
-    plain = turn_in == "pipeline" and not crops and not rotate
-    x = _sliced(store, items, key) if plain else None
-    if x is not None:  # one copy of the fold's examples; tf.data slices and batches it
-        labels = np.array([it.label for it in items], np.int32)
-        ds = tf.data.Dataset.from_tensor_slices((x, labels))
+    return FitInput(index_batches(items, batch_size, shuffle, seed, epochs), steps, turn_in)
+
+
+def _turn(x, k: int, flow_channels: tuple[int, int]):
+    """A (B, H, W, ...) batch turned k x 90 degrees counter-clockwise as ``np.rot90`` turns
+    axes (1, 2), the (u, v) channels turned with it ((u, v) -> (v, -u) per turn); other channels
+    only move. ``keras.ops`` only (exact: moves and sign flips)."""
+    from keras import ops
+
+    if k == 0:
+        return x
+    if k == 1:
+        x = ops.swapaxes(ops.flip(x, 2), 1, 2)
+    elif k == 2:
+        x = ops.flip(ops.flip(x, 1), 2)
     else:
-        ds = tf.data.Dataset.from_tensor_slices(_index_columns(items))
-    if shuffle:  # the same permutation either way: it depends on the count and the seed only
-        ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if turn_in == "gather":  # index batches; the training step gathers
-        return ds.map(lambda s_, c_, t_, y_: ((s_, c_, t_), y_)).prefetch(tf.data.AUTOTUNE)
-    if x is not None:
-        if dtype is not None:
-            ds = ds.map(lambda xb, yb: (tf.cast(xb, dtype), yb))
-        return ds.prefetch(tf.data.AUTOTUNE)
-    var = store.tensor(key)
-    ds = ds.map(
-        lambda *cols: batch_gather(var, cols, crops, rotate, dtype=dtype, turn_in=turn_in),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)
+        x = ops.flip(ops.swapaxes(x, 1, 2), 2)
+    u, v = flow_channels
+    chans = [x[..., i : i + 1] for i in range(int(x.shape[-1]))]
+    cu, cv = chans[u], chans[v]
+    chans[u], chans[v] = {1: (cv, -cu), 2: (-cu, -cv), 3: (-cv, cu)}[k]
+    return ops.concatenate(chans, axis=-1)
+
+
+def turn_batch(x, turns, flow_channels: tuple[int, int] = (0, 1)):
+    """A (B, H, W, ...) batch with example i turned ``turns[i]`` quarter turns counter-clockwise
+    (grid and flow vectors, as :func:`~microexp.preprocess.augment.rotate_sample`), with
+    ``keras.ops`` on any backend: every turn of the whole batch, then a per-example select
+    (static shapes, as XLA needs; H == W)."""
+    from keras import ops
+
+    turns = ops.mod(ops.cast(turns, "int32"), 4)
+    pick = ops.reshape(turns, [-1, *([1] * (len(x.shape) - 1))])
+    out = x
+    for k in (1, 2, 3):
+        out = ops.where(ops.equal(pick, k), _turn(x, k, flow_channels), out)
+    return out

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from ..backend import precision_key
 from ..errors import MicroexpError, check_int, is_int, unknown_name
 from ..evaluation.baselines import BASELINES
 from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso, sample_subjects
@@ -51,7 +52,9 @@ class RunOptions:
     ``split``: ``loso`` (leave one subject out) or ``lodo`` (leave one dataset out, for a
     composite protocol; the run folder gets a ``-lodo`` suffix). ``flow_backend``: TV-L1 by
     ``cv2`` (default), ``tf`` or ``auto`` (``tf`` with a GPU); part of the cache key and the
-    run's hash (``cv2`` leaves both as they were). ``verbose``: a line per
+    run's hash (``cv2`` leaves both as they were). ``mixed_precision``: False (float32),
+    True or ``"float16"`` (T4-class GPUs), ``"bfloat16"`` (Ampere and later); checked against
+    the Keras backend and device before any data is read. ``verbose``: a line per
     epoch (loss, accuracy) besides the line per fold, which gives the time left.
     """
 
@@ -63,7 +66,7 @@ class RunOptions:
     shard: str | None = None
     cache: str | os.PathLike | None = None
     data_dir: str | os.PathLike | None = None
-    mixed_precision: bool = False
+    mixed_precision: bool | str = False
     xla: bool = False
     pretrained: str | os.PathLike | None = None
     tensorboard: bool | None = None
@@ -231,12 +234,22 @@ def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: st
         "data": _data_config(ctx, exp.protocol),
         "seed": ctx.seed,
         "data_preset": ctx.preset.data_preset,
-        "mixed_precision": ctx.opts.mixed_precision,
+        "mixed_precision": precision_key(ctx.opts.mixed_precision),
         "xla": ctx.opts.xla,
+        **_backend_config(),
         "runtime": ctx.runtime(),
         "meta": {**_meta(ctx, exp), "preset": ctx.preset.name},
         **_split(ctx),
     }
+
+
+def _backend_config() -> dict:
+    """The Keras backend a run trains on, part of its hash (floats differ between backends):
+    left out on TensorFlow, so that runs made before other backends keep their hash."""
+    from .. import backend
+
+    name = backend.name()
+    return {} if name == "tensorflow" else {"backend": name}
 
 
 def _meta(ctx: Context, exp: Experiment) -> dict:
@@ -486,10 +499,12 @@ def _check_composite(experiments: Sequence[Experiment]) -> None:
 
 def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper: str | None):
     """Validate everything that can be validated before data is read, then resolve the data."""
+    from .. import backend
     from ..datasets import group_of
 
     preset = get_preset(opts.preset)
     shard = parse_shard(opts.shard)
+    backend.check_precision(opts.mixed_precision)
     group_of(opts.split)
     for exp in experiments:
         check_experiment(exp)

@@ -95,11 +95,13 @@ class KerasTrainer:
         turns = crops and setting.sampling.rotate
         self.turn_in = step_input_mode(turns)
 
-        def wrap(net):  # the step turns (and, on a GPU, gathers from the store held there)
+        def wrap(net):  # the step turns (and gathers from the store held on the device)
             if self.turn_in != "gather":
                 return step_input_model(net, turns=True)
-            store = data.store.tensor(input_key(net), device=None)
-            return step_input_model(net, store, crops, turns)
+            key = input_key(net)
+            store = data.store.variable(key, flat_crops=crops)
+            n_crops = data.store.stacked(key).shape[1] if crops else 0
+            return step_input_model(net, store, n_crops, turns)
 
         self.factory = FreshModel(
             setting.make,
@@ -112,7 +114,7 @@ class KerasTrainer:
     def fit(self, train_samples: Sequence, k: int | None, tag: str):
         """Train on ``train_samples`` (``k``: fold index, None for a stage on every subject);
         returns (model, history, extra)."""
-        from ..data import make_dataset
+        from ..data import make_input
         from ..models import input_key
         from ..training.fit import configure_precision, set_determinism, train
 
@@ -128,13 +130,14 @@ class KerasTrainer:
         model = self.factory.get()
         key = input_key(model)
         batch = s.schedule.batch_size
-        dataset = make_dataset(
+        dataset = make_input(
             self.data.store,
             items,
             batch,
             key,
             shuffle=True,
             seed=seeds.shuffle,
+            epochs=s.schedule.epochs,
             turn_in=self.turn_in,
         )
         log_dir = s.log_dir / tag.replace(" ", "_")

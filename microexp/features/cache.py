@@ -254,9 +254,9 @@ def build_cache(
     their frames and annotation are unchanged (delete their ``.excluded.txt`` to retry). Each file is written atomically, so an
     interrupted run resumes where it stopped. Memory stays flat: workers return no tensors.
 
-    With the ``tf`` flow backend the workers only prepare frames; the flows of ``flow_batch``
-    samples at a time (every window of one size, e.g. the onset->apex pairs of 32 samples) run
-    in one batched TensorFlow call in this process (on the GPU when there is one), then each
+    With a Keras flow backend (``tf``, ``jax``, ``torch``) the workers only prepare frames; the
+    flows of ``flow_batch`` samples at a time (every window of one size, e.g. the onset->apex
+    pairs of 32 samples) run in one batched call in this process (on the GPU when there is one), then each
     sample is finished and saved. The tensors equal those built one sample at a time (tested).
     """
     if workers is not None and workers < 0:
@@ -278,7 +278,9 @@ def build_cache(
             summary.stale += state == "stale"
             todo.append(s)
     workers = workers or os.cpu_count() or 1
-    batched = getattr(recipe, "flow_backend", "cv2") == "tf"
+    from ..preprocess.flow import uses_keras  # a Keras flow backend: batched; a wrong one fails
+
+    batched = bool(todo) and uses_keras(getattr(recipe, "flow_backend", "cv2"))
     run = _run_batched(todo, recipe, cache, workers, flow_batch) if batched else None
     try:
         for sid, outcome, reason in run or _run(todo, recipe, str(root), workers, progress):
@@ -308,7 +310,7 @@ def _pool(workers: int):
 def _run_batched(
     todo: Sequence[Sample], recipe: Recipe, cache: FlowCache, workers: int, flow_batch: int
 ) -> Iterable[tuple[str, str, str]]:
-    """The ``tf`` backend's build: chunks of ``flow_batch`` samples prepared (in ``workers``
+    """A Keras flow backend's build: chunks of ``flow_batch`` samples prepared (in ``workers``
     processes), then flowed together; one line per chunk on stderr."""
     import sys
 
@@ -321,7 +323,7 @@ def _run_batched(
             prepared = list(pool.map(_prepare, chunk) if pool else map(_prepare, chunk))
             yield from _batched_flows(prepared, recipe, cache)
             print(
-                f"flows ({recipe.name}, tf): chunk {k}/{len(chunks)}, {len(chunk)} samples, "
+                f"flows ({recipe.name}, {recipe.flow_backend}): chunk {k}/{len(chunks)}, {len(chunk)} samples, "
                 f"{time.time() - t0:.1f} s",
                 file=sys.stderr,
             )

@@ -1,12 +1,13 @@
 """Pre-processing: face crop, EVM, TIM, TV-L1 flow and optical strain, augmentation.
 
-NumPy and OpenCV only; nothing here imports TensorFlow. ``sample_tensors(sample, recipe)``
+NumPy and OpenCV only: nothing here imports a deep-learning framework unless a Keras flow backend
+(``tf``, ``jax``, ``torch``: :mod:`.tvl1_keras`) is chosen. ``sample_tensors(sample, recipe)``
 returns one sample's tensors exactly as the cache stores them.
 """
 
 from .augment import cut_shifts, minmax, rotate_sample, shifts, standardise
 from .face import Box, align_eyes, crop, landmark_box
-from .flow import TVL1Params, optical_strain, rotate_flow, tvl1_flow, tvl1_flows
+from .flow import FLOW_BACKENDS, optical_strain, rotate_flow, tvl1_flow, tvl1_flows
 from .frames import SampleExcluded, read_clip, read_frames
 from .interpolate import interpolate, tim_weights
 from .lbptop import lbp_top
@@ -32,8 +33,10 @@ from .recipes import (
     window_flows,
 )
 from .spot import Spot, spot_apex
+from .tvl1_params import TVL1Params
 
 __all__ = [
+    "FLOW_BACKENDS",
     "RECIPES",
     "ATSCNNRecipe",
     "Box",

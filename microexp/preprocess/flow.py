@@ -1,36 +1,49 @@
-"""TV-L1 optical flow (Zach, Pock & Bischof 2007) through OpenCV, and optical strain.
+"""TV-L1 optical flow (Zach, Pock & Bischof 2007) through OpenCV or microexp's ``keras.ops``
+version, and optical strain.
 
-Pre-processing is NumPy/OpenCV only: nothing here imports TensorFlow.
+Pre-processing is NumPy/OpenCV only: nothing here imports a deep-learning framework unless a
+Keras flow backend (``tf``, ``jax``, ``torch``) is asked for.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
+from ..errors import MicroexpError, unknown_name
 from .frames import to_float_gray
+from .tvl1_params import TVL1Params  # here too: `from microexp.preprocess.flow import TVL1Params`
+
+#: the flow backend that runs microexp's TV-L1 (:mod:`.tvl1_keras`) on each Keras backend
+KERAS_FLOW_BACKENDS = {"tensorflow": "tf", "jax": "jax", "torch": "torch"}
+#: TV-L1 implementations: OpenCV's (the reference, default) and microexp's on each Keras backend
+FLOW_BACKENDS = ("cv2", *KERAS_FLOW_BACKENDS.values())
 
 
-@dataclass(frozen=True)
-class TVL1Params:
-    """``cv2.optflow.DualTVL1OpticalFlow`` parameters; defaults are OpenCV's, which neither paper
-    overrides (both are silent on them)."""
+def keras_flow_backend() -> str:
+    """The flow backend of the Keras backend in use (``tf``, ``jax`` or ``torch``); imports
+    Keras."""
+    from .. import backend
 
-    tau: float = 0.25
-    lambda_: float = 0.15
-    theta: float = 0.3
-    nscales: int = 5
-    warps: int = 5
-    epsilon: float = 0.01
-    inner_iterations: int = 30
-    outer_iterations: int = 10
-    scale_step: float = 0.8
-    gamma: float = 0.0
-    median_filtering: int = 5
+    return KERAS_FLOW_BACKENDS[backend.name()]
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+
+def uses_keras(flow_backend: str) -> bool:
+    """False for ``cv2``; True for a Keras flow backend, after checking that it is the one
+    Keras runs on (imports Keras), else the one-line error naming both."""
+    if flow_backend == "cv2":
+        return False
+    if flow_backend not in KERAS_FLOW_BACKENDS.values():
+        raise unknown_name("flow backend", flow_backend, FLOW_BACKENDS)
+    from .. import backend
+
+    active = backend.name()
+    if KERAS_FLOW_BACKENDS.get(active) != flow_backend:
+        keras_name = next(k for k, v in KERAS_FLOW_BACKENDS.items() if v == flow_backend)
+        raise MicroexpError(
+            f"flow backend {flow_backend!r} needs KERAS_BACKEND={keras_name} "
+            f"(Keras runs on {active})"
+        )
+    return True
 
 
 _ENGINES: dict[TVL1Params, object] = {}
@@ -68,7 +81,9 @@ def tvl1_flow(
     Follows OpenCV's convention: ``prev(x) ~ next(x + flow(x))``, so content moving right has
     positive u. Colour frames are converted to grey; float frames are read on the 0-255 scale
     unless both are within [0, 1.05] (then [0, 1]); ``overrides`` set single TVL1Params fields.
-    ``backend``: ``cv2`` (OpenCV, the reference) or ``tf`` (:mod:`.tvl1_tf`, same algorithm).
+    ``backend``: ``cv2`` (OpenCV, the reference), or ``tf``, ``jax``, ``torch``: microexp's
+    ``keras.ops`` version of the same algorithm (:mod:`.tvl1_keras`) on that Keras backend,
+    which must be the one Keras runs on.
     """
     p = params or TVL1Params()
     if overrides:
@@ -87,14 +102,13 @@ def tvl1_flows(
     prev: np.ndarray, next: np.ndarray, params: TVL1Params | None = None, backend: str = "cv2"
 ) -> np.ndarray:  # noqa: A002
     """TV-L1 of N pairs of one size ((N, H, W) frames, read as :func:`tvl1_flow` reads them):
-    float32 (N, H, W, 2). ``backend`` ``cv2``: OpenCV, pair by pair; ``tf``: microexp's
-    TensorFlow implementation of the same algorithm, all pairs in one batched call (TensorFlow
-    is imported only then)."""
-    if backend == "cv2":
+    float32 (N, H, W, 2). ``backend`` ``cv2``: OpenCV, pair by pair; ``tf``, ``jax``,
+    ``torch``: microexp's ``keras.ops`` implementation of the same algorithm on that Keras
+    backend (Keras is imported only then; a name other than the active backend's is a one-line
+    error), all pairs in one batched call."""
+    if not uses_keras(backend):
         return np.stack([tvl1_flow(a, b, params) for a, b in zip(prev, next, strict=True)])
-    if backend != "tf":
-        raise ValueError(f"backend must be 'cv2' or 'tf'. Received: backend={backend!r}")
-    from .tvl1_tf import tvl1_flow_batch
+    from .tvl1_keras import tvl1_flow_batch
 
     pairs = to_float_gray(np.concatenate([np.asarray(prev), np.asarray(next)]))
     n = len(pairs) // 2

@@ -18,7 +18,7 @@ from ..datasets import Sample
 from ..errors import MicroexpError, is_int, unknown_name
 from .augment import cut_shifts, minmax, shifts, standardise
 from .face import Box, align_eyes, crop, landmark_box, landmarks_or_exclude
-from .flow import TVL1Params, optical_strain, tvl1_flows
+from .flow import FLOW_BACKENDS, KERAS_FLOW_BACKENDS, TVL1Params, optical_strain, tvl1_flows
 from .frames import SampleExcluded, read_frames, to_float_gray
 from .interpolate import interpolate
 from .lbptop import lbp_top
@@ -26,8 +26,6 @@ from .magnify import EVMParams, magnify
 
 #: bump when a change to the code (not to a parameter) changes what a recipe produces
 PIPELINE_VERSION = 1
-#: TV-L1 implementations: OpenCV's (the reference, default) and microexp's TensorFlow one
-FLOW_BACKENDS = ("cv2", "tf")
 #: the largest face size in px a recipe accepts
 MAX_SIZE = 1024
 #: the dtypes a cache may store tensors in
@@ -35,13 +33,14 @@ DTYPES = ("float16", "float32")
 
 
 def resolve_flow_backend(name: str) -> str:
-    """``cv2`` or ``tf`` as given; ``auto``: ``tf`` when TensorFlow sees a GPU, else ``cv2``
-    (TensorFlow is imported only to answer that)."""
+    """A flow backend as given; ``auto``: the active Keras backend's (``tf``, ``jax`` or
+    ``torch``) when it sees a GPU, else ``cv2`` (Keras, and with it only its backend's
+    framework, is imported only to answer that)."""
     if name != "auto":
         return name
-    import tensorflow as tf
+    from .. import backend
 
-    return "tf" if tf.config.list_physical_devices("GPU") else "cv2"
+    return KERAS_FLOW_BACKENDS[backend.name()] if backend.gpu_count() > 0 else "cv2"
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class S3DRecipe:
     normalise: str = "standardise"  # or "minmax" or "none"
     dtype: str = "float16"
     macro_datasets: tuple[str, ...] = ("ckplus",)
-    flow_backend: str = "cv2"  # or "tf" (microexp.preprocess.tvl1_tf); part of the cache key
+    flow_backend: str = "cv2"  # or "tf", "jax", "torch" (tvl1_keras); part of the cache key
 
     def validate(self) -> None:
         _check(self.flow_backend, FLOW_BACKENDS, "flow backend")
@@ -97,7 +96,7 @@ class ATSCNNRecipe:
     face: str = "dlib"
     normalise: str = "standardise"
     dtype: str = "float16"
-    flow_backend: str = "cv2"  # or "tf"; part of the cache key
+    flow_backend: str = "cv2"  # or "tf", "jax", "torch"; part of the cache key
 
     def validate(self) -> None:
         _check(self.flow_backend, FLOW_BACKENDS, "flow backend")
@@ -219,7 +218,8 @@ def recipe_from_dict(d: dict) -> Recipe:
 
 def recipe_dict(recipe: Recipe) -> dict:
     """``asdict(recipe)``, without ``flow_backend`` when it is the default ``cv2``: caches and
-    runs made before the TF backend existed keep their keys, and a ``tf`` cache gets its own."""
+    runs made before the Keras backends existed keep their keys, and a ``tf``, ``jax`` or
+    ``torch`` cache gets its own."""
     d = asdict(recipe)
     if d.get("flow_backend") == "cv2":
         del d["flow_backend"]
@@ -269,9 +269,9 @@ def window_flows(
 ) -> list[np.ndarray]:
     """Every window's adjacent-frame flows with strain: (T, H, W) -> (T - 1, H, W, 3) each.
 
-    The ``tf`` backend computes the pairs of all windows of one size in one batched call (a
-    sample's 9 crops, or the onset->apex pairs of many samples); a pair's flow does not depend
-    on the others in its batch. ``cv2`` computes pair by pair."""
+    A Keras backend (``tf``, ``jax``, ``torch``) computes the pairs of all windows of one size
+    in one batched call (a sample's 9 crops, or the onset->apex pairs of many samples); a
+    pair's flow does not depend on the others in its batch. ``cv2`` computes pair by pair."""
     pairs = [len(w) - 1 for w in windows]
     flows: list[np.ndarray | None] = [None] * len(windows)
     groups: dict[tuple[int, ...], list[int]] = {}
@@ -437,7 +437,7 @@ def sample_tensors(sample: Sample, recipe: Recipe) -> dict[str, np.ndarray]:
 def prepare_sample(sample: Sample, recipe: S3DRecipe | ATSCNNRecipe) -> Pending:
     """A sample's frames read and made ready for optical flow (:func:`sample_tensors` is
     prepare, :func:`window_flows`, :func:`finish_sample`; the cache builder batches the middle
-    step across samples for the ``tf`` backend). Raises :class:`SampleExcluded`."""
+    step across samples for the Keras flow backends). Raises :class:`SampleExcluded`."""
     what = str(sample.frame_path(sample.onset))
     if isinstance(recipe, S3DRecipe):
         micro = sample.dataset not in recipe.macro_datasets

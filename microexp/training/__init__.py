@@ -1,4 +1,4 @@
-"""Training: schedules, transfer (freeze, new head), fit with logs."""
+"""Training: schedules, precision, fit with logs, the step's own input work, on any backend."""
 
 from .fit import (
     FreshModel,
@@ -10,7 +10,7 @@ from .fit import (
     step_decay,
     step_input_mode,
     step_input_model,
-    strategy,
+    tensorboard_callback,
     train,
 )
 
@@ -24,6 +24,6 @@ __all__ = [
     "step_decay",
     "step_input_mode",
     "step_input_model",
-    "strategy",
+    "tensorboard_callback",
     "train",
 ]

@@ -59,44 +59,37 @@ def step_decay(lr: float, every: int, factor: float = 0.1):
 
 
 def set_determinism(seed: int) -> None:
-    """Same seed on the CPU -> same weights and predictions (op determinism on)."""
-    import keras
-    import tensorflow as tf
+    """Same seed on the same device -> same weights and predictions (Keras' seeds and the
+    backend's deterministic-ops switches: :func:`microexp.backend.set_determinism`)."""
+    from .. import backend
 
-    tf.get_logger().setLevel("ERROR")  # retracing notices between folds are expected
-    keras.utils.set_random_seed(seed)
-    try:
-        tf.config.experimental.enable_op_determinism()
-    except (AttributeError, RuntimeError):  # pragma: no cover - older TF
-        pass
+    backend.set_determinism(seed)
 
 
-def configure_precision(mixed_precision: bool) -> None:
-    """``mixed_float16`` for T4-class GPUs (heads stay float32); float32 otherwise."""
-    import keras
+def configure_precision(mixed_precision: bool | str | None) -> str:
+    """Keras' global policy: False/None float32; True or ``"float16"`` ``mixed_float16``
+    (T4-class GPUs); ``"bfloat16"`` ``mixed_bfloat16`` (Ampere and later). Heads stay
+    float32. A backend or device without it is a one-line error
+    (:func:`microexp.backend.configure_precision`)."""
+    from .. import backend
 
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
-
-
-def strategy():
-    """``MirroredStrategy`` over every GPU when more than one is visible, else the default."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_logical_devices("GPU")
-    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    return backend.configure_precision(mixed_precision)
 
 
-def step_input_mode(turns: bool, gpu: bool | None = None) -> str:
-    """Where the input work runs (``make_dataset``'s ``turn_in``): with a GPU the training step
-    gathers from the store held on the GPU and turns there (``"gather"``); on a CPU tf.data
-    gathers on its own threads, overlapping the model's step, and the step only turns paper
-    A's crops (``"turn"``, else ``"pipeline"``): measured on 2 cores, a gather inside the step
-    cost ATSCNN 0.96 of in-memory speed against 1.07 for tf.data (benchmarks/README.md).
-    ``gpu`` None: whether TensorFlow sees one."""
+def step_input_mode(turns: bool, gpu: bool | None = None, backend_name: str | None = None) -> str:
+    """Where the input work runs (:func:`~microexp.data.make_input`'s ``turn_in``). On JAX
+    and PyTorch, and on TensorFlow with a GPU, the training step gathers from the store held
+    on the device and turns there (``"gather"``). On TensorFlow on a CPU, tf.data gathers on
+    its own threads, overlapping the model's step, and the step only turns paper A's crops
+    (``"turn"``, else ``"pipeline"``): measured on 2 cores, a gather inside the step cost
+    ATSCNN 0.96 of in-memory speed against 1.07 for tf.data (benchmarks/README.md). ``gpu``
+    and ``backend_name`` None: the backend's."""
+    from .. import backend
+
+    if (backend_name or backend.name()) != "tensorflow":
+        return "gather"
     if gpu is None:
-        import tensorflow as tf
-
-        gpu = bool(tf.config.list_physical_devices("GPU"))
+        gpu = backend.gpu_count() > 0
     if gpu:
         return "gather"
     return "turn" if turns else "pipeline"
@@ -118,12 +111,16 @@ def compile_model(
 ) -> None:
     """Adam/SGD per ``cfg``, sparse cross-entropy, accuracy. ``run_eagerly`` skips tracing the
     training step: slower per step, but on a CPU tracing costs 5-15 s per model, more than a
-    run of a few steps (the ``tiny`` preset)."""
+    run of a few steps (the ``tiny`` preset). ``jit_compile``: XLA on TensorFlow, always on
+    JAX (its trainer compiles with XLA), ``torch.compile`` on torch."""
+    from .. import backend
+
+    run_eagerly = backend.run_eagerly(run_eagerly)
     model.compile(
         optimizer=make_optimizer(cfg),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        jit_compile=jit_compile,
+        jit_compile=backend.jit_compile(jit_compile) and not run_eagerly,
         run_eagerly=run_eagerly,
     )
 
@@ -136,16 +133,25 @@ def train(
     tensorboard: bool = True,
     verbose: int = 0,
     log=None,
+    steps_per_epoch: int | None = None,
 ) -> dict[str, list[float]]:
     """Fit ``model`` on ``dataset`` for ``cfg.epochs`` with the step-decay schedule.
 
-    Writes ``log_dir/training.csv`` (Keras CSVLogger) and TensorBoard events under
-    ``log_dir/tensorboard`` when ``log_dir`` is given. Returns the per-epoch history. No
-    validation data: epochs are fixed by the paper, never chosen on a held-out subject.
-    ``log``: a function given one line per epoch (loss, accuracy, seconds) when not None.
+    ``dataset``: a :class:`~microexp.data.FitInput` (every epoch in one input, with its
+    ``steps_per_epoch``) or anything ``Model.fit`` takes for one epoch. Writes
+    ``log_dir/training.csv`` (Keras CSVLogger) and TensorBoard events under
+    ``log_dir/tensorboard`` when ``log_dir`` is given (:func:`tensorboard_callback`). Returns
+    the per-epoch history. No validation data: epochs are fixed by the paper, never chosen on
+    a held-out subject. ``log``: a function given one line per epoch (loss, accuracy,
+    seconds) when not None.
     """
     import keras
 
+    from .. import backend
+    from ..data import FitInput
+
+    if isinstance(dataset, FitInput):
+        dataset, steps_per_epoch = dataset.data, dataset.steps_per_epoch
     callbacks = [
         keras.callbacks.LearningRateScheduler(step_decay(cfg.lr, cfg.decay_every, cfg.decay_factor))
     ]
@@ -156,15 +162,50 @@ def train(
         log_dir.mkdir(parents=True, exist_ok=True)
         callbacks.append(keras.callbacks.CSVLogger(str(log_dir / "training.csv")))
         if tensorboard:
-            callbacks.append(
-                keras.callbacks.TensorBoard(
-                    str(log_dir / "tensorboard"), write_graph=False, profile_batch=0
-                )
-            )
-    hist = model.fit(
-        dataset, epochs=cfg.epochs, callbacks=callbacks, verbose=verbose, shuffle=False
-    )
+            board = tensorboard_callback(log_dir / "tensorboard", log)
+            if board is not None:
+                callbacks.append(board)
+    with backend.distribution_scope():
+        hist = model.fit(
+            dataset,
+            epochs=cfg.epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,
+        )
     return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+
+
+def tensorboard_callback(path: Path, log=None):
+    """TensorBoard events under ``path``: Keras' callback on TensorFlow; on JAX and PyTorch,
+    the epoch scalars written by the ``tensorboard`` package without TensorFlow
+    (:class:`~.events.EpochEvents`). Without that package: None, and one line to ``log``."""
+    from .. import backend
+
+    if backend.name() == "tensorflow":
+        import keras
+
+        return keras.callbacks.TensorBoard(str(path), write_graph=False, profile_batch=0)
+    from .events import EpochEvents, available
+
+    if available():
+        return EpochEvents(path)
+    _note_once(
+        "TensorBoard events skipped: the tensorboard package is not installed "
+        "(pip install tensorboard); training.csv has the same numbers",
+        log,
+    )
+    return None
+
+
+_NOTED: set[str] = set()
+
+
+def _note_once(message: str, log=None) -> None:
+    if message not in _NOTED:
+        _NOTED.add(message)
+        (log or print)(message)
 
 
 def epoch_logger(epochs: int, log):
@@ -199,18 +240,21 @@ def convergence_epoch(accuracy: list[float], fraction: float = 0.95) -> int:
 def step_input_model(
     net,
     store=None,
-    crops: bool = False,
+    crops: int = 0,
     turns: bool = True,
     flow_channels: tuple[int, int] = (0, 1),
 ):
-    """``net`` behind the input work the training step does itself: a Keras model (sharing
-    ``net``'s weights) fed by :func:`~microexp.data.make_dataset` with ``turn_in="turn"``
-    (inputs ``(x, turns)``) or, given ``store`` (a (N[, crops], ...) tensor or variable, on
-    the device), with ``turn_in="gather"`` (inputs ``(sample, crop, turns)``). It gathers the
-    examples, casts them to ``net``'s compute dtype, turns each one unless ``turns`` is False
-    (paper A's quarter turns; static shapes under XLA) and calls ``net``. Compile and fit the wrapper; predict with and
-    save ``net``."""
+    """``net`` behind the input work the training step does itself, in ``keras.ops`` on every
+    backend: a Keras model (sharing ``net``'s weights) fed by :func:`~microexp.data.make_input`
+    with ``turn_in="turn"`` (inputs ``(x, turns)``) or, given ``store`` (the stacked tensors
+    as a ``keras.Variable`` on the device, :meth:`~microexp.data.TensorStore.variable`), with
+    ``turn_in="gather"`` (inputs ``(sample, crop, turns)``). ``crops``: the number of crops
+    per sample when ``store`` holds them flattened (row ``sample * crops + crop``), 0 when
+    the store has no crop axis. It gathers the examples, casts them to ``net``'s compute
+    dtype, turns each one unless ``turns`` is False (paper A's quarter turns, static shapes)
+    and calls ``net``. Compile and fit the wrapper; predict with and save ``net``."""
     import keras
+    from keras import ops
 
     from ..data.pipeline import turn_batch
 
@@ -218,20 +262,20 @@ def step_input_model(
         def __init__(self, inner) -> None:
             super().__init__(name=f"{inner.name}_step_input")
             self.inner = inner
+            self.store = store  # tracked: a state of the step on JAX, never trained
 
         def call(self, inputs, training=None):
-            import tensorflow as tf
-
-            if store is None:
+            if self.store is None:
                 x, k = inputs
             else:
                 sample, crop, k = inputs
-                index = tf.stack([sample, crop], axis=1) if crops else None
-                x = tf.gather_nd(store, index) if crops else tf.gather(store, sample)
-            x = tf.cast(x, self.inner.compute_dtype)
+                row = ops.cast(sample, "int32")
+                if crops:
+                    row = row * crops + ops.cast(crop, "int32")
+                x = ops.take(self.store, row, axis=0)
+            x = ops.cast(x, self.inner.compute_dtype)
             if turns:
-                static = bool(getattr(self, "jit_compile", False))
-                x = turn_batch(x, k, flow_channels, static)
+                x = turn_batch(x, k, flow_channels)
             return self.inner(x, training=training)
 
     return StepInputModel(net)
@@ -268,7 +312,9 @@ class FreshModel:
 
     def get(self):
         if self.model is None:
-            with strategy().scope():
+            from .. import backend
+
+            with backend.distribution_scope():
                 self.model = self.make()
                 self.fit_model = self.wrap(self.model) if self.wrap else self.model
                 compile_model(self.fit_model, self.cfg, self.jit_compile, self.run_eagerly)

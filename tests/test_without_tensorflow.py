@@ -1,0 +1,90 @@
+"""JAX with TensorFlow absent, as on the project's GPU machine: ``import microexp``, a whole
+``run`` with TensorBoard logging on, and ``predict``, in fresh processes in which importing
+tensorflow fails (tests/blockers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BLOCKERS = Path(__file__).parent / "blockers"
+
+pytest.importorskip("jax")
+
+
+def env_without(*modules: str) -> dict[str, str]:
+    path = os.pathsep.join([str(BLOCKERS), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return {
+        **os.environ,
+        "PYTHONPATH": path,
+        "MICROEXP_TEST_BLOCK": ",".join(modules),
+        "KERAS_BACKEND": "jax",
+    }
+
+
+def run(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_the_blocker_blocks() -> None:
+    done = run(["-c", "import tensorflow"], env_without("tensorflow"))
+    assert done.returncode != 0 and "hidden by the test" in done.stderr
+
+
+def test_import_and_every_subpackage_without_tensorflow() -> None:
+    code = (
+        "import sys, microexp\n"
+        "for name in microexp.__all__: getattr(microexp, name)\n"
+        "from microexp import backend, data, training, models\n"
+        "models.build_model('atscnn', input_size=32)\n"
+        "print(backend.name(), 'tensorflow' in sys.modules)"
+    )
+    done = run(["-c", code], env_without("tensorflow"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-2:] == ["jax", "False"]
+
+
+def test_run_with_tensorboard_and_predict_without_tensorflow(tmp_path: Path) -> None:
+    """A tiny LOSO run of ATSCNN on CASME II (synthetic data, TensorBoard on) and predict on
+    one of its clips, on JAX, where TensorFlow cannot be imported."""
+    env = env_without("tensorflow")
+    out = tmp_path / "out"
+    args = ["-m", "microexp", "run", "--protocol", "casme2-5class", "--model", "atscnn"]
+    done = run([*args, "--preset", "tiny", "--out", str(out), "--tensorboard"], env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "finished" in done.stdout
+    rundir = out / "runs" / "atscnn"
+    config = json.loads((rundir / "config.json").read_text())
+    assert config["backend"] == "jax" and config["runtime"]["tensorboard"] is True
+    events = list(rundir.rglob("events.out.tfevents.*"))
+    assert events and all(e.stat().st_size > 0 for e in events)
+    assert (out / "report" / "report.md").is_file()
+    from microexp import datasets as ds
+
+    clip = ds.load("casme2", out / "data" / "casme2").samples[0].frames_dir
+    done = run(
+        ["-m", "microexp", "predict", "--model", str(rundir / "model.keras"), str(clip), "--json"],
+        env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert len(result["probabilities"]) == 5 and abs(sum(result["probabilities"]) - 1) < 1e-3
+
+
+def test_an_unknown_or_missing_backend_is_one_line(tmp_path: Path) -> None:
+    for name, expected in (
+        ("theano", "KERAS_BACKEND='theano': expected one of: tensorflow, jax, torch"),
+        ("tensorflow", "KERAS_BACKEND=tensorflow: the tensorflow package is not installed"),
+    ):
+        env = {**env_without("tensorflow"), "KERAS_BACKEND": name}
+        done = run(["-m", "microexp", "report", str(tmp_path)], env)
+        assert done.returncode == 2, done.stderr[-2000:]
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"microexp: error: {expected}")
