@@ -148,6 +148,12 @@ def compile_function(fn, jit: bool = True):
     return impl().compile_function(fn, jit)
 
 
+def peak_memory() -> int | None:
+    """Peak bytes allocated on the first GPU since the process started (None without a GPU
+    or where the backend does not say)."""
+    return impl().peak_memory() if gpu_count() else None
+
+
 def describe() -> str:
     """One line for logs: the backend, its version and its devices."""
     return impl().describe()

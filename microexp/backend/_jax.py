@@ -68,6 +68,14 @@ def for_any_batch(compiled, *item_shapes):
     return compiled
 
 
+def peak_memory() -> int | None:
+    import jax
+
+    stats = jax.devices()[0].memory_stats() or {}
+    peak = stats.get("peak_bytes_in_use")
+    return None if peak is None else int(peak)
+
+
 def describe() -> str:
     import jax
 

@@ -72,6 +72,10 @@ def for_any_batch(compiled, *item_shapes):
     return compiled
 
 
+def peak_memory() -> int | None:
+    return int(_tf().config.experimental.get_memory_info("GPU:0")["peak"])
+
+
 def describe() -> str:
     tf = _tf()
     gpus = tf.config.list_logical_devices("GPU")

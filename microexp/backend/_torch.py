@@ -54,6 +54,12 @@ def for_any_batch(compiled, *item_shapes):
     return compiled
 
 
+def peak_memory() -> int | None:
+    import torch
+
+    return int(torch.cuda.max_memory_allocated())
+
+
 def describe() -> str:
     import torch
 

@@ -46,6 +46,18 @@ class TensorStore:
         self._stacked: dict[str, np.ndarray] = {}
         self._tensors: dict[tuple, object] = {}
 
+    @classmethod
+    def from_arrays(cls, samples: Sequence[Sample], arrays: Sequence[dict]) -> TensorStore:
+        """A store of tensors made elsewhere (one ``{key: array}`` per sample), without a
+        cache: benchmarks fill it with random tensors of the papers' shapes."""
+        if len(samples) != len(arrays):
+            raise ValueError(f"{len(samples)} samples but {len(arrays)} arrays")
+        store = cls.__new__(cls)
+        store.samples = list(samples)
+        store.arrays = [dict(a) for a in arrays]
+        store._stacked, store._tensors = {}, {}
+        return store
+
     def stacked(self, key: str = "x") -> np.ndarray:
         """Every sample's ``key`` tensor in one (N, ...) array; the per-sample arrays become
         views into it, so the store is held once."""

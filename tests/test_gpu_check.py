@@ -1,0 +1,47 @@
+"""The prepared GPU check (benchmarks/gpu_check.py) in its --smoke mode, on JAX, in a process
+that mirrors the GPU machine: no TensorFlow, no dlib, no cv2.optflow. So it cannot rot before a
+session is lent the GPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+pytest.importorskip("jax")
+
+
+def test_gpu_check_smoke_on_a_machine_like_the_gpu_one(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "blockers"), str(ROOT)]),
+        "MICROEXP_TEST_BLOCK": "tensorflow,dlib,cv2.optflow",
+        "KERAS_BACKEND": "jax",
+    }
+    script = ROOT / "benchmarks" / "gpu_check.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--smoke", "--out", str(tmp_path), "--budget", "400"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    results = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert results["smoke"] is True and results["env"]["backend"] == "jax"
+    for model in ("s3d", "atscnn"):
+        run = results[model]["runs"][0]
+        assert run["samples_per_s"] > 0 and run["compile_s"] >= 0 and "error" not in run
+    assert results["mixed"]["atscnn"]["runs"][0]["policy"] == "bfloat16"
+    loso = results["paper_b_loso"]
+    assert loso["folds_run"] and loso["whole_loso_extrapolated_s"] > 0
+    assert loso["folds"][0]["pure_step_s"] is not None
+    assert (tmp_path / "paper_b_loso" / "folds").is_dir()  # run_loso's own fold records
+    tvl1 = results["tvl1"]
+    assert tvl1["device_pairs_per_s"] > 0 and "cv2.optflow missing" in tvl1["cv2"]
