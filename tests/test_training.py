@@ -319,3 +319,31 @@ def test_tensorboard_events_on_every_backend(tmp_path) -> None:
 
         losses = [float(make_ndarray(e.tensor_proto)) for e in acc.Tensors("epoch_loss")]
     assert np.allclose(losses, hist["loss"], rtol=1e-5)
+
+
+def test_each_epoch_reads_its_own_batches_of_the_input() -> None:
+    """A FitInput holds every epoch; fit must read epoch 2's batches in epoch 2 (not restart
+    the input each epoch, which would silently replay epoch 1's order). Epoch 1 holds class 0
+    only, epoch 2 class 1 only; with a negligible learning rate the two epochs' losses are
+    -log p(0) and -log p(1) of the untrained model."""
+    from microexp.training.fit import train
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((3,))
+    model = keras.Model(
+        inp, keras.layers.Dense(2, activation="softmax", bias_initializer="ones")(inp)
+    )
+    model.layers[-1].bias.assign(np.array([2.0, 0.0], "float32"))
+    cfg = TrainConfig(epochs=2, batch_size=4, lr=1e-12)
+    compile_model(model, cfg)
+    x = np.zeros((16, 3), "float32")
+    y = np.repeat([0, 1], 8)
+    if backend.name() == "tensorflow":
+        import tensorflow as tf
+
+        data = FitInput(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), 2, "pipeline")
+    else:
+        data = FitInput(((x[i : i + 4], y[i : i + 4]) for i in range(0, 16, 4)), 2, "gather")
+    loss = train(model, data, cfg)["loss"]
+    p0 = np.exp(2.0) / (np.exp(2.0) + 1)
+    assert np.allclose(loss, [-np.log(p0), -np.log(1 - p0)], rtol=1e-4)
