@@ -62,7 +62,7 @@ def build_s3d(
                     f, kernel, padding="same", activation=activation, name=lname, **init
                 )(x)
         if b < len(filters):
-            x = layers.MaxPooling3D((2, 2, 1), name=f"block{b}_pool")(x)
+            x = _spatial_max_pool(x, b)
         else:
             x = layers.AveragePooling3D((2, 2, 2), name=f"block{b}_pool")(x)
     x = layers.Flatten(name="flatten")(x)
@@ -71,6 +71,24 @@ def build_s3d(
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head")(x)
     default = {"separable": "s3d", "2d": "cnn2d", "3d": "cnn3d"}[conv]
     return keras.Model(inputs, outputs, name=name or default)
+
+
+def _spatial_max_pool(x, block: int):
+    """``MaxPooling3D((2, 2, 1))`` computed as a 2D max-pool over (H, W) with T and C merged
+    into one axis: the same outputs, and the same gradient on every backend. (TensorFlow's CPU
+    ``MaxPool3DGrad`` hands the whole gradient to every element within about 1e-5 (absolute)
+    of its window's maximum, where JAX, torch and TensorFlow's 2D pooling hand it to one
+    element; S3D's training losses on TensorFlow and JAX then drifted ~1e-3 apart in ten Adam
+    steps, against ~7e-7 with this pooling: tests/test_backends.py.) The pooling layer
+    is ``block{block}_pool``; ``pool{block}_merge`` and ``pool{block}_split`` reshape around it
+    (no weights; named outside the block so that :func:`freeze_blocks` lists what it did)."""
+    h, w, t, c = x.shape[1:]
+    name = f"block{block}_pool"
+    if None in (h, w, t, c):
+        return layers.MaxPooling3D((2, 2, 1), name=name)(x)
+    x = layers.Reshape((h, w, t * c), name=f"pool{block}_merge")(x)
+    x = layers.MaxPooling2D(2, name=name)(x)
+    return layers.Reshape((h // 2, w // 2, t, c), name=f"pool{block}_split")(x)
 
 
 def freeze_blocks(model: keras.Model, blocks: Sequence[int] = (1, 2, 3)) -> list[str]:
