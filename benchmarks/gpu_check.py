@@ -178,12 +178,14 @@ def throughput(
     factory = FreshModel(make, cfg, jit_compile=xla, wrap=None if mode == "pipeline" else wrap)
     factory.get()
     t0 = time.perf_counter()
-    train(factory.fit_model, make_input(store, items, batch, True, 0, 1, mode), cfg)
+    data = make_input(store, items, batch, shuffle=True, seed=0, epochs=1, turn_in=mode)
+    train(factory.fit_model, data, cfg)
     first = time.perf_counter() - t0
     epochs = sz.timed_epochs if clock.left() > 4 * first else 1
     timed = TrainConfig(epochs=epochs, batch_size=batch, lr=1e-4)
     t0 = time.perf_counter()
-    train(factory.fit_model, make_input(store, items, batch, True, 1, epochs, mode), timed)
+    data = make_input(store, items, batch, shuffle=True, seed=1, epochs=epochs, turn_in=mode)
+    train(factory.fit_model, data, timed)
     spent = time.perf_counter() - t0
     per_epoch = spent / epochs
     configure_precision(False)
