@@ -26,6 +26,10 @@ from microexp.training import (
 
 pytestmark = pytest.mark.jax
 
+#: a test that runs each backend itself (subprocesses) or checks no backend's behaviour: once,
+#: in the TensorFlow pass
+once = pytest.mark.skipif(backend.requested() != "tensorflow", reason="run in the TF pass")
+
 
 def batches(inputs, y, batch_size: int, epochs: int = 1) -> FitInput:
     """``(inputs, y)`` in order, ``epochs`` times, as a :class:`FitInput` (any backend)."""
@@ -61,6 +65,7 @@ def _tiny_s3d() -> keras.Model:
     )
 
 
+@once  # the JAX pass trains in bfloat16 below
 def test_mixed_precision_builds_on_cpu_with_float32_heads() -> None:
     configure_precision(True)
     try:
@@ -128,6 +133,7 @@ print(backend.name(), backend.replicas(), {check}, len(hist["loss"]))
 """
 
 
+@once
 @pytest.mark.parametrize("name", ["tensorflow", "jax"])
 def test_data_parallel_over_two_cpu_devices(name: str) -> None:
     """MirroredStrategy (TF, two logical CPU devices) and keras.distribution.DataParallel
@@ -253,6 +259,7 @@ def test_gathering_and_turning_in_the_step_train_as_the_pipeline_does() -> None:
     assert not np.allclose(ref_pred, _tiny_s3d().predict(x, verbose=0), atol=1e-3)  # it trained
 
 
+@once
 def test_s3d_training_leaves_chance_on_tiny_data() -> None:
     """He-initialised S3D (the default, every preset) learns a small task: expanding, rotating
     or still flow under noise and random quarter turns of the grid (all three survive a turn).

@@ -42,8 +42,7 @@ def test_import_and_every_subpackage_without_tensorflow() -> None:
     code = (
         "import sys, microexp\n"
         "for name in microexp.__all__: getattr(microexp, name)\n"
-        "from microexp import backend, data, training, models\n"
-        "models.build_model('atscnn', input_size=32)\n"
+        "from microexp import backend, data, training, models, prediction\n"
         "print(backend.name(), 'tensorflow' in sys.modules)"
     )
     done = run(["-c", code], env_without("tensorflow"))
