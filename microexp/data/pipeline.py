@@ -231,6 +231,16 @@ class FitInput:
 TURN_IN = ("pipeline", "turn", "gather")
 
 
+def checked_items(items: Sequence[Item], turn_in: str, who: str) -> list[Item]:
+    """``items`` as a list, or ValueError for none or an unknown ``turn_in``."""
+    items = list(items)
+    if not items:
+        raise ValueError(f"{who}: no items")
+    if turn_in not in TURN_IN:
+        raise ValueError(f"turn_in must be one of {TURN_IN}. Received: turn_in={turn_in!r}")
+    return items
+
+
 def make_input(
     store: TensorStore,
     items: Sequence[Item],
@@ -247,11 +257,7 @@ def make_input(
     trains on the same examples in the same order (tested)."""
     from .. import backend
 
-    items = list(items)
-    if not items:
-        raise ValueError("make_input: no items")
-    if turn_in not in TURN_IN:
-        raise ValueError(f"turn_in must be one of {TURN_IN}. Received: turn_in={turn_in!r}")
+    items = checked_items(items, turn_in, "make_input")
     steps = steps_per_epoch(len(items), batch_size)
     if backend.name() == "tensorflow":
         from .tf_data import make_dataset

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from .pipeline import TURN_IN, Item, TensorStore, epoch_orders, index_columns
+from .pipeline import Item, TensorStore, _turn, checked_items, epoch_orders, index_columns
 
 
 def store_variable(stacked: np.ndarray, key: str, device: str | None) -> tf.Variable:
@@ -23,27 +23,10 @@ def store_variable(stacked: np.ndarray, key: str, device: str | None) -> tf.Vari
         return tf.Variable(stacked, trainable=False, name=f"store_{key}")
 
 
-def _turn(x, k: int, flow_channels: tuple[int, int]):
-    """:func:`~.pipeline._turn` in TensorFlow ops (for tf.data graphs)."""
-    if k == 0:
-        return x
-    perm = [0, 2, 1, *range(3, len(x.shape))]
-    if k == 1:
-        x = tf.transpose(tf.reverse(x, [2]), perm)
-    elif k == 2:
-        x = tf.reverse(x, [1, 2])
-    else:
-        x = tf.reverse(tf.transpose(x, perm), [2])
-    u, v = flow_channels
-    chans = [x[..., i : i + 1] for i in range(int(x.shape[-1]))]
-    cu, cv = chans[u], chans[v]
-    chans[u], chans[v] = {1: (cv, -cu), 2: (-cu, -cv), 3: (-cv, cu)}[k]
-    return tf.concat(chans, axis=-1)
-
-
 def turn_groups(x, turns, flow_channels: tuple[int, int] = (0, 1)):
     """:func:`~.pipeline.turn_batch` as tf.data does it: one turn per group of equal turns
-    (partition, turn, stitch: each example is moved once; dynamic shapes)."""
+    (partition, turn, stitch: each example is moved once; dynamic shapes). Keras runs on
+    TensorFlow here, so :func:`~.pipeline._turn`'s ``keras.ops`` are TensorFlow ops."""
     turns = tf.math.floormod(tf.cast(turns, tf.int32), 4)
     order = tf.dynamic_partition(tf.range(tf.shape(x)[0]), turns, 4)
     parts = tf.dynamic_partition(x, turns, 4)
@@ -97,11 +80,7 @@ def make_dataset(
     turns; ``"gather"``: it yields ((sample, crop, turns), y) index batches only, and the step
     gathers from the store (held on the device) and turns. ``dtype`` None keeps the store's
     float16: the model casts in the step (float16 -> float32 is exact)."""
-    items = list(items)
-    if not items:
-        raise ValueError("make_dataset: no items")
-    if turn_in not in TURN_IN:
-        raise ValueError(f"turn_in must be one of {TURN_IN}. Received: turn_in={turn_in!r}")
+    items = checked_items(items, turn_in, "make_dataset")
     columns = np.stack(index_columns(items))  # (4, n)
     orders = epoch_orders(len(items), epochs, seed, shuffle)  # (epochs, n)
     table = np.ascontiguousarray(columns[:, orders].transpose(1, 0, 2))  # (epochs, 4, n)
