@@ -354,3 +354,32 @@ def test_each_epoch_reads_its_own_batches_of_the_input() -> None:
     loss = train(model, data, cfg)["loss"]
     p0 = np.exp(2.0) / (np.exp(2.0) + 1)
     assert np.allclose(loss, [-np.log(p0), -np.log(1 - p0)], rtol=1e-4)
+
+
+def test_a_saturated_softmax_still_trains() -> None:
+    """The fit model trains from the head's logits where Keras would clip probabilities (JAX,
+    torch): from a head saturated on the wrong class, the loss still falls. With clipped
+    probabilities the gradient is zero and the loss would stay at -log(1e-7)."""
+    from microexp.training import FreshModel, step_input_model, train
+
+    def make():
+        inp = keras.Input((4,))
+        return keras.Model(inp, keras.layers.Dense(2, activation="softmax", name="head")(inp))
+
+    logits = backend.needs_logits()
+    cfg = TrainConfig(epochs=3, batch_size=8, lr=0.5)
+    factory = FreshModel(
+        make,
+        cfg,
+        wrap=lambda n: step_input_model(n, turns=False, logits=logits),
+        from_logits=logits,
+    )
+    net = factory.get()
+    net.get_layer("head").kernel.assign(np.array([[5.0, -5.0]] * 4, "float32"))  # logits 20, -20
+    x = np.ones((8, 4), "float32")
+    y = np.ones(8, "int64")  # every example is class 1; the head says class 0
+    k = np.zeros(8, "int32")
+    hist = train(factory.fit_model, batches((x, k), y, 8, cfg.epochs), cfg)
+    if logits:  # the loss is computed from the logits: 40, beyond clipping's -log(1e-7) = 16.1
+        assert hist["loss"][0] == pytest.approx(40.0, rel=1e-3)
+    assert hist["loss"][-1] < hist["loss"][0] - 1  # a gradient flowed

@@ -135,6 +135,15 @@ def jit_compile(requested_xla: bool) -> bool | str:
     return impl().jit_compile(requested_xla)
 
 
+def needs_logits() -> bool:
+    """Whether training must compute the cross-entropy from logits itself. Keras on TensorFlow
+    recovers the logits behind a softmax output and computes the loss from them; on JAX and
+    torch it clips the probabilities to [1e-7, 1 - 1e-7], so a saturated softmax gives a zero
+    gradient and training stops (measured: ATSCNN's demo folds stuck at the majority class on
+    JAX at lr 1e-3). There the fit model outputs the head's logits (step_input_model)."""
+    return impl().needs_logits()
+
+
 def run_eagerly(requested_eager: bool) -> bool:
     """``Model.compile``'s ``run_eagerly`` for a preset that asks for it (runs of a few steps,
     where tracing costs more than it saves): honoured on TensorFlow and torch; never on JAX,

@@ -54,6 +54,10 @@ def jit_compile(requested_xla: bool) -> bool:
     return bool(requested_xla)
 
 
+def needs_logits() -> bool:
+    return False
+
+
 def run_eagerly(requested_eager: bool) -> bool:
     return bool(requested_eager)
 

@@ -41,6 +41,10 @@ def jit_compile(requested_xla: bool) -> bool:
     return bool(requested_xla)  # torch.compile when asked
 
 
+def needs_logits() -> bool:
+    return True
+
+
 def run_eagerly(requested_eager: bool) -> bool:
     return bool(requested_eager)
 

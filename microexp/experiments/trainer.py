@@ -86,6 +86,7 @@ class KerasTrainer:
     the held-out samples from ``sampling.test_crop``."""
 
     def __init__(self, setting: FitSetting, data: Prepared) -> None:
+        from .. import backend
         from ..models import input_key
         from ..training.fit import FreshModel, step_input_mode, step_input_model
 
@@ -94,14 +95,15 @@ class KerasTrainer:
         crops = setting.per_class is not None  # paper A's re-sampling draws crops
         turns = crops and setting.sampling.rotate
         self.turn_in = step_input_mode(turns)
+        logits = backend.needs_logits()  # never in TF's "pipeline" mode (no wrapper there)
 
         def wrap(net):  # the step turns (and gathers from the store held on the device)
             if self.turn_in != "gather":
-                return step_input_model(net, turns=True)
+                return step_input_model(net, turns=True, logits=logits)
             key = input_key(net)
             store = data.store.variable(key, flat_crops=crops)
             n_crops = data.store.stacked(key).shape[1] if crops else 0
-            return step_input_model(net, store, n_crops, turns)
+            return step_input_model(net, store, n_crops, turns, logits=logits)
 
         self.factory = FreshModel(
             setting.make,
@@ -109,6 +111,7 @@ class KerasTrainer:
             setting.xla,
             setting.run_eagerly,
             wrap=wrap if self.turn_in != "pipeline" else None,
+            from_logits=logits,
         )
 
     def fit(self, train_samples: Sequence, k: int | None, tag: str):

@@ -107,18 +107,29 @@ def make_optimizer(cfg: TrainConfig):
 
 
 def compile_model(
-    model, cfg: TrainConfig, jit_compile: bool = False, run_eagerly: bool = False
+    model,
+    cfg: TrainConfig,
+    jit_compile: bool = False,
+    run_eagerly: bool = False,
+    from_logits: bool = False,
 ) -> None:
     """Adam/SGD per ``cfg``, sparse cross-entropy, accuracy. ``run_eagerly`` skips tracing the
     training step: slower per step, but on a CPU tracing costs 5-15 s per model, more than a
     run of a few steps (the ``tiny`` preset). ``jit_compile``: XLA on TensorFlow, always on
-    JAX (its trainer compiles with XLA), ``torch.compile`` on torch."""
+    JAX (its trainer compiles with XLA), ``torch.compile`` on torch. ``from_logits``: the model
+    outputs logits (a fit model made by :func:`step_input_model` with ``logits=True``)."""
+    import keras
+
     from .. import backend
 
     run_eagerly = backend.run_eagerly(run_eagerly)
     model.compile(
         optimizer=make_optimizer(cfg),
-        loss="sparse_categorical_crossentropy",
+        loss=(
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            if from_logits
+            else "sparse_categorical_crossentropy"
+        ),
         metrics=["accuracy"],
         jit_compile=backend.jit_compile(jit_compile) and not run_eagerly,
         run_eagerly=run_eagerly,
@@ -243,6 +254,7 @@ def step_input_model(
     crops: int = 0,
     turns: bool = True,
     flow_channels: tuple[int, int] = (0, 1),
+    logits: bool = False,
 ):
     """``net`` behind the input work the training step does itself, in ``keras.ops`` on every
     backend: a Keras model (sharing ``net``'s weights) fed by :func:`~microexp.data.make_input`
@@ -252,7 +264,10 @@ def step_input_model(
     per sample when ``store`` holds them flattened (row ``sample * crops + crop``), 0 when
     the store has no crop axis. It gathers the examples, casts them to ``net``'s compute
     dtype, turns each one unless ``turns`` is False (paper A's quarter turns, static shapes)
-    and calls ``net``. Compile and fit the wrapper; predict with and save ``net``."""
+    and calls ``net``. ``logits``: output the logits of ``net``'s softmax layer ``head``
+    instead of its probabilities (compile with ``from_logits=True``; see
+    :func:`microexp.backend.needs_logits`). Compile and fit the wrapper; predict with and save
+    ``net``."""
     import keras
     from keras import ops
 
@@ -263,6 +278,9 @@ def step_input_model(
             super().__init__(name=f"{inner.name}_step_input")
             self.inner = inner
             self.store = store  # tracked: a state of the step on JAX, never trained
+            if logits:  # the network up to its head, sharing its layers
+                self.head = inner.get_layer("head")
+                self.features = keras.Model(inner.inputs, self.head.input, name="features")
 
         def call(self, inputs, training=None):
             if self.store is None:
@@ -276,7 +294,10 @@ def step_input_model(
             x = ops.cast(x, self.inner.compute_dtype)
             if turns:
                 x = turn_batch(x, k, flow_channels)
-            return self.inner(x, training=training)
+            if not logits:
+                return self.inner(x, training=training)
+            z = ops.cast(self.features(x, training=training), self.head.compute_dtype)
+            return ops.matmul(z, self.head.kernel) + self.head.bias
 
     return StepInputModel(net)
 
@@ -290,7 +311,8 @@ class FreshModel:
     training. Results equal those of a newly built and compiled model (tested).
 
     ``wrap``: the compiled model is ``wrap(network)`` (e.g. :func:`step_input_model`, fed
-    by ``make_dataset(..., turn_in="turn"|"gather")``); :meth:`get` still returns the
+    by ``make_input(..., turn_in="turn"|"gather")``; ``from_logits`` when it outputs logits);
+    :meth:`get` still returns the
     network, and :attr:`fit_model` is what to fit.
     """
 
@@ -301,8 +323,10 @@ class FreshModel:
         jit_compile: bool = False,
         run_eagerly: bool = False,
         wrap=None,
+        from_logits: bool = False,
     ) -> None:
         self.make = make
+        self.from_logits = from_logits
         self.cfg = cfg
         self.jit_compile = jit_compile
         self.run_eagerly = run_eagerly
@@ -317,7 +341,9 @@ class FreshModel:
             with backend.distribution_scope():
                 self.model = self.make()
                 self.fit_model = self.wrap(self.model) if self.wrap else self.model
-                compile_model(self.fit_model, self.cfg, self.jit_compile, self.run_eagerly)
+                compile_model(
+                    self.fit_model, self.cfg, self.jit_compile, self.run_eagerly, self.from_logits
+                )
             return self.model
         new = self.make()
         if len(new.variables) != len(self.model.variables):
