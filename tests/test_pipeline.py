@@ -145,6 +145,19 @@ def test_in_graph_batches_equal_the_per_example_reference(store: TensorStore) ->
     assert cast.dtype == "float32" and np.array_equal(cast.numpy(), ref_x[:5])
 
 
+@pytest.mark.jax
+def test_a_batch_below_the_backends_minimum_is_sent_as_copies() -> None:
+    items = [Item(i, None, 0, i % 2) for i in range(5)]
+    sizes = [len(y) for _, y in index_batches(items, 4, min_batch=2)]
+    assert sizes == [4, 2]  # the last example twice: the same mean loss, the same statistics
+    (s_, _, _), y = list(index_batches(items, 4, min_batch=2))[1]
+    assert s_.tolist() == [4, 4] and y.tolist() == [0, 0]
+    assert [len(y) for _, y in index_batches(items, 4)] == [4, 1]
+    assert backend.min_batch() == (
+        2 if backend.name() == "torch" and not backend.gpu_count() else 1
+    )
+
+
 @tf_only
 def test_tf_data_turns_as_the_step_does(store: TensorStore) -> None:
     """``turn_in="turn"`` yields the stored examples with their turns, ``"gather"`` only their

@@ -135,6 +135,14 @@ def jit_compile(requested_xla: bool) -> bool | str:
     return impl().jit_compile(requested_xla)
 
 
+def min_batch() -> int:
+    """The fewest examples a training batch may hold here: 2 on torch without a GPU, whose CPU
+    convolution backward fails on a batch of one ("slow_conv2d: grad_weight must be
+    contiguous", torch 2.14); 1 elsewhere. A smaller batch is sent as copies of itself, which
+    changes nothing: the loss is a mean, and batch statistics of copies are those of one."""
+    return impl().min_batch()
+
+
 def needs_logits() -> bool:
     """Whether training must compute the cross-entropy from logits itself. Keras on TensorFlow
     recovers the logits behind a softmax output and computes the loss from them; on JAX and

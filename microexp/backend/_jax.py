@@ -53,6 +53,10 @@ def jit_compile(requested_xla: bool) -> bool:
     return True  # the JAX trainer always compiles its step with XLA
 
 
+def min_batch() -> int:
+    return 1
+
+
 def needs_logits() -> bool:
     return True
 

@@ -54,6 +54,10 @@ def jit_compile(requested_xla: bool) -> bool:
     return bool(requested_xla)
 
 
+def min_batch() -> int:
+    return 1
+
+
 def needs_logits() -> bool:
     return False
 

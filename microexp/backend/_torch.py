@@ -41,6 +41,10 @@ def jit_compile(requested_xla: bool) -> bool:
     return bool(requested_xla)  # torch.compile when asked
 
 
+def min_batch() -> int:
+    return 1 if gpu_count() else 2
+
+
 def needs_logits() -> bool:
     return True
 

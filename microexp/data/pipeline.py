@@ -203,16 +203,21 @@ def index_batches(
     shuffle: bool = False,
     seed: int = 0,
     epochs: int = 1,
+    min_batch: int = 1,
 ):
     """The backend-neutral input: a generator of ``((sample, crop, turns), label)`` NumPy int32
     batches over ``epochs`` epochs in :func:`epoch_orders`' order (feed it to ``fit`` with
     ``steps_per_epoch``; the training step gathers, :func:`~microexp.training.fit.
-    step_input_model`)."""
+    step_input_model`). A batch of fewer than ``min_batch`` examples is sent as copies of
+    itself (:func:`microexp.backend.min_batch`: the same mean loss and batch statistics)."""
     columns = np.stack(index_columns(items))
     n = columns.shape[1]
     for order in epoch_orders(n, epochs, seed, shuffle):
         for start in range(0, n, batch_size):
-            s_, c_, t_, y_ = columns[:, order[start : start + batch_size]]
+            rows = order[start : start + batch_size]
+            if len(rows) < min_batch:
+                rows = np.tile(rows, -(-min_batch // len(rows)))
+            s_, c_, t_, y_ = columns[:, rows]
             yield (s_, c_, t_), y_
 
 
@@ -269,7 +274,8 @@ def make_input(
             f"turn_in {turn_in!r} needs tf.data (TensorFlow); on {backend.name()} the training "
             "step gathers: turn_in='gather'"
         )
-    return FitInput(index_batches(items, batch_size, shuffle, seed, epochs), steps, turn_in)
+    batches = index_batches(items, batch_size, shuffle, seed, epochs, backend.min_batch())
+    return FitInput(batches, steps, turn_in)
 
 
 def _turn(x, k: int, flow_channels: tuple[int, int]):
