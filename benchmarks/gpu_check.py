@@ -308,9 +308,7 @@ def section_paper_b_loso(sz: Sizes, clock: Clock, step_ms: float | None, out_dir
         return result
 
     n_folds = len(split_folds(sample_list, "loso"))
-    todo = []
-    for k in range(min(sz.loso_folds, n_folds)):
-        todo.append(k)
+    todo = range(min(sz.loso_folds, n_folds))
     config = {"check": "gpu_check paper_b_loso", "sizes": sz.__dict__, "classes": data.classes}
     t0 = time.perf_counter()
     done = []
