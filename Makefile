@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test notebooks lint format clean
+.PHONY: install demo test test-tensorflow test-jax notebooks lint format clean
 
 install: $(STAMP)
 
@@ -17,13 +17,21 @@ $(STAMP): setup.cfg pyproject.toml
 demo: install
 	$(BIN)/microexp demo --out runs/demo
 
-# two workers (the machine's 2 cores); tests grouped per module, and every test of the
-# session's shared tiny run on one worker (tests/conftest.py). Then the backend-neutral tests
-# (marker jax) again on JAX.
+# ruff, then two passes side by side (make -O keeps each pass's output together): the whole
+# suite on TensorFlow, and the backend-neutral tests (marker jax) again on JAX with TensorFlow
+# hidden (tests/blockers), as on the GPU machine. Each pass uses two xdist workers, its tests
+# grouped per module and every test of the session's shared tiny run on one worker
+# (tests/conftest.py); the two passes fill each other's idle time on a 2-core machine.
 test: install
 	$(BIN)/python -m ruff check .
+	$(MAKE) --no-print-directory -O -j2 test-tensorflow test-jax
+
+test-tensorflow: install
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "jax and not slow and not realdata"
+
+test-jax: install
+	KERAS_BACKEND=jax PYTHONPATH=tests/blockers MICROEXP_TEST_BLOCK=tensorflow \
+	  $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "jax and not slow and not realdata"
 
 # re-run every notebook on the demo preset and save it with its outputs (~1 hour on 2 cores)
 notebooks: install

@@ -19,6 +19,7 @@ def clip(subject: int, name: str, label: str, n: int = 5, first: int = 1, **kw) 
     return Clip(subject, name, label, frames(n, seed=subject * 100 + len(name)), first=first, **kw)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under ``pytest -n 2 --dist loadgroup`` (``make test``): a module's tests stay on one
     worker (its module fixtures are built once), and every test that uses the session's
@@ -26,6 +27,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         group = "tiny_runs" if "tiny_runs" in item.fixturenames else item.module.__name__
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    """xdist carries each test's group in its node id (``...@group``). When a pytest release
+    stops that (pytest 9.2 with xdist 3.8), every module fixture and ``tiny_runs`` would be
+    built on both workers: minutes more, silently. Say so instead."""
+    if node.config.getoption("dist") == "loadgroup" and ids and not any("@" in i for i in ids):
+        pytest.exit(
+            f"pytest {pytest.__version__} with pytest-xdist: --dist loadgroup lost the test "
+            "groups (pytest-dev/pytest-xdist#1386); install the dev extra's pytest<9.2",
+            returncode=4,
+        )
 
 
 @pytest.fixture(scope="session")

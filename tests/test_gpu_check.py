@@ -38,7 +38,9 @@ def test_gpu_check_smoke_on_a_machine_like_the_gpu_one(tmp_path: Path) -> None:
     for model in ("s3d", "atscnn"):
         run = results[model]["runs"][0]
         assert run["samples_per_s"] > 0 and run["compile_s"] >= 0 and "error" not in run
-    assert results["mixed"]["atscnn"]["runs"][0]["policy"] == "bfloat16"
+    for model, policy in (("atscnn", "bfloat16"), ("s3d", "float16")):
+        run = results["mixed"][model]["runs"][0]
+        assert run["policy"] == policy and run["samples_per_s"] > 0 and "error" not in run
     loso = results["paper_b_loso"]
     assert loso["folds_run"] and loso["whole_loso_extrapolated_s"] > 0
     assert loso["folds"][0]["pure_step_s"] is not None

@@ -42,8 +42,16 @@ def batch_for(model: keras.Model, n: int = 4, seed: int = 0) -> tuple[np.ndarray
     return x, y
 
 
+#: every registered name, in two xdist groups besides the module's (on JAX, where each model
+#: compiles for seconds, one worker would otherwise hold all of them)
+EVERY_MODEL = [
+    pytest.param(name, marks=pytest.mark.xdist_group(f"every-model-{i % 2}"))
+    for i, name in enumerate(models.model_names())
+]
+
+
 @jax
-@pytest.mark.parametrize("name", models.model_names())
+@pytest.mark.parametrize("name", EVERY_MODEL)
 def test_every_model_builds_runs_trains_and_round_trips(name: str, tmp_path: Path) -> None:
     """Direct calls instead of ``predict`` (which traces a function per model)."""
     model = small_model(name)
