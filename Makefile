@@ -46,4 +46,4 @@ format: install
 	$(BIN)/python -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) build *.egg-info runs
+	rm -rf $(VENV) build *.egg-info runs .pytest_cache

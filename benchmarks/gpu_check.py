@@ -68,7 +68,7 @@ SMOKE = Sizes(
     loso_samples=24,
     loso_subjects=6,
     loso_epochs=2,
-    loso_folds=2,
+    loso_folds=1,
     tvl1_size=24,
     tvl1_pairs=2,
 )

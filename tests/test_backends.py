@@ -8,10 +8,10 @@ the same script runs on the GPU machine, which has JAX and torch but no TensorFl
 
     python benchmarks/backend_agreement.py --backends jax,torch --full-size --out DIR
 
-Four models run by default (S3D and ATSCNN, which also train; mini-AORCNN for the custom
-attention layers; STSTNet), the other ten under ``-m slow``: on a 2-core CPU, JAX compiles one
-program per weight shape when it builds or loads a model, a few seconds per model. Those
-programs are kept in pytest's cache folder: 73 s for the first run, 28 s after.
+Two models run by default (S3D and ATSCNN, which also train), the other twelve under
+``-m slow`` (benchmarks/results/backend_agreement.json has all fourteen): on a 2-core CPU, JAX compiles one
+program per weight shape when it builds or loads a model, a few seconds per model (kept in
+the session's JAX compilation cache, tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ agreement = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(agreement)
 
 #: in the default selection; every other registered model is ``slow``
-FAST = ("s3d", "atscnn", "mini_aorcnn", "ststnet")
+FAST = ("s3d", "atscnn")
 TF_JAX = [b for b in ("tensorflow", "jax") if agreement.installed(b)]
 PAIRS = ("tensorflow-jax",)
 LOADS = ("tensorflow->jax", "jax->tensorflow")
@@ -40,35 +40,29 @@ MODELS = [
 ]
 
 
-def _jax_cache(config: pytest.Config) -> str | None:
-    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
-    return None if cache is None else str(cache.mkdir("jax_compilation_cache"))
-
-
-def _run(factory, config, tag: str, backends, models, train) -> dict:
+def _run(factory, tag: str, backends, models, train) -> dict:
     return agreement.agreement(
         factory.mktemp(tag),
         backends,
         models,
         train,
         log=lambda _: None,
-        jax_cache=_jax_cache(config),
     )
 
 
 @pytest.fixture(scope="module")
-def fast(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> dict:
+def fast(tmp_path_factory: pytest.TempPathFactory) -> dict:
     if len(TF_JAX) < 2:
         pytest.skip("needs both tensorflow and jax installed")
-    return _run(tmp_path_factory, pytestconfig, "fast", TF_JAX, list(FAST), list(agreement.TRAIN))
+    return _run(tmp_path_factory, "fast", TF_JAX, list(FAST), list(agreement.TRAIN))
 
 
 @pytest.fixture(scope="module")
-def full(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> dict:
+def full(tmp_path_factory: pytest.TempPathFactory) -> dict:
     if len(TF_JAX) < 2:
         pytest.skip("needs both tensorflow and jax installed")
     rest = [m for m in model_names() if m not in FAST]
-    return _run(tmp_path_factory, pytestconfig, "full", TF_JAX, rest, [])
+    return _run(tmp_path_factory, "full", TF_JAX, rest, [])
 
 
 def _row(request: pytest.FixtureRequest, name: str) -> dict:
@@ -111,7 +105,7 @@ def test_ten_training_steps_give_the_same_losses(name: str, fast: dict) -> None:
 
 
 def test_torch_predicts_and_loads_as_the_others(
-    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """torch against the first installed of TensorFlow and JAX (whose file it loads, and which
     loads torch's); the GPU machine's full run is the script in the module docstring."""
@@ -123,7 +117,7 @@ def test_torch_predicts_and_loads_as_the_others(
     backends = [b for b in agreement.BACKENDS if agreement.installed(b)]
     if len(backends) < 2:
         pytest.skip("needs tensorflow or jax besides torch")
-    report = _run(tmp_path_factory, pytestconfig, "torch", backends, list(FAST), [])
+    report = _run(tmp_path_factory, "torch", backends, list(FAST), [])
     assert not report["errors"], report["errors"]
     for name, row in report["models"].items():
         for key, r in (*row["pairs"].items(), *row["cross_load"].items()):

@@ -295,9 +295,18 @@ def test_verbose_training_logs_one_line_per_epoch() -> None:
     compile_model(model, cfg, run_eagerly=True)
     x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
     lines: list[str] = []
-    train(model, batches(x, np.arange(8) % 2, 4, cfg.epochs), cfg, log=lines.append)
+    seen: list[tuple[int, float]] = []  # a caller's own callback runs after microexp's
+
+    class Seen(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            lr = self.model.optimizer.learning_rate
+            seen.append((epoch, float(keras.ops.convert_to_numpy(lr))))
+
+    data = batches(x, np.arange(8) % 2, 4, cfg.epochs)
+    train(model, data, cfg, log=lines.append, callbacks=[Seen()])
     assert len(lines) == 3
     assert lines[0].startswith("  epoch 1/3: ") and "loss " in lines[0] and "accuracy " in lines[0]
+    assert [e for e, _ in seen] == [0, 1, 2] and all(lr == pytest.approx(1e-2) for _, lr in seen)
 
 
 def test_tensorboard_events_on_every_backend(tmp_path) -> None:

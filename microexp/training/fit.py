@@ -9,6 +9,7 @@ no decay stated: k = 0 keeps the rate constant).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -145,6 +146,7 @@ def train(
     verbose: int = 0,
     log=None,
     steps_per_epoch: int | None = None,
+    callbacks: Sequence = (),
 ) -> dict[str, list[float]]:
     """Fit ``model`` on ``dataset`` for ``cfg.epochs`` with the step-decay schedule.
 
@@ -154,7 +156,7 @@ def train(
     ``log_dir/tensorboard`` when ``log_dir`` is given (:func:`tensorboard_callback`). Returns
     the per-epoch history. No validation data: epochs are fixed by the paper, never chosen on
     a held-out subject. ``log``: a function given one line per epoch (loss, accuracy,
-    seconds) when not None.
+    seconds) when not None. ``callbacks``: more Keras callbacks, after microexp's own.
     """
     import keras
 
@@ -163,9 +165,14 @@ def train(
 
     if isinstance(dataset, FitInput):
         dataset, steps_per_epoch = dataset.data, dataset.steps_per_epoch
-    callbacks = [
-        keras.callbacks.LearningRateScheduler(step_decay(cfg.lr, cfg.decay_every, cfg.decay_factor))
-    ]
+    extra, callbacks = (
+        list(callbacks),
+        [
+            keras.callbacks.LearningRateScheduler(
+                step_decay(cfg.lr, cfg.decay_every, cfg.decay_factor)
+            )
+        ],
+    )
     if log is not None:
         callbacks.append(epoch_logger(cfg.epochs, log))
     if log_dir is not None:
@@ -176,6 +183,7 @@ def train(
             board = tensorboard_callback(log_dir / "tensorboard", log)
             if board is not None:
                 callbacks.append(board)
+    callbacks += extra
     with backend.distribution_scope():
         hist = model.fit(
             dataset,

@@ -1,0 +1,236 @@
+"""Where a LOSO fold's time goes: the fold's phases (fresh model, input, fit, predict), each
+epoch's time, and the time in optimiser steps, through the library's own trainer
+(:class:`microexp.experiments.trainer.KerasTrainer`) on a random store of the demo's or the
+paper's sizes (issue 28).
+
+"Time in steps" is the steady-state median of one optimiser step (each step synchronised by
+reading its loss, so that JAX's asynchronous dispatch is not mistaken for speed) times the
+fold's number of steps; the rest of the fold's wall time is overhead. Writes JSON::
+
+    python benchmarks/fold_overhead.py --out benchmarks/results/fold_overhead.json
+    KERAS_BACKEND=jax python benchmarks/fold_overhead.py --out ...   # any backend
+    python benchmarks/fold_overhead.py --size paper --folds 3 ...     # paper B's schedule
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A paper B composite and schedule: ``demo`` as the demo preset trains ATSCNN (64 px, 5
+    epochs, batch 16, Adam 1e-3) on a composite of the demo's size; ``paper`` paper B's (128 px,
+    200 epochs, batch 64, 1e-4, 382 samples of 67 subjects)."""
+
+    size: int
+    epochs: int
+    batch: int
+    lr: float
+    samples: int
+    subjects: int
+
+
+SETTINGS = {
+    "demo": Setting(size=64, epochs=5, batch=16, lr=1e-3, samples=40, subjects=8),
+    "paper": Setting(size=128, epochs=200, batch=64, lr=1e-4, samples=382, subjects=67),
+}
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    return f"{platform.machine()} {platform.processor() or 'cpu'}, {cores} cores"
+
+
+def data_for(s: Setting):
+    """A Prepared composite of random float16 flow images (the cache's dtype)."""
+    from microexp.data import TensorStore
+    from microexp.datasets import Sample
+    from microexp.experiments.data import Prepared
+
+    rng = np.random.default_rng(1)
+    owner = np.concatenate(
+        [np.arange(s.subjects), rng.integers(0, s.subjects, s.samples - s.subjects)]
+    )
+    samples = [
+        Sample("casme2", f"s{o:03d}", f"c{i:04d}", "/none", "{:d}.jpg", 1, 2, 3, "x", 200.0)
+        for i, o in enumerate(owner)
+    ]
+    x = rng.standard_normal((s.samples, s.size, s.size, 3), dtype=np.float32).astype(np.float16)
+    store = TensorStore.from_arrays(samples, [{"x": v} for v in x])
+    labels = [int(v) for v in rng.integers(0, 3, s.samples)]
+    return Prepared(samples, labels, ["negative", "positive", "surprise"], store)
+
+
+class StepClock:
+    """Keras callback: each epoch's span and each step's end, the loss read (synchronised)."""
+
+    def __new__(cls):
+        import keras
+
+        class _Clock(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.epochs, self.steps, self.t0 = [], [], time.perf_counter()
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch_start = time.perf_counter()
+                self.steps.append([self.epoch_start])
+
+            def on_train_batch_end(self, batch, logs=None):
+                float(logs["loss"])  # wait for the step
+                self.steps[-1].append(time.perf_counter())
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.epochs.append(time.perf_counter() - self.epoch_start)
+
+        return _Clock()
+
+
+def fold_phases(trainer, data, train_s, test_s, k: int) -> dict:
+    """One fold as :meth:`KerasTrainer.fit_predict` runs it, each phase timed."""
+    from microexp.data import make_input, plain_items, to_arrays
+    from microexp.experiments.trainer import draw_items, seeds_for
+    from microexp.models import input_key
+    from microexp.training import configure_precision, set_determinism, train
+
+    s = trainer.s
+    times = {}
+    t = time.perf_counter()
+    seeds = seeds_for(s.seed, k)
+    configure_precision(s.mixed_precision)
+    set_determinism(seeds.keras)
+    items, _ = draw_items(s, data, data.indices(train_s), seeds.rng, f" fold {k}")
+    model = trainer.factory.get()
+    times["fresh_model_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fit_input = make_input(
+        data.store,
+        items,
+        s.schedule.batch_size,
+        input_key(model),
+        shuffle=True,
+        seed=seeds.shuffle,
+        epochs=s.schedule.epochs,
+        turn_in=trainer.turn_in,
+    )
+    times["input_s"] = time.perf_counter() - t
+    clock = StepClock()
+    fit_model = trainer.factory.fit_model
+    t = time.perf_counter()
+    train(fit_model, fit_input, s.schedule, None, tensorboard=False, callbacks=[clock])
+    times["fit_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    test_items = plain_items(data.indices(test_s), data.labels)
+    x_test, _ = to_arrays(data.store, test_items, input_key(model))
+    model.predict(x_test, verbose=0)
+    times["predict_s"] = time.perf_counter() - t
+    gaps = [b - a for epoch in clock.steps for a, b in zip(epoch, epoch[1:], strict=False)]
+    first_epoch_steps = len(clock.steps[0]) - 1
+    later = gaps[first_epoch_steps:] or gaps
+    return {
+        "fold": k,
+        "train": len(items),
+        "test": len(test_s),
+        "steps": len(gaps),
+        "epoch_s": [round(e, 3) for e in clock.epochs],
+        "step_gaps_s": gaps,
+        "steady_step_s": statistics.median(later),
+        **{key: round(v, 3) for key, v in times.items()},
+    }
+
+
+def measure(setting: str, folds: int, seed: int) -> dict:
+    import keras
+
+    from microexp import backend
+    from microexp.datasets.loso import split_folds
+    from microexp.experiments.spec import Sampling
+    from microexp.experiments.trainer import FitSetting, KerasTrainer
+    from microexp.models import build_model
+    from microexp.training import TrainConfig
+
+    s = SETTINGS[setting]
+    data = data_for(s)
+    cfg = TrainConfig(epochs=s.epochs, batch_size=s.batch, lr=s.lr)
+    fit = FitSetting(
+        make=lambda: build_model("atscnn", num_classes=3, input_size=s.size),
+        schedule=cfg,
+        sampling=Sampling(),
+        per_class=None,
+        seed=seed,
+        mixed_precision=False,
+        xla=False,
+        run_eagerly=False,
+        tensorboard=False,
+        log_dir=Path(tempfile.mkdtemp(prefix="fold_overhead-")),  # train() gets log_dir None
+        log=lambda m: None,
+    )
+    trainer = KerasTrainer(fit, data)
+    rows = []
+    for fold in split_folds(data.samples, "loso")[:folds]:
+        t0 = time.perf_counter()
+        train_s = [data.samples[i] for i in fold.train]
+        test_s = [data.samples[i] for i in fold.test]
+        row = fold_phases(trainer, data, train_s, test_s, fold.index)
+        row["wall_s"] = round(time.perf_counter() - t0, 3)
+        row["step_time_s"] = round(row["steady_step_s"] * row["steps"], 3)
+        row["overhead_s"] = round(row["wall_s"] - row["step_time_s"], 3)
+        row["overhead_fraction"] = round(row["overhead_s"] / row["wall_s"], 3)
+        del row["step_gaps_s"]
+        rows.append(row)
+    later = rows[1:] or rows
+    return {
+        "backend": backend.name(),
+        "keras": keras.__version__,
+        "machine": machine(),
+        "setting": {"name": setting, **asdict(s)},
+        "input_mode": trainer.turn_in,
+        "folds": rows,
+        "later_folds": {
+            key: round(statistics.mean(r[key] for r in later), 3)
+            for key in (
+                "wall_s",
+                "step_time_s",
+                "overhead_s",
+                "overhead_fraction",
+                "fresh_model_s",
+                "input_s",
+                "fit_s",
+                "predict_s",
+            )
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, help="JSON file")
+    ap.add_argument("--size", choices=sorted(SETTINGS), default="demo")
+    ap.add_argument("--folds", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    result = measure(args.size, args.folds, args.seed)
+    from microexp.fileio import write_text
+
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write_text(args.out, json.dumps(result, indent=1))
+    print(json.dumps(result["later_folds"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
