@@ -105,7 +105,7 @@ def fold_phases(trainer, data, train_s, test_s, k: int) -> dict:
     from microexp.data import make_input, plain_items, to_arrays
     from microexp.experiments.trainer import draw_items, seeds_for
     from microexp.models import input_key
-    from microexp.training import configure_precision, set_determinism, train
+    from microexp.training import configure_precision, predict_fixed, set_determinism, train
 
     s = trainer.s
     times = {}
@@ -136,7 +136,7 @@ def fold_phases(trainer, data, train_s, test_s, k: int) -> dict:
     t = time.perf_counter()
     test_items = plain_items(data.indices(test_s), data.labels)
     x_test, _ = to_arrays(data.store, test_items, input_key(model))
-    model.predict(x_test, verbose=0)
+    predict_fixed(model, x_test, s.schedule.batch_size)
     times["predict_s"] = time.perf_counter() - t
     gaps = [b - a for epoch in clock.steps for a, b in zip(epoch, epoch[1:], strict=False)]
     first_epoch_steps = len(clock.steps[0]) - 1

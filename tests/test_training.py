@@ -392,3 +392,19 @@ def test_a_saturated_softmax_still_trains() -> None:
     if logits:  # the loss is computed from the logits: 40, beyond clipping's -log(1e-7) = 16.1
         assert hist["loss"][0] == pytest.approx(40.0, rel=1e-3)
     assert hist["loss"][-1] < hist["loss"][0] - 1  # a gradient flowed
+
+
+def test_fixed_shape_predictions_equal_plain_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """predict_fixed pads to whole batches where shapes compile (JAX); the rows it returns are
+    the plain predictions, for test sets of every size."""
+    from microexp.training.fit import predict_fixed
+
+    set_determinism(3)
+    model = _tiny_s3d()
+    x = np.random.default_rng(4).normal(size=(7, 16, 16, 4, 3)).astype("float32")
+    plain = model.predict(x, verbose=0)
+    monkeypatch.setattr(backend.impl(), "compiles_per_shape", lambda: True)
+    for n in (1, 3, 4, 7):
+        got = predict_fixed(model, x[:n], 4)
+        assert got.shape == (n, plain.shape[1])
+        np.testing.assert_allclose(got, plain[:n], rtol=0, atol=1e-6)

@@ -143,6 +143,15 @@ def min_batch() -> int:
     return impl().min_batch()
 
 
+def compiles_per_shape() -> bool:
+    """Whether each new batch shape compiles the step again: JAX (XLA, measured 4.8 s of a
+    demo ATSCNN fold's first epoch and 0.9 s of its predict on 2 CPU cores,
+    benchmarks/README.md); not TensorFlow, whose traced functions relax their shapes, nor
+    eager torch. Predictions there go in one fixed batch shape
+    (:func:`microexp.training.fit.predict_fixed`)."""
+    return impl().compiles_per_shape()
+
+
 def needs_logits() -> bool:
     """Whether training must compute the cross-entropy from logits itself. Keras on TensorFlow
     recovers the logits behind a softmax output and computes the loss from them; on JAX and

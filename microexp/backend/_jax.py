@@ -57,6 +57,10 @@ def min_batch() -> int:
     return 1
 
 
+def compiles_per_shape() -> bool:
+    return True
+
+
 def needs_logits() -> bool:
     return True
 

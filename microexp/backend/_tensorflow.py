@@ -58,6 +58,10 @@ def min_batch() -> int:
     return 1
 
 
+def compiles_per_shape() -> bool:
+    return False
+
+
 def needs_logits() -> bool:
     return False
 

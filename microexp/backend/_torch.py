@@ -45,6 +45,10 @@ def min_batch() -> int:
     return 1 if gpu_count() else 2
 
 
+def compiles_per_shape() -> bool:
+    return False
+
+
 def needs_logits() -> bool:
     return True
 

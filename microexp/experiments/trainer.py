@@ -157,11 +157,12 @@ class KerasTrainer:
     def fit_predict(self, train_s: Sequence, test_s: Sequence, fold) -> FoldOutput:
         from ..data import plain_items, to_arrays
         from ..models import input_key
+        from ..training.fit import predict_fixed
 
         model, hist, extra = self.fit(train_s, fold.index, f"fold {fold.index:03d}")
         items = plain_items(self.data.indices(test_s), self.data.labels, self.s.sampling.test_crop)
         x_test, _ = to_arrays(self.data.store, items, input_key(model))
-        prob = model.predict(x_test, verbose=0)
+        prob = predict_fixed(model, x_test, self.s.schedule.batch_size)
         return FoldOutput(
             [int(v) for v in prob.argmax(axis=1)], prob.round(5).tolist(), hist, extra
         )

@@ -246,6 +246,24 @@ def epoch_logger(epochs: int, log):
     return EpochLog()
 
 
+def predict_fixed(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """``model.predict(x)`` in batches of exactly ``batch_size`` rows where each new batch shape
+    would compile again (:func:`microexp.backend.compiles_per_shape`: JAX): ``x`` is padded with
+    copies of its last row and the padding's outputs dropped. In inference each row's output
+    depends on that row alone (batch norm uses its moving statistics), so a LOSO run compiles
+    its predict step once instead of once per distinct test-set size. Elsewhere plain
+    ``predict``."""
+    from .. import backend
+
+    if not backend.compiles_per_shape():
+        return model.predict(x, verbose=0)
+    n = len(x)
+    pad = -n % batch_size
+    if pad:
+        x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
+    return model.predict(x, batch_size=batch_size, verbose=0)[:n]
+
+
 def convergence_epoch(accuracy: list[float], fraction: float = 0.95) -> int:
     """Paper A's Table 3 "convergence epoch", which it does not define. Ours: the first epoch
     (1-based) whose training accuracy reaches ``fraction`` of the run's final training
