@@ -30,6 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from random_data import random_store, samples  # noqa: E402 - beside this script
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -58,22 +60,12 @@ def machine() -> str:
 
 def data_for(s: Setting):
     """A Prepared composite of random float16 flow images (the cache's dtype)."""
-    from microexp.data import TensorStore
-    from microexp.datasets import Sample
     from microexp.experiments.data import Prepared
 
-    rng = np.random.default_rng(1)
-    owner = np.concatenate(
-        [np.arange(s.subjects), rng.integers(0, s.subjects, s.samples - s.subjects)]
-    )
-    samples = [
-        Sample("casme2", f"s{o:03d}", f"c{i:04d}", "/none", "{:d}.jpg", 1, 2, 3, "x", 200.0)
-        for i, o in enumerate(owner)
-    ]
-    x = rng.standard_normal((s.samples, s.size, s.size, 3), dtype=np.float32).astype(np.float16)
-    store = TensorStore.from_arrays(samples, [{"x": v} for v in x])
-    labels = [int(v) for v in rng.integers(0, 3, s.samples)]
-    return Prepared(samples, labels, ["negative", "positive", "surprise"], store)
+    sample_list = samples(s.samples, s.subjects)
+    store = random_store((s.size, s.size, 3), sample_list)
+    labels = [int(v) for v in np.random.default_rng(2).integers(0, 3, s.samples)]
+    return Prepared(sample_list, labels, ["negative", "positive", "surprise"], store)
 
 
 class StepClock:
