@@ -36,7 +36,7 @@ from random_data import random_store, samples  # noqa: E402 - beside this script
 @dataclass(frozen=True)
 class Setting:
     """A paper B composite and schedule: ``demo`` as the demo preset trains ATSCNN (64 px, 5
-    epochs, batch 16, Adam 1e-3) on a composite of the demo's size; ``paper`` paper B's (128 px,
+    epochs, batch 16, Adam 1e-3) on a composite of the demo's size (78 samples of 18 subjects); ``paper`` paper B's (128 px,
     200 epochs, batch 64, 1e-4, 382 samples of 67 subjects)."""
 
     size: int
@@ -48,7 +48,7 @@ class Setting:
 
 
 SETTINGS = {
-    "demo": Setting(size=64, epochs=5, batch=16, lr=1e-3, samples=40, subjects=8),
+    "demo": Setting(size=64, epochs=5, batch=16, lr=1e-3, samples=78, subjects=18),
     "paper": Setting(size=128, epochs=200, batch=64, lr=1e-4, samples=382, subjects=67),
 }
 

@@ -179,6 +179,7 @@ def _run_options(args: argparse.Namespace) -> dict[str, object]:
         "split": args.split,
         "verbose": args.verbose,
         "flow_backend": args.flow_backend,
+        "parallel_folds": args.parallel_folds,
     }
 
 
@@ -290,6 +291,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--folds", help="only these fold indices, e.g. 0,3,5")
     p.add_argument("--shard", help="i/n: this machine's share of the folds")
+    p.add_argument(
+        "--parallel-folds",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train K folds at once in K processes sharing this machine (default 1)",
+    )
     p.add_argument(
         "--split",
         default="loso",

@@ -30,6 +30,8 @@ from microexp.training.fit import TrainConfig
         ({"seed": -1}, "seed -1: expected an integer >= 0"),
         ({"seed": "1"}, "seed '1': expected an integer >= 0"),
         ({"shard": (1, 2, 3)}, "shard (1, 2, 3): expected 'i/n'"),
+        ({"parallel_folds": 0}, "parallel_folds 0: expected an integer >= 1"),
+        ({"parallel_folds": "2"}, "parallel_folds '2': expected an integer >= 1"),
         ({"data": {"casme2": "/x"}}, "data {'casme2': '/x'}: expected 'synthetic'"),
     ],
 )

@@ -342,3 +342,41 @@ def test_megc2019_runs_end_to_end(tiny_data: Path, tmp_path, capsys) -> None:
     assert "## megc2019 composite" in report and "HTNet (reported by its authors)" in report
     log = (out / "runs" / "offapexnet" / "megc_log.txt").read_text().splitlines()
     assert [line.split()[0] for line in log if len(line.split()) == 2] == ["casme2", "samm", "smic"]
+
+
+def test_parallel_folds_give_the_records_of_folds_run_one_by_one(
+    toy_run: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    """--parallel-folds 2: two worker processes train the folds (the toy run trained them in
+    this process, one by one); the records are the same, to the bit, and the parent resumes
+    them and finishes the run."""
+    out = tmp_path / "parallel"
+    lines = _again(out, data_dir=tiny_data, cache=toy_run / "cache", parallel_folds=2)
+    assert any("[parallel] toy-atscnn-casme2: 3 folds in 2 worker processes" in m for m in lines)
+    assert any(m.startswith("[worker 2/2] [fold 2/3]") for m in lines)
+    assert sum("done before, reused" in m for m in lines) == 3  # the parent's LOSO
+
+    def records(run: Path) -> list[dict]:
+        folds = sorted((run / "runs" / "toy-atscnn-casme2" / "folds").glob("*.json"))
+        return [json.loads(p.read_text()) for p in folds]
+
+    ours, reference = records(out), records(toy_run)
+    assert len(ours) == len(reference) == 3
+    for a, b in zip(ours, reference, strict=True):
+        assert (a["y_prob"], a["history"]) == (b["y_prob"], b["history"])
+    config = json.loads((out / "runs" / "toy-atscnn-casme2" / "config.json").read_text())
+    assert config["runtime"]["parallel_folds"] == 2
+    assert (out / "report" / "toy_table.csv").is_file()
+
+
+def test_workers_share_the_folds_and_one_gpu() -> None:
+    from microexp.experiments.parallel import split_folds_round_robin, worker_env
+
+    assert split_folds_round_robin([0, 1, 2, 3, 4], 2) == [(0, 2, 4), (1, 3)]
+    assert split_folds_round_robin([7], 3) == [(7,)]  # no idle worker
+    assert worker_env(4, {}) == {
+        "XLA_PYTHON_CLIENT_MEM_FRACTION": "0.225",
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+    }
+    user = {"XLA_PYTHON_CLIENT_MEM_FRACTION": ".3"}  # the user's value is kept
+    assert worker_env(2, user) == {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}

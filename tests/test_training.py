@@ -396,15 +396,80 @@ def test_a_saturated_softmax_still_trains() -> None:
 
 def test_fixed_shape_predictions_equal_plain_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """predict_fixed pads to whole batches where shapes compile (JAX); the rows it returns are
-    the plain predictions, for test sets of every size."""
+    the plain predictions, for test sets of every size; elsewhere it batches as ``predict``
+    does, to the bit."""
     from microexp.training.fit import predict_fixed
 
     set_determinism(3)
     model = _tiny_s3d()
-    x = np.random.default_rng(4).normal(size=(7, 16, 16, 4, 3)).astype("float32")
+    x = np.random.default_rng(4).normal(size=(40, 16, 16, 4, 3)).astype("float32")
     plain = model.predict(x, verbose=0)
+    if not backend.compiles_per_shape():  # predict's own batches (32 + 8): the same numbers
+        np.testing.assert_array_equal(predict_fixed(model, x, 4), plain)
     monkeypatch.setattr(backend.impl(), "compiles_per_shape", lambda: True)
     for n in (1, 3, 4, 7):
         got = predict_fixed(model, x[:n], 4)
         assert got.shape == (n, plain.shape[1])
         np.testing.assert_allclose(got, plain[:n], rtol=0, atol=1e-6)
+
+
+def _fold_trainer(tmp_path, seed: int = 5):
+    """A KerasTrainer (traced, as runs train) on 12 random samples of 4 subjects, and the
+    LOSO folds."""
+    from microexp.data import TensorStore
+    from microexp.datasets import Sample
+    from microexp.datasets.loso import split_folds
+    from microexp.experiments.data import Prepared
+    from microexp.experiments.spec import Sampling
+    from microexp.experiments.trainer import FitSetting, KerasTrainer
+
+    def net() -> keras.Model:
+        x = keras.Input((8, 8, 3), name="x")
+        h = keras.layers.Conv2D(4, 3, padding="same")(x)
+        h = keras.layers.BatchNormalization()(h)
+        h = keras.layers.Dropout(0.3)(keras.layers.ReLU()(h))
+        h = keras.layers.GlobalAveragePooling2D()(h)
+        return keras.Model(x, keras.layers.Dense(3, activation="softmax", name="head")(h))
+
+    rng = np.random.default_rng(4)
+    samples = [
+        Sample("casme2", f"s{i % 4}", f"c{i:02d}", "/none", "{:d}.jpg", 1, 2, 3, "x", 200.0)
+        for i in range(12)
+    ]
+    arrays = [{"x": rng.normal(size=(8, 8, 3)).astype(np.float16)} for _ in samples]
+    data = Prepared(
+        samples,
+        [i % 3 for i in range(12)],
+        ["a", "b", "c"],
+        TensorStore.from_arrays(samples, arrays),
+    )
+    setting = FitSetting(
+        make=net,
+        schedule=TrainConfig(2, 4, 1e-2),
+        sampling=Sampling(),
+        per_class=None,
+        seed=seed,
+        mixed_precision=False,
+        xla=False,
+        run_eagerly=False,
+        tensorboard=False,
+        log_dir=tmp_path,
+        log=lambda m: None,
+    )
+    return KerasTrainer(setting, data), split_folds(samples, "loso")
+
+
+def _run_fold(trainer, fold):
+    s = trainer.data.samples
+    return trainer.fit_predict([s[i] for i in fold.train], [s[i] for i in fold.test], fold)
+
+
+def test_a_folds_record_does_not_depend_on_the_folds_before_it(tmp_path) -> None:
+    """set_determinism seeds each fold without TensorFlow's ``tf.random.set_seed`` (which
+    clears its kernel caches, ~2 s a fold): fold 1 after fold 0 equals fold 1 alone."""
+    first, folds = _fold_trainer(tmp_path / "a")
+    _run_fold(first, folds[0])
+    after = _run_fold(first, folds[1])
+    alone = _run_fold(_fold_trainer(tmp_path / "b")[0], folds[1])
+    assert after.y_prob == alone.y_prob and after.history == alone.history
+    assert len(set(map(tuple, after.y_prob))) > 1  # trained: not one constant row

@@ -71,11 +71,22 @@ def gpu_count() -> int:
 
 
 def set_determinism(seed: int) -> None:
-    """Same seed, same device -> same weights and predictions: Keras' seeds (Python, NumPy and
-    the backend's) and the backend's deterministic-ops switches."""
-    import keras
+    """Same seed, same device -> same weights and predictions: the seeds that
+    ``keras.utils.set_random_seed`` sets (Keras' global seed and seed generator, Python's,
+    NumPy's, the framework's: :func:`_tensorflow.seed_framework` sets TensorFlow's once per
+    process) and the backend's deterministic-ops switches. Called before every LOSO fold."""
+    import random
 
-    keras.utils.set_random_seed(seed)
+    import numpy as np
+    from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)  # remade from the seed
+    random.seed(seed)
+    np.random.seed(seed)
+    impl().seed_framework(seed)
     impl().deterministic_ops()
 
 

@@ -12,6 +12,10 @@ def gpu_count() -> int:
     return sum(d.platform == "gpu" for d in jax.devices())
 
 
+def seed_framework(seed: int) -> None:
+    """Nothing: JAX has no global seed (Keras' seed generators hold JAX keys)."""
+
+
 def deterministic_ops() -> None:
     """XLA on a CPU is deterministic; on a GPU, deterministic reductions need
     ``XLA_FLAGS=--xla_gpu_deterministic_ops=true`` set before JAX starts (docs/backends.md)."""

@@ -17,6 +17,21 @@ def gpu_count() -> int:
     return len(_tf().config.list_logical_devices("GPU"))
 
 
+_SEEDED: list[int] = []
+
+
+def seed_framework(seed: int) -> None:
+    """TensorFlow's global seed, set on the first call only. ``tf.random.set_seed`` clears
+    TensorFlow's kernel cache, so every traced function is instantiated again on its next
+    call: 1.7-2 s at the start of every LOSO fold on 2 cores (benchmarks/fold_overhead.py).
+    Nothing microexp trains draws from that seed: Keras' random ops are stateless, seeded by
+    its own seed generators (Python's ``random`` seeds them), and the input's order comes from
+    NumPy. A fold's record does not depend on the folds run before it (tested)."""
+    if not _SEEDED:
+        _tf().random.set_seed(seed)
+        _SEEDED.append(seed)
+
+
 def deterministic_ops() -> None:
     try:
         _tf().config.experimental.enable_op_determinism()

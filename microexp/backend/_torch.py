@@ -11,6 +11,12 @@ def gpu_count() -> int:
     return torch.cuda.device_count()
 
 
+def seed_framework(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+
+
 def deterministic_ops() -> None:
     import torch
 

@@ -56,6 +56,8 @@ class RunOptions:
     True or ``"float16"`` (T4-class GPUs), ``"bfloat16"`` (Ampere and later); checked against
     the Keras backend and device before any data is read. ``verbose``: a line per
     epoch (loss, accuracy) besides the line per fold, which gives the time left.
+    ``parallel_folds``: train that many folds at once, in worker processes on this machine
+    (:mod:`.parallel`; the same records as one by one).
     """
 
     data: str = "synthetic"
@@ -74,6 +76,7 @@ class RunOptions:
     split: str = "loso"
     flow_backend: str = "cv2"
     verbose: bool = False
+    parallel_folds: int = 1
     log: Callable[[str], None] = print
 
 
@@ -111,6 +114,7 @@ class Context:
             "tensorboard": tb,
             "run_eagerly": self.preset.run_eagerly,
             "final_model": self.opts.final_model,
+            "parallel_folds": self.opts.parallel_folds,
             "out": str(self.out),
         }
 
@@ -412,6 +416,8 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
     what = {"loso": "subject_key", "lodo": "dataset"}[opts.split]
     groups = len({getattr(s, what) for s in data.samples})
     ctx.log(f"[run] {exp.name}: {opts.split.upper()} over {groups} {what.replace('_key', '')}s")
+    if opts.parallel_folds > 1 and exp.trainer == "keras":
+        _folds_in_workers(ctx, exp, data, run_dir)
     records = run_loso(
         data.samples,
         data.labels,
@@ -430,6 +436,18 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
     if ctx.complete and opts.final_model and trainer.fit_all is not None:
         _final_model(ctx, run_dir, trainer.fit_all)
     return run_dir.name
+
+
+def _folds_in_workers(ctx: Context, exp: Experiment, data: Prepared, run_dir: Path) -> None:
+    """The folds of this call that are not finished, trained by ``--parallel-folds`` worker
+    processes (:mod:`.parallel`); the LOSO that follows reuses their records."""
+    from ..evaluation.loso import fold_path, select_folds, split_folds
+    from .parallel import run_in_workers
+
+    opts = ctx.opts
+    todo = select_folds(split_folds(data.samples, opts.split), opts.folds, ctx.shard)
+    left = [f.index for f in todo if not fold_path(run_dir, f).is_file()]
+    run_in_workers(ctx.out, exp, opts, ctx.paper, ctx.seed, left, opts.parallel_folds, ctx.log)
 
 
 def run_baselines(ctx: Context, exp: Experiment, data: Prepared, recipe, run_dir: Path) -> None:
@@ -504,6 +522,7 @@ def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper:
 
     preset = get_preset(opts.preset)
     shard = parse_shard(opts.shard)
+    check_int(opts.parallel_folds, "parallel_folds", 1)
     backend.check_precision(opts.mixed_precision)
     group_of(opts.split)
     for exp in experiments:
@@ -598,6 +617,7 @@ def _options(options: dict) -> RunOptions:
         if options.get(key) is not None:
             options = {**options, key: _indices(key, options[key])}
     check_int(options.get("seed", 0), "seed")
+    check_int(options.get("parallel_folds", 1), "parallel_folds", 1)
     shard = options.get("shard")
     if (
         isinstance(shard, tuple | list)

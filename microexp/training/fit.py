@@ -247,21 +247,29 @@ def epoch_logger(epochs: int, log):
 
 
 def predict_fixed(model, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """``model.predict(x)`` in batches of exactly ``batch_size`` rows where each new batch shape
-    would compile again (:func:`microexp.backend.compiles_per_shape`: JAX): ``x`` is padded with
-    copies of its last row and the padding's outputs dropped. In inference each row's output
-    depends on that row alone (batch norm uses its moving statistics), so a LOSO run compiles
-    its predict step once instead of once per distinct test-set size. Elsewhere plain
-    ``predict``."""
+    """``model.predict(x)``'s outputs, batch by batch through ``predict_on_batch``: the same
+    traced predict function and the same batches as ``predict`` (32 rows), without the dataset
+    and iterator that ``predict`` builds on every call (0.3-0.6 s a LOSO fold on TensorFlow,
+    benchmarks/fold_overhead.py). Where each new batch shape would compile again
+    (:func:`microexp.backend.compiles_per_shape`: JAX), batches are exactly ``batch_size``
+    rows: ``x`` is padded with copies of its last row and the padding's outputs dropped. In
+    inference each row's output depends on that row alone (batch norm uses its moving
+    statistics), so a LOSO run compiles its predict step once instead of once per distinct
+    test-set size."""
     from .. import backend
 
-    if not backend.compiles_per_shape():
-        return model.predict(x, verbose=0)
     n = len(x)
-    pad = -n % batch_size
-    if pad:
-        x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
-    return model.predict(x, batch_size=batch_size, verbose=0)[:n]
+    if backend.compiles_per_shape():
+        pad = -n % batch_size
+        if pad:
+            x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
+    else:
+        batch_size = 32  # predict's default
+    parts = [
+        np.asarray(model.predict_on_batch(x[i : i + batch_size]))
+        for i in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(parts)[:n]
 
 
 def convergence_epoch(accuracy: list[float], fraction: float = 0.95) -> int:

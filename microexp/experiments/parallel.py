@@ -1,0 +1,120 @@
+"""Several LOSO folds at once on one machine (``--parallel-folds K``): K worker processes, each
+training its share of the folds that are not finished, on the same device.
+
+Folds are independent trainings, and a fold's record does not depend on the folds run before
+it in its process (tested), so a fold trained by a worker is the fold trained one by one, to
+the bit, on the same device and with the same number of threads. Each worker writes its fold
+records atomically into the run folder; the parent then runs LOSO as usual, finds every fold
+done, and goes on with the baselines, the model trained on every subject and the report. A
+worker that fails leaves the folds it finished, so re-running resumes.
+
+Workers share one GPU: JAX workers each preallocate at most ``0.9 / K`` of its memory
+(``XLA_PYTHON_CLIENT_MEM_FRACTION``) and TensorFlow workers grow their memory as needed
+(``TF_FORCE_GPU_ALLOW_GROWTH``); a value the user set is kept. On a CPU each worker keeps the
+framework's default threads (the arithmetic stays that of a single process; the cores are
+shared).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from ..errors import MicroexpError
+
+
+def split_folds_round_robin(folds: Sequence[int], k: int) -> list[tuple[int, ...]]:
+    """``folds`` dealt to ``k`` workers in turn (folds of similar size sit next to each other
+    in LOSO order, so each worker gets a similar load); workers with no fold are left out."""
+    shares = [tuple(folds[i::k]) for i in range(k)]
+    return [s for s in shares if s]
+
+
+def worker_env(k: int, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment variables a worker sets before its framework starts, so that ``k``
+    workers share one GPU (values already in ``environ`` are kept)."""
+    environ = os.environ if environ is None else environ
+    wanted = {
+        "XLA_PYTHON_CLIENT_MEM_FRACTION": f"{0.9 / k:.3f}",
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+    }
+    return {key: value for key, value in wanted.items() if key not in environ}
+
+
+def _worker(out, exp, opts, paper, seed, env, tag, queue) -> None:
+    """One worker: its share of the folds of ``exp`` (``opts.folds``) at training seed
+    ``seed``; log lines and the outcome go to ``queue`` as (tag, kind, text)."""
+    os.environ.update(env)
+    from ..tflog import import_keras_quietly
+
+    import_keras_quietly()
+    from .runner import run_experiment, start
+
+    opts = replace(opts, log=lambda m: queue.put((tag, "log", m)))
+    try:
+        ctx = start(out, [exp], opts, paper)
+        run_experiment(replace(ctx, seed=seed), exp)
+        queue.put((tag, "done", ""))
+    except MicroexpError as e:
+        queue.put((tag, "error", str(e)))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, then re-raised here
+        queue.put((tag, "error", f"{type(e).__name__}: {e}"))
+        raise
+
+
+def run_in_workers(
+    out,
+    exp,
+    opts,
+    paper: str | None,
+    seed: int,
+    folds: Sequence[int],
+    k: int,
+    log: Callable[[str], None],
+) -> None:
+    """Train ``folds`` of ``exp`` in ``k`` worker processes (fewer when there are fewer
+    folds), relaying their log lines as ``[worker i/k] ...``; a failed worker is a one-line
+    :class:`MicroexpError` after every worker has ended (finished folds are kept)."""
+    import multiprocessing as mp
+    from queue import Empty
+
+    shares = split_folds_round_robin(list(folds), k)
+    if not shares:
+        return
+    spawn = mp.get_context("spawn")  # a fresh framework per worker (no forked threads)
+    queue = spawn.Queue()
+    env = worker_env(len(shares))
+    procs = {}
+    for i, share in enumerate(shares, start=1):
+        tag = f"worker {i}/{len(shares)}"
+        worker_opts = replace(
+            opts, folds=share, shard=None, seeds=(seed,), parallel_folds=1, log=print
+        )
+        proc = spawn.Process(
+            target=_worker, args=(out, exp, worker_opts, paper, seed, env, tag, queue)
+        )
+        proc.start()
+        procs[tag] = proc
+    log(f"[parallel] {exp.name}: {len(folds)} folds in {len(shares)} worker processes")
+    ended: dict[str, tuple[str, str]] = {}
+    while len(ended) < len(procs):
+        try:
+            tag, kind, text = queue.get(timeout=2)
+        except Empty:
+            for tag, proc in procs.items():
+                if tag not in ended and not proc.is_alive() and proc.exitcode:
+                    ended[tag] = ("error", f"its process ended with code {proc.exitcode}")
+            continue
+        if kind == "log":
+            log(f"[{tag}] {text}")
+        else:
+            ended[tag] = (kind, text)
+    for proc in procs.values():
+        proc.join()
+    failed = [f"{tag}: {text}" for tag, (kind, text) in ended.items() if kind == "error"]
+    if failed:
+        raise MicroexpError(
+            f"--parallel-folds: {failed[0]}"
+            + (f" (and {len(failed) - 1} more workers failed)" if len(failed) > 1 else "")
+        )
