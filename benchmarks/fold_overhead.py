@@ -118,6 +118,7 @@ def fold_phases(trainer, data, train_s, test_s, k: int) -> dict:
         seed=seeds.shuffle,
         epochs=s.schedule.epochs,
         turn_in=trainer.turn_in,
+        pad=trainer.pad,
     )
     times["input_s"] = time.perf_counter() - t
     clock = StepClock()

@@ -219,3 +219,25 @@ def test_flow_images_without_crops(tmp_path) -> None:
     x = np.concatenate([b[0].numpy() for b in make_dataset(st, items, batch_size=2)])
     assert np.array_equal(x, np.stack([st.arrays[i]["x"] for i in (4, 0, 2)]).astype(np.float32))
     assert st.nbytes() == 5 * 8 * 8 * 3 * 2  # float16, held once
+
+
+@pytest.mark.jax
+def test_padded_batches_have_one_shape_and_mark_their_real_rows() -> None:
+    """pad: every batch of every epoch holds batch_size rows; the real rows are the unpadded
+    batch's, in its order, weighted 1; the filling repeats them, weighted 0."""
+    items = [Item(i, None, i % 4, i % 3) for i in range(10)]
+    plain = list(index_batches(items, 4, shuffle=True, seed=2, epochs=2))
+    padded = list(index_batches(items, 4, shuffle=True, seed=2, epochs=2, pad=True))
+    assert len(padded) == len(plain) == 6
+    for ((s_, _, t_), y_), ((ps, pc, pt, real), py, w) in zip(plain, padded, strict=True):
+        assert len(ps) == len(pc) == len(pt) == len(py) == 4 and real is w
+        n = len(s_)
+        assert real.tolist() == [1.0] * n + [0.0] * (4 - n)
+        assert (ps[:n].tolist(), pt[:n].tolist(), py[:n].tolist()) == (
+            s_.tolist(),
+            t_.tolist(),
+            y_.tolist(),
+        )
+        assert set(ps[n:].tolist()) <= set(s_.tolist())  # copies of the batch's own rows
+    fit_input = make_input(TensorStore.from_arrays([], []), items, 4, pad=True)
+    assert fit_input.padded and fit_input.steps_per_epoch == 3

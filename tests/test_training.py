@@ -473,3 +473,70 @@ def test_a_folds_record_does_not_depend_on_the_folds_before_it(tmp_path) -> None
     alone = _run_fold(_fold_trainer(tmp_path / "b")[0], folds[1])
     assert after.y_prob == alone.y_prob and after.history == alone.history
     assert len(set(map(tuple, after.y_prob))) > 1  # trained: not one constant row
+
+
+def test_padded_batches_train_as_unpadded_ones() -> None:
+    """One batch shape for every batch (pad) trains as the plain batches do: the filling
+    weighs nothing in the loss and the accuracy, and batch norm's statistics (in the step and
+    the moving ones) skip it. The short batches' arithmetic differs (a masked mean over the
+    real rows, Keras' masked moments), so equal up to float32 rounding."""
+    from microexp.data import index_batches
+    from microexp.data.pipeline import Item
+    from microexp.training import FreshModel, mask_batch_norm, step_input_model, train
+    from microexp.training import fit as fit_module
+
+    rng = np.random.default_rng(6)
+    store = keras.Variable(
+        rng.normal(size=(11, 8, 8, 3)).astype(np.float16), trainable=False, autocast=False
+    )
+    items = [Item(i, None, 0, i % 3) for i in range(11)]  # batches of 4, 4 and 3 (+1 copy)
+    cfg = TrainConfig(epochs=2, batch_size=4, lr=1e-2)
+    logits = backend.needs_logits()
+
+    def net() -> keras.Model:
+        x = keras.Input((8, 8, 3), name="x")
+        h = keras.layers.Conv2D(4, 3, padding="same")(x)
+        h = keras.layers.BatchNormalization()(h)
+        h = keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU()(h))
+        return keras.Model(x, keras.layers.Dense(3, activation="softmax", name="head")(h))
+
+    outs = []
+    for pad in (False, True):
+        set_determinism(2)
+        factory = FreshModel(
+            net,
+            cfg,
+            wrap=lambda n, pad=pad: step_input_model(
+                n, store, turns=False, logits=logits, padded=pad
+            ),
+            from_logits=logits,
+            weighted=pad,
+        )
+        model = factory.get()
+        batches = index_batches(items, 4, shuffle=True, seed=1, epochs=2, pad=pad)
+        hist = train(factory.fit_model, FitInput(batches, 3, "gather", pad), cfg)
+        bn = next(v for v in model.variables if v.path.endswith("moving_variance"))
+        x = np.asarray(store.value).astype(np.float32)
+        outs.append((model.predict(x, verbose=0), hist, np.asarray(bn.value)))
+    (p0, h0, v0), (p1, h1, v1) = outs
+    np.testing.assert_allclose(p1, p0, rtol=0, atol=1e-4)  # measured: 2e-5 (Adam, 6 steps)
+    np.testing.assert_allclose(v1, v0, rtol=1e-5)
+    assert h1.keys() == h0.keys() == {"loss", "accuracy", "learning_rate"}
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-6)
+    assert h1["accuracy"] == h0["accuracy"]
+    # the filling (a copy of row 0) would move batch statistics without the mask
+    x4 = rng.normal(size=(4, 2, 2, 3)).astype(np.float32)
+    x4[3] = x4[0]
+    plain, masked = keras.layers.BatchNormalization(), keras.layers.BatchNormalization()
+    m = keras.Sequential([masked])
+    mask_batch_norm(m)
+    mask_batch_norm(m)  # idempotent
+    ref = np.asarray(plain(x4[:3], training=True))
+    token = fit_module._REAL_ROWS.set(np.array([1, 1, 1, 0], np.float32))
+    try:
+        got = np.asarray(masked(x4, training=True))
+        unmasked = np.asarray(plain(x4, training=True))
+    finally:
+        fit_module._REAL_ROWS.reset(token)
+    np.testing.assert_allclose(got[:3], ref, atol=1e-5)
+    assert np.abs(unmasked[:3] - ref).max() > 1e-3

@@ -204,21 +204,35 @@ def index_batches(
     seed: int = 0,
     epochs: int = 1,
     min_batch: int = 1,
+    pad: bool = False,
 ):
     """The backend-neutral input: a generator of ``((sample, crop, turns), label)`` NumPy int32
     batches over ``epochs`` epochs in :func:`epoch_orders`' order (feed it to ``fit`` with
     ``steps_per_epoch``; the training step gathers, :func:`~microexp.training.fit.
     step_input_model`). A batch of fewer than ``min_batch`` examples is sent as copies of
-    itself (:func:`microexp.backend.min_batch`: the same mean loss and batch statistics)."""
+    itself (:func:`microexp.backend.min_batch`: the same mean loss and batch statistics).
+
+    ``pad``: every batch holds exactly ``batch_size`` rows, so that a step compiled for one
+    shape serves every batch of every fold (:func:`microexp.backend.compiles_per_shape`). A
+    short last batch is filled with copies of its own rows, and each batch comes as
+    ``((sample, crop, turns, real), label, real)``: ``real`` is 1.0 for the batch's examples
+    and 0.0 for the filling, the weight of each row in the loss (a mean over the real rows)
+    and the mask of the batch statistics (:func:`~microexp.training.fit.mask_batch_norm`)."""
     columns = np.stack(index_columns(items))
     n = columns.shape[1]
     for order in epoch_orders(n, epochs, seed, shuffle):
         for start in range(0, n, batch_size):
             rows = order[start : start + batch_size]
-            if len(rows) < min_batch:
-                rows = np.tile(rows, -(-min_batch // len(rows)))
+            real = len(rows)
+            want = batch_size if pad else min_batch
+            if len(rows) < want:
+                rows = np.resize(rows, max(want, len(rows)))
             s_, c_, t_, y_ = columns[:, rows]
-            yield (s_, c_, t_), y_
+            if not pad:
+                yield (s_, c_, t_), y_
+                continue
+            w = (np.arange(len(rows)) < real).astype(np.float32)
+            yield (s_, c_, t_, w), y_, w
 
 
 @dataclass(frozen=True)
@@ -230,6 +244,7 @@ class FitInput:
     data: object
     steps_per_epoch: int
     turn_in: str
+    padded: bool = False  # batches of one shape with a real-row column (index_batches' pad)
 
 
 #: what the training step can do itself: nothing, turn paper A's crops, or gather and turn
@@ -255,27 +270,29 @@ def make_input(
     seed: int = 0,
     epochs: int = 1,
     turn_in: str = "gather",
+    pad: bool = False,
 ) -> FitInput:
     """A fold's training input over ``epochs`` epochs, on the Keras backend in use: tf.data on
     TensorFlow (:func:`.tf_data.make_dataset`, any ``turn_in``), :func:`index_batches`
-    elsewhere (``turn_in`` must be ``"gather"``: the step gathers). Every backend and mode
-    trains on the same examples in the same order (tested)."""
+    elsewhere (``turn_in`` must be ``"gather"``: the step gathers; ``pad``: batches of one
+    shape). Every backend and mode trains on the same examples in the same order (tested)."""
     from .. import backend
 
     items = checked_items(items, turn_in, "make_input")
     steps = steps_per_epoch(len(items), batch_size)
-    if backend.name() == "tensorflow":
+    if backend.name() == "tensorflow" and not pad:
         from .tf_data import make_dataset
 
         data = make_dataset(store, items, batch_size, key, shuffle, seed, None, turn_in, epochs)
         return FitInput(data, steps, turn_in)
     if turn_in != "gather":
+        why = "padded batches" if pad else f"on {backend.name()}"
         raise ValueError(
-            f"turn_in {turn_in!r} needs tf.data (TensorFlow); on {backend.name()} the training "
-            "step gathers: turn_in='gather'"
+            f"turn_in {turn_in!r} needs tf.data (TensorFlow); with {why} the training step "
+            "gathers: turn_in='gather'"
         )
-    batches = index_batches(items, batch_size, shuffle, seed, epochs, backend.min_batch())
-    return FitInput(batches, steps, turn_in)
+    batches = index_batches(items, batch_size, shuffle, seed, epochs, backend.min_batch(), pad)
+    return FitInput(batches, steps, turn_in, pad)
 
 
 def _turn(x, k: int, flow_channels: tuple[int, int]):

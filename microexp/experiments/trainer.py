@@ -96,6 +96,8 @@ class KerasTrainer:
         turns = crops and setting.sampling.rotate
         self.turn_in = step_input_mode(turns)
         logits = backend.needs_logits()  # never in TF's "pipeline" mode (no wrapper there)
+        # one batch shape for every batch of every fold where a new shape compiles again
+        self.pad = self.turn_in == "gather" and backend.compiles_per_shape()
 
         def wrap(net):  # the step turns (and gathers from the store held on the device)
             if self.turn_in != "gather":
@@ -103,7 +105,7 @@ class KerasTrainer:
             key = input_key(net)
             store = data.store.variable(key, flat_crops=crops)
             n_crops = data.store.stacked(key).shape[1] if crops else 0
-            return step_input_model(net, store, n_crops, turns, logits=logits)
+            return step_input_model(net, store, n_crops, turns, logits=logits, padded=self.pad)
 
         self.factory = FreshModel(
             setting.make,
@@ -112,6 +114,7 @@ class KerasTrainer:
             setting.run_eagerly,
             wrap=wrap if self.turn_in != "pipeline" else None,
             from_logits=logits,
+            weighted=self.pad,
         )
 
     def fit(self, train_samples: Sequence, k: int | None, tag: str):
@@ -142,6 +145,7 @@ class KerasTrainer:
             seed=seeds.shuffle,
             epochs=s.schedule.epochs,
             turn_in=self.turn_in,
+            pad=self.pad,
         )
         log_dir = s.log_dir / tag.replace(" ", "_")
         hist = train(

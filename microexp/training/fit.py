@@ -8,6 +8,7 @@ no decay stated: k = 0 keeps the rate constant).
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -113,25 +114,33 @@ def compile_model(
     jit_compile: bool = False,
     run_eagerly: bool = False,
     from_logits: bool = False,
+    weighted: bool = False,
 ) -> None:
     """Adam/SGD per ``cfg``, sparse cross-entropy, accuracy. ``run_eagerly`` skips tracing the
     training step: slower per step, but on a CPU tracing costs 5-15 s per model, more than a
     run of a few steps (the ``tiny`` preset). ``jit_compile``: XLA on TensorFlow, always on
     JAX (its trainer compiles with XLA), ``torch.compile`` on torch. ``from_logits``: the model
-    outputs logits (a fit model made by :func:`step_input_model` with ``logits=True``)."""
+    outputs logits (a fit model made by :func:`step_input_model` with ``logits=True``).
+    ``weighted``: batches carry row weights (padded batches, :func:`~microexp.data.
+    index_batches`): the loss is the weighted mean (sum of weight x loss over the sum of
+    weights; with weights of 1 the plain mean, to the bit) and so is the accuracy."""
     import keras
 
     from .. import backend
 
     run_eagerly = backend.run_eagerly(run_eagerly)
+    if weighted:
+        loss = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=from_logits, reduction="mean_with_sample_weight"
+        )
+    elif from_logits:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    else:
+        loss = "sparse_categorical_crossentropy"
     model.compile(
         optimizer=make_optimizer(cfg),
-        loss=(
-            keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-            if from_logits
-            else "sparse_categorical_crossentropy"
-        ),
-        metrics=["accuracy"],
+        loss=loss,
+        **{"weighted_metrics" if weighted else "metrics": ["accuracy"]},
         jit_compile=backend.jit_compile(jit_compile) and not run_eagerly,
         run_eagerly=run_eagerly,
     )
@@ -282,6 +291,36 @@ def convergence_epoch(accuracy: list[float], fraction: float = 0.95) -> int:
     return next(i + 1 for i, a in enumerate(accuracy) if a >= target)
 
 
+_REAL_ROWS = contextvars.ContextVar("microexp_real_rows", default=None)
+
+
+def mask_batch_norm(net) -> None:
+    """Let ``net``'s batch-normalisation layers (nested ones too) compute their training
+    statistics over a padded batch's real rows only: while :func:`step_input_model` calls
+    ``net`` on a padded batch, each such layer passes Keras' ``mask`` (the real rows, broadcast
+    over the spatial axes) to its own ``call``, so the padding touches neither the batch's
+    normalisation nor the moving mean and variance. Outside a padded step, and in inference,
+    nothing changes. Idempotent; the layers' weights and saved form are untouched."""
+    import keras
+    from keras import ops
+
+    for layer in net._flatten_layers(include_self=False):
+        if not isinstance(layer, keras.layers.BatchNormalization):
+            continue
+        if getattr(layer, "_microexp_masked", False):
+            continue
+
+        def call(inputs, training=None, mask=None, _plain=layer.call):
+            real = _REAL_ROWS.get()
+            if real is not None and training and mask is None:
+                rows = ops.reshape(ops.cast(real, "bool"), (-1,) + (1,) * (len(inputs.shape) - 2))
+                mask = ops.broadcast_to(rows, ops.shape(inputs)[:-1])
+            return _plain(inputs, training=training, mask=mask)
+
+        layer.call = call
+        layer._microexp_masked = True
+
+
 def step_input_model(
     net,
     store=None,
@@ -289,6 +328,7 @@ def step_input_model(
     turns: bool = True,
     flow_channels: tuple[int, int] = (0, 1),
     logits: bool = False,
+    padded: bool = False,
 ):
     """``net`` behind the input work the training step does itself, in ``keras.ops`` on every
     backend: a Keras model (sharing ``net``'s weights) fed by :func:`~microexp.data.make_input`
@@ -300,8 +340,10 @@ def step_input_model(
     dtype, turns each one unless ``turns`` is False (paper A's quarter turns, static shapes)
     and calls ``net``. ``logits``: output the logits of ``net``'s softmax layer ``head``
     instead of its probabilities (compile with ``from_logits=True``; see
-    :func:`microexp.backend.needs_logits`). Compile and fit the wrapper; predict with and save
-    ``net``."""
+    :func:`microexp.backend.needs_logits`). ``padded``: the batches are padded to one shape
+    and carry a fourth input, the real-row column (:func:`~microexp.data.index_batches` with
+    ``pad``; compile with ``weighted=True``); ``net``'s batch statistics skip the padding
+    (:func:`mask_batch_norm`). Compile and fit the wrapper; predict with and save ``net``."""
     import keras
     from keras import ops
 
@@ -312,11 +354,36 @@ def step_input_model(
             super().__init__(name=f"{inner.name}_step_input")
             self.inner = inner
             self.store = store  # tracked: a state of the step on JAX, never trained
+            if padded:
+                mask_batch_norm(inner)
+                self.real_loss = keras.metrics.Mean(name="real_loss")
             if logits:  # the network up to its head, sharing its layers
                 self.head = inner.get_layer("head")
                 self.features = keras.Model(inner.inputs, self.head.input, name="features")
 
         def call(self, inputs, training=None):
+            real = None
+            if padded:
+                *inputs, real = inputs
+            token = _REAL_ROWS.set(real)
+            try:
+                return self._call(inputs, training)
+            finally:
+                _REAL_ROWS.reset(token)
+
+        def compute_metrics(self, x, y, y_pred, sample_weight=None):
+            if padded:  # each batch's loss weighted by its real rows, as plain batches are
+                loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+                self.real_loss.update_state(loss, sample_weight=ops.sum(sample_weight))
+            return super().compute_metrics(x, y, y_pred, sample_weight)
+
+        def get_metrics_result(self):
+            logs = super().get_metrics_result()
+            if padded:  # Keras weighs each batch's loss by its shape: the padded size
+                logs["loss"] = logs.pop("real_loss")
+            return logs
+
+        def _call(self, inputs, training):
             if self.store is None:
                 x, k = inputs
             else:
@@ -345,7 +412,8 @@ class FreshModel:
     training. Results equal those of a newly built and compiled model (tested).
 
     ``wrap``: the compiled model is ``wrap(network)`` (e.g. :func:`step_input_model`, fed
-    by ``make_input(..., turn_in="turn"|"gather")``; ``from_logits`` when it outputs logits);
+    by ``make_input(..., turn_in="turn"|"gather")``; ``from_logits`` when it outputs logits;
+    ``weighted`` when its batches are padded);
     :meth:`get` still returns the
     network, and :attr:`fit_model` is what to fit.
     """
@@ -358,9 +426,11 @@ class FreshModel:
         run_eagerly: bool = False,
         wrap=None,
         from_logits: bool = False,
+        weighted: bool = False,
     ) -> None:
         self.make = make
         self.from_logits = from_logits
+        self.weighted = weighted
         self.cfg = cfg
         self.jit_compile = jit_compile
         self.run_eagerly = run_eagerly
@@ -376,7 +446,12 @@ class FreshModel:
                 self.model = self.make()
                 self.fit_model = self.wrap(self.model) if self.wrap else self.model
                 compile_model(
-                    self.fit_model, self.cfg, self.jit_compile, self.run_eagerly, self.from_logits
+                    self.fit_model,
+                    self.cfg,
+                    self.jit_compile,
+                    self.run_eagerly,
+                    self.from_logits,
+                    self.weighted,
                 )
             return self.model
         new = self.make()
