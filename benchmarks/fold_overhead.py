@@ -50,6 +50,7 @@ class Setting:
 SETTINGS = {
     "demo": Setting(size=64, epochs=5, batch=16, lr=1e-3, samples=78, subjects=18),
     "paper": Setting(size=128, epochs=200, batch=64, lr=1e-4, samples=382, subjects=67),
+    "smoke": Setting(size=16, epochs=2, batch=4, lr=1e-3, samples=24, subjects=6),  # tests
 }
 
 
@@ -69,9 +70,11 @@ def data_for(s: Setting):
 
 
 class StepClock:
-    """Keras callback: each epoch's span and each step's end, the loss read (synchronised)."""
+    """Keras callback: each epoch's span (the loss read at its end: synchronised) and, when
+    ``sync_steps``, each step's end, the loss read after every step (which stops JAX from
+    queueing the next step early: a GPU's wall time is then measured without it)."""
 
-    def __new__(cls):
+    def __new__(cls, sync_steps: bool = True):
         import keras
 
         class _Clock(keras.callbacks.Callback):
@@ -83,17 +86,20 @@ class StepClock:
                 self.steps.append([self.epoch_start])
 
             def on_train_batch_end(self, batch, logs=None):
-                float(logs["loss"])  # wait for the step
-                self.steps[-1].append(time.perf_counter())
+                if sync_steps:
+                    float(logs["loss"])  # wait for the step
+                    self.steps[-1].append(time.perf_counter())
 
             def on_epoch_end(self, epoch, logs=None):
+                float(logs["loss"])
                 self.epochs.append(time.perf_counter() - self.epoch_start)
 
         return _Clock()
 
 
-def fold_phases(trainer, data, train_s, test_s, k: int) -> dict:
-    """One fold as :meth:`KerasTrainer.fit_predict` runs it, each phase timed."""
+def fold_phases(trainer, data, train_s, test_s, k: int, sync_steps: bool = True) -> dict:
+    """One fold as :meth:`KerasTrainer.fit_predict` runs it, each phase timed; with
+    ``sync_steps`` also each step (``steady_step_s``: the median after the first epoch)."""
     from microexp.data import make_input, plain_items, to_arrays
     from microexp.experiments.trainer import draw_items, seeds_for
     from microexp.models import input_key
@@ -121,7 +127,7 @@ def fold_phases(trainer, data, train_s, test_s, k: int) -> dict:
         pad=trainer.pad,
     )
     times["input_s"] = time.perf_counter() - t
-    clock = StepClock()
+    clock = StepClock(sync_steps)
     fit_model = trainer.factory.fit_model
     t = time.perf_counter()
     train(fit_model, fit_input, s.schedule, None, tensorboard=False, callbacks=[clock])
@@ -138,19 +144,15 @@ def fold_phases(trainer, data, train_s, test_s, k: int) -> dict:
         "fold": k,
         "train": len(items),
         "test": len(test_s),
-        "steps": len(gaps),
+        "steps": -(-len(items) // s.schedule.batch_size) * s.schedule.epochs,
         "epoch_s": [round(e, 3) for e in clock.epochs],
-        "step_gaps_s": gaps,
-        "steady_step_s": statistics.median(later),
+        "steady_step_s": statistics.median(later) if later else None,
         **{key: round(v, 3) for key, v in times.items()},
     }
 
 
-def measure(setting: str, folds: int, seed: int) -> dict:
-    import keras
-
-    from microexp import backend
-    from microexp.datasets.loso import split_folds
+def trainer_for(setting: str, seed: int = 0):
+    """The library's trainer for ``setting`` on its random composite, and the composite."""
     from microexp.experiments.spec import Sampling
     from microexp.experiments.trainer import FitSetting, KerasTrainer
     from microexp.models import build_model
@@ -158,40 +160,60 @@ def measure(setting: str, folds: int, seed: int) -> dict:
 
     s = SETTINGS[setting]
     data = data_for(s)
-    cfg = TrainConfig(epochs=s.epochs, batch_size=s.batch, lr=s.lr)
     fit = FitSetting(
         make=lambda: build_model("atscnn", num_classes=3, input_size=s.size),
-        schedule=cfg,
+        schedule=TrainConfig(epochs=s.epochs, batch_size=s.batch, lr=s.lr),
         sampling=Sampling(),
         per_class=None,
         seed=seed,
         mixed_precision=False,
-        xla=False,
+        xla=False,  # as the demo runs (JAX compiles every step with XLA anyway)
         run_eagerly=False,
         tensorboard=False,
         log_dir=Path(tempfile.mkdtemp(prefix="fold_overhead-")),  # train() gets log_dir None
         log=lambda m: None,
     )
-    trainer = KerasTrainer(fit, data)
+    return KerasTrainer(fit, data), data
+
+
+def run_folds(trainer, data, indices, sync_steps: bool = True) -> list[dict]:
+    """Folds ``indices`` (LOSO order) through :func:`fold_phases`, each with its wall time,
+    time in steps (its steady step times its steps; with ``sync_steps`` False, none) and
+    overhead."""
+    from microexp.datasets.loso import split_folds
+
+    folds = split_folds(data.samples, "loso")
     rows = []
-    for fold in split_folds(data.samples, "loso")[:folds]:
+    for k in indices:
+        fold = folds[k]
         t0 = time.perf_counter()
         train_s = [data.samples[i] for i in fold.train]
         test_s = [data.samples[i] for i in fold.test]
-        row = fold_phases(trainer, data, train_s, test_s, fold.index)
+        row = fold_phases(trainer, data, train_s, test_s, fold.index, sync_steps)
         row["wall_s"] = round(time.perf_counter() - t0, 3)
-        row["step_time_s"] = round(row["steady_step_s"] * row["steps"], 3)
-        row["overhead_s"] = round(row["wall_s"] - row["step_time_s"], 3)
-        row["overhead_fraction"] = round(row["overhead_s"] / row["wall_s"], 3)
-        del row["step_gaps_s"]
+        if row["steady_step_s"] is not None:
+            row["step_time_s"] = round(row["steady_step_s"] * row["steps"], 3)
+            row["overhead_s"] = round(row["wall_s"] - row["step_time_s"], 3)
+            row["overhead_fraction"] = round(row["overhead_s"] / row["wall_s"], 3)
         rows.append(row)
+    return rows
+
+
+def measure(setting: str, folds: int, seed: int) -> dict:
+    import keras
+
+    from microexp import backend
+
+    trainer, data = trainer_for(setting, seed)
+    rows = run_folds(trainer, data, range(folds))
     later = rows[1:] or rows
     return {
         "backend": backend.name(),
         "keras": keras.__version__,
         "machine": machine(),
-        "setting": {"name": setting, **asdict(s)},
+        "setting": {"name": setting, **asdict(SETTINGS[setting])},
         "input_mode": trainer.turn_in,
+        "padded_batches": trainer.pad,
         "folds": rows,
         "later_folds": {
             key: round(statistics.mean(r[key] for r in later), 3)
@@ -209,19 +231,41 @@ def measure(setting: str, folds: int, seed: int) -> dict:
     }
 
 
+def worker(setting: str, indices: list[int], seed: int) -> dict:
+    """Folds ``indices`` as one of several processes sharing a device would train them."""
+    from microexp import backend
+
+    t0 = time.perf_counter()
+    trainer, data = trainer_for(setting, seed)
+    rows = run_folds(trainer, data, indices, sync_steps=False)
+    return {
+        "folds": rows,
+        "wall_s": round(time.perf_counter() - t0, 3),
+        "peak_gpu_bytes": backend.peak_memory(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="JSON file")
     ap.add_argument("--size", choices=sorted(SETTINGS), default="demo")
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--only",
+        help="these fold indices, e.g. 0,3,6 (a worker of gpu_check's parallel_folds), "
+        "without per-step synchronisation: wall times only",
+    )
     args = ap.parse_args(argv)
-    result = measure(args.size, args.folds, args.seed)
+    if args.only:
+        result = worker(args.size, [int(v) for v in args.only.split(",")], args.seed)
+    else:
+        result = measure(args.size, args.folds, args.seed)
     from microexp.fileio import write_text
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_text(args.out, json.dumps(result, indent=1))
-    print(json.dumps(result["later_folds"], indent=1))
+    print(json.dumps(result.get("later_folds", result), indent=1))
     return 0
 
 

@@ -1,20 +1,23 @@
-"""The prepared GPU check (issue 27): training speed on the JAX backend, through microexp's own
-store, trainer and LOSO runner, on random tensors of the papers' shapes.
+"""The prepared GPU check (issues 27 and 28): training speed on the JAX backend, through
+microexp's own store, trainer and LOSO runner, on random tensors of the papers' shapes.
 
 Made for the project's GPU machine (one H200; JAX and torch with CUDA; no TensorFlow, dlib or
-cv2.optflow; no network), within 8 minutes: sections run in order of importance, each under
+cv2.optflow; no network), within 9 minutes: sections run in order of importance, each under
 its own time cap, and each appends its JSON to ``OUT/gpu_check.json`` as it finishes, so that a
-cut run still returns what it measured. Batch shapes are fixed (example counts are multiples of
-the batch) so that XLA compiles once per model, except where the LOSO folds' own sizes vary.
+cut run still returns what it measured. Every batch has one shape (the trainer pads short
+batches), so XLA compiles once per model.
 
     KERAS_BACKEND=jax python benchmarks/gpu_check.py --out OUT           # on the GPU machine
     KERAS_BACKEND=jax python benchmarks/gpu_check.py --out OUT --smoke   # toy sizes, any CPU
 
-Sections: ``env``; ``s3d`` (96 x 96 x 10 x 3 crops, batches 20 and 10, float32); ``atscnn``
-(128 x 128 x 3, batch 64, float32); ``paper_b_loso`` (paper B's schedule, 200 epochs, batch
-64, lr 1e-4, on a composite of the paper's size, 382 samples and 67 subjects: 5 folds, their
-wall time against pure step time, the whole LOSO extrapolated); ``tvl1`` (pairs/s on the device
-against OpenCV on every core); ``mixed`` (the same models in bfloat16 and float16).
+Sections: ``env``; ``atscnn`` (128 x 128 x 3, batch 64, float32); ``paper_b_loso`` (paper B's
+schedule, 200 epochs, batch 64, lr 1e-4, on a composite of the paper's size, 382 samples and
+67 subjects: 5 folds, each fold's phases and epochs against its time in steps, the whole LOSO
+extrapolated); ``parallel_folds`` (4 of those folds in 2 and 4 worker processes sharing the
+GPU); ``paper_a`` (pre-training on a measured share of an epoch and 3 fine-tuning folds, each
+extrapolated); ``s3d`` (96 x 96 x 10 x 3 crops, batches 20 and 10, float32); ``mixed`` (the
+same models in bfloat16 and float16); ``tvl1`` (pairs/s on the device against OpenCV on every
+core).
 """
 
 from __future__ import annotations
@@ -52,6 +55,15 @@ class Sizes:
     loso_subjects: int = 67
     loso_epochs: int = 200
     loso_folds: int = 5
+    parallel_folds: int = 4
+    parallel_ks: tuple[int, ...] = (2, 4)
+    pretrain_samples: int = 48
+    pretrain_share_per_class: int = 150  # of paper A's 1,500: a tenth of an epoch, timed
+    finetune_samples: int = 247
+    finetune_subjects: int = 26
+    finetune_per_class: int = 50
+    finetune_epochs: int = 40
+    finetune_folds_timed: int = 3
     tvl1_size: int = 128
     tvl1_pairs: int = 64
 
@@ -69,13 +81,31 @@ SMOKE = Sizes(
     loso_samples=24,
     loso_subjects=6,
     loso_epochs=2,
-    loso_folds=1,
+    loso_folds=2,
+    parallel_folds=2,
+    parallel_ks=(2,),
+    pretrain_samples=12,
+    pretrain_share_per_class=6,
+    finetune_samples=12,
+    finetune_subjects=3,
+    finetune_per_class=4,
+    finetune_epochs=1,
+    finetune_folds_timed=2,
     tvl1_size=24,
     tvl1_pairs=2,
 )
 
 #: seconds each section may start work in (a compile cannot be cut short: caps are soft)
-CAPS = {"env": 30, "s3d": 120, "atscnn": 60, "paper_b_loso": 110, "tvl1": 60, "mixed": 90}
+CAPS = {
+    "env": 20,
+    "atscnn": 45,
+    "paper_b_loso": 120,
+    "parallel_folds": 100,
+    "paper_a": 110,
+    "s3d": 60,
+    "mixed": 60,
+    "tvl1": 30,
+}
 
 
 class Clock:
@@ -231,95 +261,258 @@ def section_models(model: str, policies: tuple[str, ...], sz: Sizes, clock: Cloc
     return {"runs": runs, "skipped": skipped}
 
 
-def section_paper_b_loso(sz: Sizes, clock: Clock, step_ms: float | None, out_dir: Path) -> dict:
-    """Paper B's LOSO at its schedule on a composite of its size, a few folds, through
-    KerasTrainer and run_loso (fold records written as in a real run)."""
+def section_paper_b_loso(sz: Sizes, clock: Clock, out_dir: Path) -> dict:
+    """Paper B's LOSO at its schedule on a composite of its size (random tensors), a few folds,
+    through the library's trainer (fold_overhead.py's phases: fresh model, input, fit, predict,
+    each epoch). Fold 0 reads the loss after every step (synchronised), for the steady step
+    time; later folds run as a real run does, unsynchronised, for the wall time. "Time in
+    steps" is that steady step times each fold's steps."""
+    import fold_overhead as fo  # beside this script
     import keras
 
     from microexp.datasets.loso import split_folds
-    from microexp.evaluation.loso import run_loso
-    from microexp.experiments.data import Prepared
-    from microexp.experiments.spec import Sampling
-    from microexp.experiments.trainer import FitSetting, KerasTrainer
-    from microexp.models import build_model
+
+    keras.backend.clear_session()
+    setting = "smoke" if sz.loso_epochs < 10 else "paper"
+    trainer, data = fo.trainer_for(setting)
+    n_folds = len(split_folds(data.samples, "loso"))
+    rows = fo.run_folds(trainer, data, [0], sync_steps=True)
+    step = rows[0]["steady_step_s"]
+    for k in range(1, min(sz.loso_folds, n_folds)):
+        if clock.left() < 1.5 * max(r["wall_s"] for r in rows[1:] or rows):
+            break
+        rows += fo.run_folds(trainer, data, [k], sync_steps=False)
+    for r in rows:
+        r["time_in_steps_s"] = round(step * r["steps"], 3)
+        r["steps_fraction"] = round(r["time_in_steps_s"] / r["wall_s"], 3)
+    later = rows[1:] or rows
+    mean_later = float(np.mean([r["wall_s"] for r in later]))
+    epochs = fo.SETTINGS[setting].epochs
+    return {
+        "setting": {"name": setting, **fo.asdict(fo.SETTINGS[setting])},
+        "padded_batches": trainer.pad,
+        "folds_total": n_folds,
+        "folds": rows,
+        "steady_step_s": step,
+        "first_fold_s": rows[0]["wall_s"],
+        "mean_later_fold_s": round(mean_later, 2),
+        "later_steps_fraction": round(float(np.mean([r["steps_fraction"] for r in later])), 3),
+        "whole_loso_extrapolated_s": round(rows[0]["wall_s"] + mean_later * (n_folds - 1), 1),
+        "samples_per_s_later": round(  # training examples seen per second of wall time
+            float(np.mean([r["train"] * epochs / r["wall_s"] for r in later])), 1
+        ),
+    }
+
+
+def section_parallel_folds(sz: Sizes, clock: Clock, out_dir: Path) -> dict:
+    """The same folds of paper B's LOSO trained by K worker processes sharing the device
+    (``--parallel-folds K``'s route; each JAX worker preallocates at most 0.9 / K of GPU
+    memory), each K timed from the first start to the last end, process start and compile
+    included. Fold records are not compared here (tests/test_experiments.py does that)."""
+    import subprocess
+
+    setting = "smoke" if sz.loso_epochs < 10 else "paper"
+    folds = list(range(sz.parallel_folds))
+    script = Path(__file__).with_name("fold_overhead.py")
+    runs = []
+    for k in sz.parallel_ks:
+        if runs and clock.left() < 1.2 * runs[-1]["wall_s"]:
+            runs.append({"k": k, "skipped": "section time cap"})
+            continue
+        shares = [folds[i::k] for i in range(k)]
+        env = {**os.environ, "XLA_PYTHON_CLIENT_MEM_FRACTION": f"{0.9 / k:.3f}"}
+        t0 = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(script),
+                    "--size",
+                    setting,
+                    "--only",
+                    ",".join(map(str, share)),
+                    "--out",
+                    str(out_dir / f"parallel_k{k}_{i}.json"),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i, share in enumerate(shares)
+        ]
+        errors = [p.communicate()[1][-500:] for p in procs]
+        wall = time.perf_counter() - t0
+        bad = [e for p, e in zip(procs, errors, strict=True) if p.returncode]
+        parts = [json.loads((out_dir / f"parallel_k{k}_{i}.json").read_text()) for i in range(k)]
+        runs.append(
+            {
+                "k": k,
+                "folds": len(folds),
+                "wall_s": round(wall, 2),
+                "folds_per_min": round(60 * len(folds) / wall, 2),
+                "worker_wall_s": [p["wall_s"] for p in parts] if not bad else None,
+                "peak_gpu_bytes": [p["peak_gpu_bytes"] for p in parts] if not bad else None,
+                **({"error": bad[0]} if bad else {}),
+            }
+        )
+    return {"setting": setting, "runs": runs}
+
+
+def section_paper_a(sz: Sizes, clock: Clock, out_dir: Path) -> dict:
+    """Paper A at its schedule on random tensors of its shapes, flows excluded: pre-training
+    (CK+, 7 classes, 1,500 re-sampled crops per class, batch 20, 80 epochs) timed on a share of
+    an epoch (fewer crops per class) and extrapolated by steps; fine-tuning (blocks 1-3 frozen,
+    5 classes, 50 crops per class, batch 10, 40 epochs) timed on a few of its 26 LOSO folds and
+    extrapolated."""
+    import keras
+
+    from microexp import backend
+    from microexp.datasets.loso import split_folds
+    from microexp.models import build_model, freeze_blocks, replace_head
     from microexp.training import TrainConfig
 
     keras.backend.clear_session()
-    sample_list = samples(sz.loso_samples, sz.loso_subjects)
-    labels = [int(v) for v in np.random.default_rng(2).integers(0, 3, len(sample_list))]
-    store = random_store((sz.atscnn_size, sz.atscnn_size, 3), sample_list)
-    data = Prepared(sample_list, labels, ["negative", "positive", "surprise"], store)
-    cfg = TrainConfig(epochs=sz.loso_epochs, batch_size=sz.atscnn_batch, lr=1e-4)
+    shape = (9, sz.s3d_size, sz.s3d_size, sz.s3d_frames, 3)
+    share = sz.pretrain_share_per_class
+    cfg = TrainConfig(epochs=2, batch_size=20, lr=1e-4, decay_every=20)
+    ck = _prepared(shape, sz.pretrain_samples, 6, 7, "ckplus")
+    pre = _trainer(
+        lambda: build_model("s3d", num_classes=7, input_shape=shape[1:]),
+        cfg, share, tuple(range(9)), None, ck, out_dir,
+    )  # fmt: skip
+    clock_cb = _EpochClock()
+    t0 = time.perf_counter()
+    _fit_every_subject(pre, ck, clock_cb)
+    steps_share = -(-7 * share // 20)
+    epoch_s = clock_cb.epochs[-1]  # the first epoch also compiles
+    paper_steps = -(-7 * 1500 // 20) * 80
+    pretrain = {
+        "measured_steps_per_epoch": steps_share,
+        "epoch_s": [round(e, 3) for e in clock_cb.epochs],
+        "wall_s": round(time.perf_counter() - t0, 2),
+        "step_ms": round(1000 * epoch_s / steps_share, 3),
+        "paper_steps": paper_steps,
+        "extrapolated_s": round(paper_steps * epoch_s / steps_share + clock_cb.epochs[0], 1),
+        "samples_per_s": round(20 * steps_share / epoch_s, 1),
+        "peak_gpu_bytes": backend.peak_memory(),
+    }
+    base = build_model("s3d", num_classes=7, input_shape=shape[1:])  # stands in for pre-trained
+
+    def fine_tune_model():
+        clone = keras.models.clone_model(base)
+        clone.set_weights(base.get_weights())
+        freeze_blocks(clone, (1, 2, 3))
+        return replace_head(clone, 5)
+
+    c2 = _prepared(shape, sz.finetune_samples, sz.finetune_subjects, 5, "casme2")
+    ft_cfg = TrainConfig(epochs=sz.finetune_epochs, batch_size=10, lr=1e-5, decay_every=10)
+    ft = _trainer(
+        fine_tune_model, ft_cfg, sz.finetune_per_class, tuple(range(1, 9)), 0, c2, out_dir
+    )
+    folds = split_folds(c2.samples, "loso")
+    walls: list[float] = []
+    for fold in folds[: sz.finetune_folds_timed]:
+        if walls and clock.left() < 1.5 * max(walls):
+            break
+        t0 = time.perf_counter()
+        train_s = [c2.samples[i] for i in fold.train]
+        ft.fit_predict(train_s, [c2.samples[i] for i in fold.test], fold)
+        walls.append(round(time.perf_counter() - t0, 2))
+    later = walls[1:] or walls
+    ft_total = walls[0] + float(np.mean(later)) * (len(folds) - 1)
+    return {
+        "pretrain": pretrain,
+        "fine_tune": {
+            "folds_total": len(folds),
+            "fold_wall_s": walls,
+            "steps_per_fold": -(-5 * sz.finetune_per_class // 10) * sz.finetune_epochs,
+            "extrapolated_s": round(ft_total, 1),
+            "peak_gpu_bytes": backend.peak_memory(),
+        },
+        "paper_a_extrapolated_s": round(pretrain["extrapolated_s"] + ft_total, 1),
+        "note": "flows excluded; pre-training extrapolated from a measured share of an epoch, "
+        "fine-tuning from the folds timed",
+    }
+
+
+def _prepared(shape: tuple[int, ...], n: int, subjects: int, classes: int, dataset: str):
+    """A Prepared dataset of ``n`` random samples of ``shape`` (labels in turn)."""
+    from microexp.experiments.data import Prepared
+
+    sample_list = samples(n, subjects, dataset)
+    labels = [i % classes for i in range(n)]
+    return Prepared(sample_list, labels, [str(c) for c in range(classes)],
+                    random_store(shape, sample_list))  # fmt: skip
+
+
+def _trainer(make, cfg, per_class: int, crops, test_crop, data, out_dir: Path):
+    """The library's fold trainer with paper A's re-sampling (``per_class`` crops per class
+    from ``crops``, random quarter turns)."""
+    from microexp.experiments.spec import Sampling
+    from microexp.experiments.trainer import FitSetting, KerasTrainer
+
     setting = FitSetting(
-        make=lambda: build_model("atscnn", num_classes=3, input_size=sz.atscnn_size),
+        make=make,
         schedule=cfg,
-        sampling=Sampling(),
-        per_class=None,
+        sampling=Sampling(crops=crops, rotate=True, test_crop=test_crop),
+        per_class=per_class,
         seed=0,
         mixed_precision=False,
         xla=True,
         run_eagerly=False,
         tensorboard=False,
-        log_dir=out_dir / "logs",
+        log_dir=out_dir / "paper_a_logs",
         log=lambda m: None,
     )
-    trainer = KerasTrainer(setting, data)
-    folds: list[dict] = []
+    return KerasTrainer(setting, data)
 
-    def timed(train_s, test_s, fold):
-        t0 = time.perf_counter()
-        result = trainer.fit_predict(train_s, test_s, fold)
-        n_train = len(train_s)
-        steps = -(-n_train // sz.atscnn_batch) * sz.loso_epochs
-        wall = time.perf_counter() - t0
-        pure = None if step_ms is None else steps * step_ms / 1000
-        folds.append(
-            {
-                "fold": fold.index,
-                "train": n_train,
-                "test": len(test_s),
-                "steps": steps,
-                "wall_s": round(wall, 2),
-                "pure_step_s": None if pure is None else round(pure, 2),
-                "overhead_s": None if pure is None else round(wall - pure, 2),
-            }
-        )
-        return result
 
-    n_folds = len(split_folds(sample_list, "loso"))
-    todo = range(min(sz.loso_folds, n_folds))
-    config = {"check": "gpu_check paper_b_loso", "sizes": sz.__dict__, "classes": data.classes}
-    t0 = time.perf_counter()
-    done = []
-    for k in todo:
-        if done and clock.left() < 1.5 * max(f["wall_s"] for f in folds):
-            break
-        run_loso(
-            sample_list,
-            labels,
-            timed,
-            out_dir / "paper_b_loso",
-            config,
-            folds=[k],
-            log=lambda m: None,
-        )
-        done.append(k)
-    total = time.perf_counter() - t0
-    walls = [f["wall_s"] for f in folds]
-    later = walls[1:] or walls
-    return {
-        "folds_total": n_folds,
-        "folds_run": done,
-        "folds": folds,
-        "wall_s": round(total, 2),
-        "first_fold_s": walls[0] if walls else None,
-        "mean_later_fold_s": round(float(np.mean(later)), 2) if later else None,
-        "whole_loso_extrapolated_s": round(walls[0] + float(np.mean(later)) * (n_folds - 1), 1)
-        if walls
-        else None,
-        "epochs": sz.loso_epochs,
-        "batch": sz.atscnn_batch,
-    }
+class _EpochClock:
+    """Keras callback: each epoch's seconds, the loss read at its end (synchronised)."""
+
+    def __new__(cls):
+        import keras
+
+        class _Clock(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.epochs = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.t0 = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                float(logs["loss"])
+                self.epochs.append(time.perf_counter() - self.t0)
+
+        return _Clock()
+
+
+def _fit_every_subject(trainer, data, callback) -> None:
+    """What :meth:`KerasTrainer.fit` does for a stage on every subject, with ``callback``."""
+    from microexp.data import make_input
+    from microexp.experiments.trainer import draw_items, seeds_for
+    from microexp.models import input_key
+    from microexp.training import set_determinism, train
+
+    s = trainer.s
+    seeds = seeds_for(s.seed, None)
+    set_determinism(seeds.keras)
+    items, _ = draw_items(s, data, data.indices(data.samples), seeds.rng, " in pre-training")
+    model = trainer.factory.get()
+    fit_input = make_input(
+        data.store,
+        items,
+        s.schedule.batch_size,
+        input_key(model),
+        shuffle=True,
+        seed=seeds.shuffle,
+        epochs=s.schedule.epochs,
+        turn_in=trainer.turn_in,
+        pad=trainer.pad,
+    )
+    train(trainer.factory.fit_model, fit_input, s.schedule, None, tensorboard=False,
+          callbacks=[callback])  # fmt: skip
 
 
 def section_tvl1(sz: Sizes, clock: Clock) -> dict:
@@ -386,8 +579,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="folder for gpu_check.json")
     ap.add_argument("--smoke", action="store_true", help="toy sizes (CPU, tests)")
-    ap.add_argument("--budget", type=float, default=450.0, help="seconds for every section")
-    ap.add_argument("--sections", default="env,s3d,atscnn,paper_b_loso,tvl1,mixed")
+    ap.add_argument("--budget", type=float, default=540.0, help="seconds for every section")
+    ap.add_argument("--sections", default=",".join(CAPS))
     args = ap.parse_args(argv)
     sz = SMOKE if args.smoke else Sizes()
     out_dir = Path(args.out)
@@ -409,9 +602,11 @@ def main(argv: list[str] | None = None) -> int:
             elif name in ("s3d", "atscnn"):
                 res = section_models(name, ("float32",), sz, clock)
             elif name == "paper_b_loso":
-                atscnn = results.get("atscnn", {}).get("runs", [])
-                step = next((r["step_ms"] for r in atscnn if "step_ms" in r), None)
-                res = section_paper_b_loso(sz, clock, step, out_dir)
+                res = section_paper_b_loso(sz, clock, out_dir)
+            elif name == "parallel_folds":
+                res = section_parallel_folds(sz, clock, out_dir)
+            elif name == "paper_a":
+                res = section_paper_a(sz, clock, out_dir)
             elif name == "tvl1":
                 res = section_tvl1(sz, clock)
             elif name == "mixed":

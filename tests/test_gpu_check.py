@@ -42,8 +42,13 @@ def test_gpu_check_smoke_on_a_machine_like_the_gpu_one(tmp_path: Path) -> None:
         run = results["mixed"][model]["runs"][0]
         assert run["policy"] == policy and run["samples_per_s"] > 0 and "error" not in run
     loso = results["paper_b_loso"]
-    assert loso["folds_run"] and loso["whole_loso_extrapolated_s"] > 0
-    assert loso["folds"][0]["pure_step_s"] is not None
-    assert (tmp_path / "paper_b_loso" / "folds").is_dir()  # run_loso's own fold records
+    assert loso["padded_batches"] is True and loso["whole_loso_extrapolated_s"] > 0
+    assert len(loso["folds"]) == 2 and loso["steady_step_s"] > 0
+    assert all(0 < f["steps_fraction"] and len(f["epoch_s"]) == 2 for f in loso["folds"])
+    (parallel,) = results["parallel_folds"]["runs"]
+    assert parallel["k"] == 2 and parallel["wall_s"] > 0 and "error" not in parallel
+    paper_a = results["paper_a"]
+    assert paper_a["pretrain"]["extrapolated_s"] > 0 and paper_a["fine_tune"]["fold_wall_s"]
+    assert paper_a["paper_a_extrapolated_s"] > paper_a["pretrain"]["extrapolated_s"]
     tvl1 = results["tvl1"]
     assert tvl1["device_pairs_per_s"] > 0 and "cv2.optflow missing" in tvl1["cv2"]
