@@ -14,7 +14,7 @@ Sections: ``env``; ``atscnn`` (128 x 128 x 3, batch 64, float32); ``paper_b_loso
 schedule, 200 epochs, batch 64, lr 1e-4, on a composite of the paper's size, 382 samples and
 67 subjects: 5 folds, each fold's phases and epochs against its time in steps, the whole LOSO
 extrapolated); ``parallel_folds`` (4 of those folds in 2 and 4 worker processes sharing the
-GPU); ``paper_a`` (pre-training on a measured share of an epoch and 3 fine-tuning folds, each
+GPU); ``vmap_folds`` (one step of 2, 4 and 8 folds vectorised, against one fold's); ``paper_a`` (pre-training on a measured share of an epoch and 3 fine-tuning folds, each
 extrapolated); ``s3d`` (96 x 96 x 10 x 3 crops, batches 20 and 10, float32); ``mixed`` (the
 same models in bfloat16 and float16); ``tvl1`` (pairs/s on the device against OpenCV on every
 core).
@@ -57,6 +57,7 @@ class Sizes:
     loso_folds: int = 5
     parallel_folds: int = 4
     parallel_ks: tuple[int, ...] = (2, 4)
+    vmap_ks: tuple[int, ...] = (2, 4, 8)
     pretrain_samples: int = 48
     pretrain_share_per_class: int = 150  # of paper A's 1,500: a tenth of an epoch, timed
     finetune_samples: int = 247
@@ -84,6 +85,7 @@ SMOKE = Sizes(
     loso_folds=2,
     parallel_folds=2,
     parallel_ks=(2,),
+    vmap_ks=(2,),
     pretrain_samples=12,
     pretrain_share_per_class=6,
     finetune_samples=12,
@@ -100,7 +102,8 @@ CAPS = {
     "env": 20,
     "atscnn": 45,
     "paper_b_loso": 120,
-    "parallel_folds": 100,
+    "parallel_folds": 90,
+    "vmap_folds": 40,
     "paper_a": 110,
     "s3d": 60,
     "mixed": 60,
@@ -359,6 +362,16 @@ def section_parallel_folds(sz: Sizes, clock: Clock, out_dir: Path) -> dict:
     return {"setting": setting, "runs": runs}
 
 
+def section_vmap_folds(sz: Sizes, clock: Clock) -> dict:
+    """One ATSCNN step of K folds vectorised (``jax.vmap`` over each fold's weights,
+    optimizer state and batch) against one fold's step (vmap_folds.py)."""
+    import keras
+    import vmap_folds  # beside this script
+
+    keras.backend.clear_session()
+    return vmap_folds.step_times(sz.atscnn_size, sz.atscnn_batch, list(sz.vmap_ks))
+
+
 def section_paper_a(sz: Sizes, clock: Clock, out_dir: Path) -> dict:
     """Paper A at its schedule on random tensors of its shapes, flows excluded: pre-training
     (CK+, 7 classes, 1,500 re-sampled crops per class, batch 20, 80 epochs) timed on a share of
@@ -605,6 +618,8 @@ def main(argv: list[str] | None = None) -> int:
                 res = section_paper_b_loso(sz, clock, out_dir)
             elif name == "parallel_folds":
                 res = section_parallel_folds(sz, clock, out_dir)
+            elif name == "vmap_folds":
+                res = section_vmap_folds(sz, clock)
             elif name == "paper_a":
                 res = section_paper_a(sz, clock, out_dir)
             elif name == "tvl1":

@@ -43,11 +43,11 @@ def measure(ks: list[int], preset: str, model: str, protocol: str, work: Path) -
         "final_model": False,
         "log": lambda _: None,
     }
-    warm = work / "warm"  # data and flows, once, outside the timings
+    warm = work / f"warm-{backend.name()}"  # data and flows, once, outside the timings
     run(protocol, model, warm, folds=(0,), **common)
     rows, reference = [], None
     for k in ks:
-        out = work / f"k{k}"
+        out = work / f"k{k}-{backend.name()}"
         shutil.rmtree(out, ignore_errors=True)
         t = time.perf_counter()
         run(protocol, model, out, parallel_folds=k, **common)

@@ -47,6 +47,8 @@ def test_gpu_check_smoke_on_a_machine_like_the_gpu_one(tmp_path: Path) -> None:
     assert all(0 < f["steps_fraction"] and len(f["epoch_s"]) == 2 for f in loso["folds"])
     (parallel,) = results["parallel_folds"]["runs"]
     assert parallel["k"] == 2 and parallel["wall_s"] > 0 and "error" not in parallel
+    (vmapped,) = results["vmap_folds"]["vmapped"]
+    assert vmapped["k"] == 2 and vmapped["step_s"] > 0
     paper_a = results["paper_a"]
     assert paper_a["pretrain"]["extrapolated_s"] > 0 and paper_a["fine_tune"]["fold_wall_s"]
     assert paper_a["paper_a_extrapolated_s"] > paper_a["pretrain"]["extrapolated_s"]
