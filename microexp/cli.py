@@ -172,6 +172,7 @@ def _run_options(args: argparse.Namespace) -> dict[str, object]:
         "seeds": seeds,
         "folds": folds,
         "shard": args.shard,
+        "shards": args.shards,
         "cache": args.cache,
         "mixed_precision": args.mixed_precision,
         "xla": args.xla,
@@ -290,7 +291,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--seeds", help="train once per seed, e.g. 0,1,2 (tables: mean and sd over seeds)"
     )
     p.add_argument("--folds", help="only these fold indices, e.g. 0,3,5")
-    p.add_argument("--shard", help="i/n: this machine's share of the folds")
+    p.add_argument(
+        "--shard",
+        help="i/n: this machine's share of the folds; auto: from a Slurm job array "
+        "(SLURM_ARRAY_TASK_*) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)",
+    )
+    p.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="with --shard auto on Kubernetes: the number of shards (or MICROEXP_SHARDS)",
+    )
     p.add_argument(
         "--parallel-folds",
         type=int,

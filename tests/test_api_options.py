@@ -106,3 +106,62 @@ def test_a_script_without_a_main_guard_is_told_why(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert 'put the microexp calls under `if __name__ == "__main__":`' in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("environ", "shards", "expected"),
+    [
+        ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2"},
+         None, (1, 3)),
+        ({"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_MAX": "8"},
+         4, (3, 4)),
+        ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "10",
+          "SLURM_ARRAY_TASK_STEP": "2", "SLURM_ARRAY_TASK_COUNT": "6"}, None, (3, 6)),
+        ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "3"}, None, (2, 3)),
+        ({"JOB_COMPLETION_INDEX": "0"}, 2, (1, 2)),
+        ({"JOB_COMPLETION_INDEX": "4", "MICROEXP_SHARDS": "5"}, None, (5, 5)),
+    ],
+)  # fmt: skip
+def test_shard_auto_reads_the_scheduler(environ: dict, shards, expected) -> None:
+    from microexp.evaluation.loso import parse_shard
+
+    assert parse_shard("auto", shards, environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "shards", "message"),
+    [
+        ({}, None, "no scheduler index found"),
+        ({"SLURM_ARRAY_TASK_ID": "3"}, None, "without SLURM_ARRAY_TASK_MIN/_MAX"),
+        ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2"},
+         None, "SLURM_ARRAY_TASK_ID=3 is not a task of the array 0-2:1"),
+        ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2",
+          "SLURM_ARRAY_TASK_COUNT": "4"}, None, "SLURM_ARRAY_TASK_COUNT=4 disagrees"),
+        ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "3"}, 4,
+         "the Slurm array has 3 tasks but --shards is 4"),
+        ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "3"}, None,
+         "SLURM_ARRAY_TASK_ID='x' is not an integer"),
+        ({"JOB_COMPLETION_INDEX": "0"}, None, "give --shards N or MICROEXP_SHARDS"),
+        ({"JOB_COMPLETION_INDEX": "2", "MICROEXP_SHARDS": "2"}, None, "outside 0..1"),
+        ({"JOB_COMPLETION_INDEX": "0", "MICROEXP_SHARDS": "2"}, 3, "--shards 3 but"),
+        ({"JOB_COMPLETION_INDEX": "0", "SLURM_ARRAY_TASK_ID": "0"}, 2, "expected one scheduler"),
+    ],
+)  # fmt: skip
+def test_shard_auto_refuses_a_missing_or_inconsistent_index(environ, shards, message) -> None:
+    from microexp.evaluation.loso import parse_shard
+
+    with pytest.raises(MicroexpError, match=re.escape(message)) as caught:
+        parse_shard("auto", shards, environ)
+    assert "\n" not in str(caught.value)
+
+
+def test_shard_auto_from_the_cli_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    from microexp.cli import main
+
+    for name in ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    code = main(["run", "--protocol", "casme2-5class", "--model", "atscnn", "--shard", "auto",
+                 "--out", str(tmp_path)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "--shard auto: no scheduler index found" in err
+    assert err.count("\n") == 1

@@ -380,3 +380,13 @@ def test_workers_share_the_folds_and_one_gpu() -> None:
     }
     user = {"XLA_PYTHON_CLIENT_MEM_FRACTION": ".3"}  # the user's value is kept
     assert worker_env(2, user) == {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+    assert worker_env(2, user, gpu="3")["CUDA_VISIBLE_DEVICES"] == "3"
+
+
+def test_k_workers_per_gpu_or_k_on_the_cpu() -> None:
+    from microexp.experiments.parallel import visible_gpus, worker_plan
+
+    assert worker_plan(2, []) == [None, None]
+    assert worker_plan(2, ["0", "1"]) == ["0", "1", "0", "1"]  # 2 per GPU, dealt in turn
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "2, 5"}) == ["2", "5"]
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []

@@ -16,6 +16,15 @@ ROOT = Path(__file__).parents[1]
 
 pytest.importorskip("jax")
 
+# its own JAX subprocess either way: run once, in make test's JAX pass, which has the slack
+pytestmark = [
+    pytest.mark.jax,
+    pytest.mark.skipif(
+        os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow",
+        reason="run in the JAX pass (make test-jax)",
+    ),
+]
+
 
 def test_gpu_check_smoke_on_a_machine_like_the_gpu_one(tmp_path: Path) -> None:
     env = {

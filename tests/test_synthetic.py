@@ -233,3 +233,22 @@ def test_draws_are_pinned_to_the_generator_version(tiny_trees: dict[str, Path]) 
         "the generator's draws changed without a GENERATOR_VERSION bump: bump it and update "
         f"DRAWS_V5 to {got}"
     )
+
+
+def test_two_processes_building_one_tree_do_not_collide(tmp_path: Path) -> None:
+    """Shards started at once each build in their own partial folder; the first to finish
+    wins, the other's copy is dropped, and a killed process's partial folder is cleaned."""
+    from microexp.synthetic.layout import SYNTHETIC_MARKER, begin_tree, end_tree
+
+    out, info = tmp_path / "casme2", {"dataset": "casme2", "seed": 0}
+    dead = tmp_path / ".casme2.partial-999999999-deadbeef"  # no such process
+    dead.mkdir()
+    first, second = begin_tree(out, info, "casme2"), begin_tree(out, info, "casme2")
+    assert first != second and not dead.exists()
+    for tmp, text in ((first, "one"), (second, "two")):
+        (tmp / "clip.txt").write_text(text)
+    end_tree(first, out, info, [{"clip": "a"}])
+    end_tree(second, out, info, [{"clip": "a"}])
+    assert (out / "clip.txt").read_text() == "one" and (out / SYNTHETIC_MARKER).is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["casme2"]
+    assert begin_tree(out, info, "casme2") is None  # reused

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,10 +47,15 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def parse_shard(text: str | None) -> tuple[int, int] | None:
-    """``"i/n"`` (1-based) -> (i, n)."""
+def parse_shard(
+    text: str | None, shards: int | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[int, int] | None:
+    """``"i/n"`` (1-based) -> (i, n); ``"auto"``: this process's share from the scheduler
+    (:func:`shard_from_environment`, ``shards`` the count where the scheduler gives none)."""
     if text is None:
         return None
+    if text == "auto":
+        return shard_from_environment(os.environ if environ is None else environ, shards)
     try:
         i, n = (int(v) for v in text.split("/"))
     except ValueError:
@@ -58,6 +63,93 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     if not 1 <= i <= n:
         raise MicroexpError(f"--shard {text!r}: expected 1 <= i <= n")
     return i, n
+
+
+#: the environment variable giving a Kubernetes Indexed Job's shard count (its completions)
+SHARDS_VARIABLE = "MICROEXP_SHARDS"
+
+
+def _env_int(environ: Mapping[str, str], name: str) -> int | None:
+    text = environ.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise MicroexpError(f"--shard auto: {name}={text!r} is not an integer") from None
+
+
+def shard_from_environment(
+    environ: Mapping[str, str], shards: int | None = None
+) -> tuple[int, int]:
+    """(i, n), 1-based, from a Slurm job array or a Kubernetes Indexed Job.
+
+    Slurm: ``SLURM_ARRAY_TASK_ID`` within ``SLURM_ARRAY_TASK_MIN``..``_MAX`` (step
+    ``SLURM_ARRAY_TASK_STEP``, default 1), or with ``SLURM_ARRAY_TASK_COUNT`` (tasks from
+    ``_MIN``, default 0); every value given must agree, and with ``shards`` (``--shards``).
+    Kubernetes: ``JOB_COMPLETION_INDEX`` (0-based) of ``shards`` or ``MICROEXP_SHARDS``
+    (set it to the Job's ``completions``). Anything missing or inconsistent is a one-line
+    :class:`MicroexpError`."""
+    task = _env_int(environ, "SLURM_ARRAY_TASK_ID")
+    index = _env_int(environ, "JOB_COMPLETION_INDEX")
+    if task is not None and index is not None:
+        raise MicroexpError(
+            "--shard auto: both SLURM_ARRAY_TASK_ID and JOB_COMPLETION_INDEX are set; "
+            "expected one scheduler"
+        )
+    if task is not None:
+        i, n = _slurm_shard(environ, task)
+        if shards is not None and shards != n:
+            raise MicroexpError(
+                f"--shard auto: the Slurm array has {n} tasks but --shards is {shards}"
+            )
+        return i, n
+    if index is not None:
+        given = _env_int(environ, SHARDS_VARIABLE)
+        if shards is not None and given is not None and shards != given:
+            raise MicroexpError(f"--shard auto: --shards {shards} but {SHARDS_VARIABLE}={given}")
+        n = shards if shards is not None else given
+        if n is None:
+            raise MicroexpError(
+                "--shard auto: JOB_COMPLETION_INDEX is set but not the shard count; give "
+                f"--shards N or {SHARDS_VARIABLE} (the Indexed Job's completions)"
+            )
+        if not 0 <= index < n:
+            raise MicroexpError(f"--shard auto: JOB_COMPLETION_INDEX={index} is outside 0..{n - 1}")
+        return index + 1, n
+    raise MicroexpError(
+        "--shard auto: no scheduler index found (expected SLURM_ARRAY_TASK_ID from a Slurm "
+        "job array, or JOB_COMPLETION_INDEX from a Kubernetes Indexed Job)"
+    )
+
+
+def _slurm_shard(environ: Mapping[str, str], task: int) -> tuple[int, int]:
+    low = _env_int(environ, "SLURM_ARRAY_TASK_MIN")
+    high = _env_int(environ, "SLURM_ARRAY_TASK_MAX")
+    count = _env_int(environ, "SLURM_ARRAY_TASK_COUNT")
+    step = _env_int(environ, "SLURM_ARRAY_TASK_STEP") or 1
+    if low is None and count is None:
+        raise MicroexpError(
+            "--shard auto: SLURM_ARRAY_TASK_ID is set without SLURM_ARRAY_TASK_MIN/_MAX or "
+            "SLURM_ARRAY_TASK_COUNT (not a job array?)"
+        )
+    low = 0 if low is None else low
+    if high is not None:
+        n = (high - low) // step + 1
+        if count is not None and count != n:
+            raise MicroexpError(
+                f"--shard auto: SLURM_ARRAY_TASK_COUNT={count} disagrees with "
+                f"SLURM_ARRAY_TASK_MIN/_MAX/_STEP {low}/{high}/{step} ({n} tasks)"
+            )
+    else:
+        n = count
+    offset = task - low
+    if offset < 0 or offset % step or offset // step >= n:
+        raise MicroexpError(
+            f"--shard auto: SLURM_ARRAY_TASK_ID={task} is not a task of the array "
+            f"{low}-{low + (n - 1) * step}:{step}"
+        )
+    return offset // step + 1, n
 
 
 def select_folds(

@@ -8,8 +8,9 @@ records atomically into the run folder; the parent then runs LOSO as usual, find
 done, and goes on with the baselines, the model trained on every subject and the report. A
 worker that fails leaves the folds it finished, so re-running resumes.
 
-Workers share one GPU: JAX workers each preallocate at most ``0.9 / K`` of its memory
-(``XLA_PYTHON_CLIENT_MEM_FRACTION``) and TensorFlow workers grow their memory as needed
+K workers per GPU (each sees one, through ``CUDA_VISIBLE_DEVICES``), or K on a machine
+without one. Workers on a GPU share it: JAX workers each preallocate at most ``0.9 / K`` of its
+memory (``XLA_PYTHON_CLIENT_MEM_FRACTION``) and TensorFlow workers grow their memory as needed
 (``TF_FORCE_GPU_ALLOW_GROWTH``); a value the user set is kept. On a CPU each worker keeps the
 framework's default threads (the arithmetic stays that of a single process; the cores are
 shared).
@@ -18,7 +19,7 @@ shared).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from ..errors import MicroexpError
@@ -31,15 +32,47 @@ def split_folds_round_robin(folds: Sequence[int], k: int) -> list[tuple[int, ...
     return [s for s in shares if s]
 
 
-def worker_env(k: int, environ: dict[str, str] | None = None) -> dict[str, str]:
+def visible_gpus(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The GPUs this process may use, read without starting a framework: the ids in
+    ``CUDA_VISIBLE_DEVICES`` when it is set (empty: none), else one per ``nvidia-smi -L``
+    line; none where there is no NVIDIA driver."""
+    import subprocess
+
+    environ = os.environ if environ is None else environ
+    if "CUDA_VISIBLE_DEVICES" in environ:
+        return [g.strip() for g in environ["CUDA_VISIBLE_DEVICES"].split(",") if g.strip()]
+    try:
+        listed = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [str(i) for i, line in enumerate(listed.splitlines()) if line.startswith("GPU ")]
+
+
+def worker_env(
+    k: int, environ: Mapping[str, str] | None = None, gpu: str | None = None
+) -> dict[str, str]:
     """The environment variables a worker sets before its framework starts, so that ``k``
-    workers share one GPU (values already in ``environ`` are kept)."""
+    workers share one GPU (``gpu``: the one it sees, ``CUDA_VISIBLE_DEVICES``); values
+    already in ``environ`` are kept."""
     environ = os.environ if environ is None else environ
     wanted = {
         "XLA_PYTHON_CLIENT_MEM_FRACTION": f"{0.9 / k:.3f}",
         "TF_FORCE_GPU_ALLOW_GROWTH": "true",
     }
-    return {key: value for key, value in wanted.items() if key not in environ}
+    out = {key: value for key, value in wanted.items() if key not in environ}
+    if gpu is not None:
+        out["CUDA_VISIBLE_DEVICES"] = gpu
+    return out
+
+
+def worker_plan(k: int, gpus: Sequence[str]) -> list[str | None]:
+    """The GPU each worker sees: ``k`` workers per GPU, dealt in turn (worker i on GPU
+    ``i % len(gpus)``); ``k`` workers on the CPU (None) where there is no GPU."""
+    if not gpus:
+        return [None] * k
+    return [gpus[i % len(gpus)] for i in range(k * len(gpus))]
 
 
 def _worker(out, exp, opts, paper, seed, env, tag, queue) -> None:
@@ -73,20 +106,22 @@ def run_in_workers(
     k: int,
     log: Callable[[str], None],
 ) -> None:
-    """Train ``folds`` of ``exp`` in ``k`` worker processes (fewer when there are fewer
-    folds), relaying their log lines as ``[worker i/k] ...``; a failed worker is a one-line
-    :class:`MicroexpError` after every worker has ended (finished folds are kept)."""
+    """Train ``folds`` of ``exp`` in ``k`` worker processes per visible GPU (:func:`
+    worker_plan`), or ``k`` on the CPU, fewer when there are fewer folds, relaying their log
+    lines as ``[worker i/n] ...``; a failed worker is a one-line :class:`MicroexpError` after
+    every worker has ended (finished folds are kept)."""
     import multiprocessing as mp
     from queue import Empty
 
-    shares = split_folds_round_robin(list(folds), k)
+    plan = worker_plan(k, visible_gpus())
+    shares = split_folds_round_robin(list(folds), len(plan))
     if not shares:
         return
     spawn = mp.get_context("spawn")  # a fresh framework per worker (no forked threads)
     queue = spawn.Queue()
-    env = worker_env(len(shares))
     procs = {}
-    for i, share in enumerate(shares, start=1):
+    for i, (share, gpu) in enumerate(zip(shares, plan, strict=False), start=1):
+        env = worker_env(k, gpu=gpu)
         tag = f"worker {i}/{len(shares)}"
         worker_opts = replace(
             opts, folds=share, shard=None, seeds=(seed,), parallel_folds=1, log=print
@@ -96,7 +131,8 @@ def run_in_workers(
         )
         proc.start()
         procs[tag] = proc
-    log(f"[parallel] {exp.name}: {len(folds)} folds in {len(shares)} worker processes")
+    where = f" on {len(set(plan))} GPUs" if plan[0] is not None else ""
+    log(f"[parallel] {exp.name}: {len(folds)} folds in {len(shares)} worker processes{where}")
     ended: dict[str, tuple[str, str]] = {}
     while len(ended) < len(procs):
         try:

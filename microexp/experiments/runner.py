@@ -46,7 +46,8 @@ class RunOptions:
     unless ``seeds`` is given, training; ``seeds``: train every experiment once per seed (run
     folders ``NAME`` for seed 0, ``NAME-seedK`` otherwise; tables give the mean and s.d. over
     seeds). ``folds``/``shard``: a part of the folds
-    (then no final model). ``cache``: flow cache (default OUT/cache). ``data_dir``: where
+    (then no final model); ``shard="auto"`` reads it from a Slurm job array or a Kubernetes
+    Indexed Job, whose shard count ``shards`` gives (or ``MICROEXP_SHARDS``). ``cache``: flow cache (default OUT/cache). ``data_dir``: where
     synthetic data is generated (default OUT/data). ``pretrained``: a pre-trained model
     (.keras) to fine-tune instead of pre-training one. ``tensorboard`` None: the preset's.
     ``split``: ``loso`` (leave one subject out) or ``lodo`` (leave one dataset out, for a
@@ -66,6 +67,7 @@ class RunOptions:
     seeds: tuple[int, ...] | None = None
     folds: tuple[int, ...] | None = None
     shard: str | None = None
+    shards: int | None = None
     cache: str | os.PathLike | None = None
     data_dir: str | os.PathLike | None = None
     mixed_precision: bool | str = False
@@ -521,7 +523,7 @@ def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper:
     from ..datasets import group_of
 
     preset = get_preset(opts.preset)
-    shard = parse_shard(opts.shard)
+    shard = parse_shard(opts.shard, opts.shards)
     check_int(opts.parallel_folds, "parallel_folds", 1)
     backend.check_precision(opts.mixed_precision)
     group_of(opts.split)
@@ -618,6 +620,8 @@ def _options(options: dict) -> RunOptions:
             options = {**options, key: _indices(key, options[key])}
     check_int(options.get("seed", 0), "seed")
     check_int(options.get("parallel_folds", 1), "parallel_folds", 1)
+    if options.get("shards") is not None:
+        check_int(options["shards"], "shards", 1)
     shard = options.get("shard")
     if (
         isinstance(shard, tuple | list)

@@ -154,10 +154,31 @@ def begin_tree(out: Path, info: dict, dataset: str) -> Path | None:
         raise MicroexpError(
             f"{out}: folder is not empty and holds no synthetic {dataset} tree with these settings"
         )
-    tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    import os
+    import uuid
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.partial-*"):  # left by a killed process
+        pid = stale.name.rsplit("-", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    # one folder per process: shards started at once each build their own, the first to
+    # finish wins (end_tree)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
     return tmp
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def end_tree(tmp: Path, out: Path, info: dict, truth: Sequence[dict]) -> None:
@@ -170,11 +191,19 @@ def end_tree(tmp: Path, out: Path, info: dict, truth: Sequence[dict]) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(truth[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(truth)
+    import shutil
+
     mark_synthetic(tmp, info)
-    if out.exists():
-        out.rmdir()
     out.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, out)
+    try:
+        if out.exists():
+            out.rmdir()  # empty (begin_tree checked); a tree finished meanwhile stays
+        os.replace(tmp, out)
+    except OSError:
+        if (out / SYNTHETIC_MARKER).is_file():  # another process finished the same tree first
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        raise
 
 
 def mark_synthetic(root: Path, info: dict) -> None:
