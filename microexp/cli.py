@@ -199,6 +199,40 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_options(args: argparse.Namespace) -> dict[str, object]:
+    """The keyword arguments of run() or reproduce() that ``args`` holds."""
+    if args.what == "run":
+        own = {"protocol": args.protocol, "model": args.model, "recipe": args.recipe}
+    else:
+        own = {
+            "paper": args.paper,
+            "model": args.model,
+            "ablation": args.ablation,
+            "modes": [m.strip() for m in args.modes.split(",")],
+            "pretrained": args.pretrained,
+        }
+    return {**own, "out": args.out, **_run_options(args)}
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from .experiments.submit import Resources, parse_slurm_settings, submit
+
+    resources = Resources(
+        partition=args.partition,
+        gpus_per_task=args.gpus_per_task,
+        cpus_per_task=args.cpus_per_task,
+        mem_gb=args.mem,
+        time_min=args.time,
+        array_parallelism=args.array_parallelism,
+        max_requeues=args.max_requeues,
+        extra=parse_slurm_settings(args.slurm),
+    )
+    if args.shards is None:
+        raise MicroexpError("microexp submit: expected --shards N (array tasks; local: processes)")
+    submit(args.what, _command_options(args), args.shards, args.executor, resources, args.logs)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .experiments import run
 
@@ -282,6 +316,51 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_reproduce_arguments(rep: argparse.ArgumentParser) -> None:
+    rep.add_argument("paper", help="s3d (paper A) or atscnn (paper B)")
+    rep.add_argument("--model", help="a registered model (default: the paper's), or lbptop for s3d")
+    rep.add_argument("--ablation", help="atscnn: one of paper B's Table 4 rows, or all")
+    rep.add_argument(
+        "--pretrained", help="s3d: a CK+ model (.keras) to fine-tune instead of pre-training"
+    )
+    rep.add_argument(
+        "--modes",
+        default="transfer,scratch",
+        help="s3d: transfer and/or scratch runs (default both)",
+    )
+    _add_run_options(rep)
+
+
+def _add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--protocol", required=True, help="a protocol (microexp data protocols)")
+    run.add_argument("--model", required=True, help="a registered model (microexp models summary)")
+    run.add_argument("--recipe", help="the tensors to feed (default: the model's)")
+    _add_run_options(run)
+
+
+def _add_submit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", default="slurm", choices=("slurm", "local"))
+    p.add_argument("--partition", help="Slurm partition")
+    p.add_argument("--gpus-per-task", type=int, help="GPUs for each job")
+    p.add_argument("--cpus-per-task", type=int, help="CPUs for each job")
+    p.add_argument("--mem", type=float, metavar="GB", help="memory for each job, in GB")
+    p.add_argument(
+        "--time", type=int, default=60, metavar="MIN", help="each job's limit (default 60)"
+    )
+    p.add_argument("--array-parallelism", type=int, help="array tasks running at once")
+    p.add_argument(
+        "--max-requeues", type=int, default=3, help="requeues of a task that ran out of time"
+    )
+    p.add_argument(
+        "--slurm",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another #SBATCH setting, e.g. account=mylab (repeatable)",
+    )
+    p.add_argument("--logs", help="submitit's job folders (default OUT/slurm_logs)")
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="synthetic", help="synthetic (default) or name=DIR,name=DIR")
     p.add_argument("--preset", default="demo", help="tiny, demo (default) or paper")
@@ -300,7 +379,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--shards",
         type=int,
         metavar="N",
-        help="with --shard auto on Kubernetes: the number of shards (or MICROEXP_SHARDS)",
+        help="the number of shards: microexp submit's array tasks; with --shard auto on "
+        "Kubernetes, the Indexed Job's completions (or MICROEXP_SHARDS)",
     )
     p.add_argument(
         "--parallel-folds",
@@ -441,18 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
         "then LOSO on CASME II (transfer and from scratch). atscnn (paper B): LOSO on CASME + "
         "CASME II + SAMM. Re-running the same command resumes after the last finished fold.",
     )
-    rep.add_argument("paper", help="s3d (paper A) or atscnn (paper B)")
-    rep.add_argument("--model", help="a registered model (default: the paper's), or lbptop for s3d")
-    rep.add_argument("--ablation", help="atscnn: one of paper B's Table 4 rows, or all")
-    rep.add_argument(
-        "--pretrained", help="s3d: a CK+ model (.keras) to fine-tune instead of pre-training"
-    )
-    rep.add_argument(
-        "--modes",
-        default="transfer,scratch",
-        help="s3d: transfer and/or scratch runs (default both)",
-    )
-    _add_run_options(rep)
+    _add_reproduce_arguments(rep)
     rep.set_defaults(func=cmd_reproduce)
 
     run = sub.add_parser(
@@ -462,11 +531,24 @@ def build_parser() -> argparse.ArgumentParser:
         "leave-one-subject-out, with its recipe's default schedule; the class count is the "
         "protocol's. Resumes like reproduce.",
     )
-    run.add_argument("--protocol", required=True, help="a protocol (microexp data protocols)")
-    run.add_argument("--model", required=True, help="a registered model (microexp models summary)")
-    run.add_argument("--recipe", help="the tensors to feed (default: the model's)")
-    _add_run_options(run)
+    _add_run_arguments(run)
     run.set_defaults(func=cmd_run)
+
+    sbm = sub.add_parser(
+        "submit",
+        help="a run or reproduce as a Slurm job array (submitit), or as local processes",
+        description="Split `microexp run` or `microexp reproduce` into a job that prepares "
+        "the shared work (data, flows, pre-training), an array of --shards tasks (the folds), "
+        "and a job that trains the final model and writes the merged report. A task that is "
+        "preempted or runs out of time is requeued and resumes. --executor local runs the "
+        "command here with --parallel-folds SHARDS. See docs/cluster.md.",
+    )
+    what = sbm.add_subparsers(dest="what", metavar="{run,reproduce}", required=True)
+    for name, add in (("run", _add_run_arguments), ("reproduce", _add_reproduce_arguments)):
+        p = what.add_parser(name, help=f"microexp {name}'s arguments, then the job's")
+        add(p)
+        _add_submit_options(p)
+        p.set_defaults(func=cmd_submit)
 
     rpt = sub.add_parser(
         "report",
@@ -556,7 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: sub-commands that load Keras (and TensorFlow when it is the backend)
-_TF_COMMANDS = ("reproduce", "run", "demo", "predict", "models", "report")
+_TF_COMMANDS = ("reproduce", "run", "demo", "predict", "models", "report", "submit")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,6 +37,9 @@ from .megc import PROTOCOL_TABLES
 from .spec import Experiment, Preset, Stage, get_preset
 from .trainer import TRAINERS, FitSetting, KerasTrainer, baseline_fit_predict, save_model
 
+#: what one call of a run does (RunOptions.step)
+STEPS = ("all", "prepare", "folds")
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -58,7 +61,10 @@ class RunOptions:
     the Keras backend and device before any data is read. ``verbose``: a line per
     epoch (loss, accuracy) besides the line per fold, which gives the time left.
     ``parallel_folds``: train that many folds at once, in worker processes on this machine
-    (:mod:`.parallel`; the same records as one by one).
+    (:mod:`.parallel`; the same records as one by one). ``step``: ``all``; ``prepare`` (the
+    work every shard shares: data, flows, pre-training; no fold, no report); ``folds`` (the
+    folds only: no final model, no report), as a cluster's jobs split a run
+    (:mod:`.submit`).
     """
 
     data: str = "synthetic"
@@ -79,6 +85,7 @@ class RunOptions:
     flow_backend: str = "cv2"
     verbose: bool = False
     parallel_folds: int = 1
+    step: str = "all"
     log: Callable[[str], None] = print
 
 
@@ -413,6 +420,9 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
         make = _fine_tune_builder(exp, path, data)
     elif exp.trainer == "keras":
         make = _builder(exp, data, recipe, len(data.classes))
+    if ctx.opts.step == "prepare":
+        ctx.log(f"[prepare] {exp.name}: data, flows and pre-training ready")
+        return run_dir.name
     trainer = TRAINERS[exp.trainer](_setting(ctx, exp.train, make, run_dir / "logs"), data)
     opts = ctx.opts
     what = {"loso": "subject_key", "lodo": "dataset"}[opts.split]
@@ -435,7 +445,7 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
     if len({s.dataset for s in data.samples}) > 1:
         write_megc_log(run_dir / "megc_log.txt", records)
     run_baselines(ctx, exp, data, recipe, run_dir)
-    if ctx.complete and opts.final_model and trainer.fit_all is not None:
+    if ctx.complete and opts.step == "all" and opts.final_model and trainer.fit_all is not None:
         _final_model(ctx, run_dir, trainer.fit_all)
     return run_dir.name
 
@@ -525,6 +535,8 @@ def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper:
     preset = get_preset(opts.preset)
     shard = parse_shard(opts.shard, opts.shards)
     check_int(opts.parallel_folds, "parallel_folds", 1)
+    if opts.step not in STEPS:
+        raise unknown_name("step", opts.step, STEPS)
     backend.check_precision(opts.mixed_precision)
     group_of(opts.split)
     for exp in experiments:
@@ -570,6 +582,9 @@ def run_all(
     names = []
     for seed in opts.seeds or (opts.seed,):
         names += [run_experiment(replace(ctx, seed=seed), exp) for exp in experiments]
+    if opts.step != "all":  # a cluster job's share: the last job reports
+        opts.log(f"{opts.step} step finished in {time.time() - t0:.0f} s: {', '.join(names)}")
+        return out / "report"
     report = write_report(out, tables=tables)
     what = paper or ", ".join(e.protocol for e in experiments[:1])
     opts.log(f"{what} ({opts.preset}) finished in {time.time() - t0:.0f} s: {', '.join(names)}")
