@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-tensorflow test-jax notebooks lint format clean
+.PHONY: install demo test test-tensorflow test-jax test-cluster notebooks lint format clean
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ test-tensorflow: install
 test-jax: install
 	KERAS_BACKEND=jax PYTHONPATH=tests/blockers MICROEXP_TEST_BLOCK=tensorflow \
 	  $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "jax and not slow and not realdata"
+
+# microexp submit on a real Slurm: a single-node cluster on this machine (installed from
+# Debian when missing: needs root), then tests/test_slurm.py (~5 min on 2 cores)
+test-cluster: install
+	bash tools/slurm_localhost.sh
+	$(BIN)/python -m pytest -q -s -p no:xdist -m slurm tests/test_slurm.py
 
 # re-run every notebook on the demo preset and save it with its outputs (~1 hour on 2 cores)
 notebooks: install
