@@ -181,6 +181,7 @@ def _run_options(args: argparse.Namespace) -> dict[str, object]:
         "verbose": args.verbose,
         "flow_backend": args.flow_backend,
         "parallel_folds": args.parallel_folds,
+        "step": args.step,
     }
 
 
@@ -381,6 +382,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="the number of shards: microexp submit's array tasks; with --shard auto on "
         "Kubernetes, the Indexed Job's completions (or MICROEXP_SHARDS)",
+    )
+    p.add_argument(
+        "--step",
+        default="all",
+        choices=("all", "prepare", "folds"),
+        help="prepare: data, flows and pre-training only; folds: the folds only (no final "
+        "model, no report), as a cluster's jobs split a run (docs/cluster.md)",
     )
     p.add_argument(
         "--parallel-folds",
