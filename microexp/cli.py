@@ -282,8 +282,17 @@ def cmd_spot(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .experiments import write_report
+    from .reporting.report import missing_shards
 
     dest = write_report(args.run_dir[0], args.run_dir[1:], args.dest)
+    metrics = json.loads((dest / "metrics.json").read_text())
+    for name, m in metrics.items():
+        if isinstance(m, dict) and m.get("partial"):
+            shards = missing_shards(args.run_dir[0], m["missing_folds"])
+            print(
+                f"partial: {name} misses fold(s) {', '.join(map(str, m['missing_folds']))}"
+                + (f": {shards}" if shards else "")
+            )
     print(f"report: {dest / 'report.md'}")
     return 0
 

@@ -148,3 +148,29 @@ def test_a_prepare_step_stops_before_the_folds(tmp_path: Path) -> None:
     assert any((out / "cache").rglob("*.npz")) and not (out / "report").exists()
     with pytest.raises(MicroexpError, match="unknown step 'half'"):
         run("casme2-5class", "atscnn", out, step="half", **common)
+
+
+def test_a_submitted_runs_missing_folds_name_their_shard(tmp_path: Path) -> None:
+    import json
+
+    from microexp.reporting.report import missing_shards
+
+    assert missing_shards(tmp_path, [1]) == ""  # not submitted
+    record = {"shards": 3, "tasks": {"1/3": "12_0", "2/3": "12_1", "3/3": "12_2"},
+              "logs": "/runs/o/slurm_logs", "prepare": "11", "array": "12", "finish": "13"}  # fmt: skip
+    (tmp_path / "submit.json").write_text(json.dumps(record))
+    assert missing_shards(tmp_path, [1, 4, 7]) == (
+        "shard 2/3 (Slurm task 12_1, logs /runs/o/slurm_logs/12_1)"
+    )
+    assert missing_shards(tmp_path, [0, 2]).count("shard") == 2
+    (tmp_path / "submit.json").write_text("{")  # damaged: no names rather than a traceback
+    assert missing_shards(tmp_path, [1]) == ""
+
+
+def test_submit_records_its_jobs_for_the_report(fake_submitit, tmp_path) -> None:
+    import json
+
+    options = {"protocol": "casme2-5class", "model": "atscnn", "out": str(tmp_path / "o")}
+    sub.submit("run", options, 2, log=lambda _: None)
+    record = json.loads((tmp_path / "o" / "submit.json").read_text())
+    assert record["shards"] == 2 and record["tasks"] == {"1/2": "200_0", "2/2": "200_1"}

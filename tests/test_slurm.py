@@ -134,3 +134,45 @@ def test_requeued_and_time_warned_tasks_resume_and_lose_no_fold(reference: dict)
     warned = _task_log(done, second)
     assert "this job is timed-out" in warned and "Requeued" in warned  # submitit's path
     assert "done before, reused" in warned
+
+
+def _wait_for_the_failure(done, timeout: float = 300) -> None:
+    """Until the array has ended and the finishing job waits for a dependency that can never
+    be met (a task failed); then cancel it."""
+    end = time.time() + timeout
+    while time.time() < end:
+        left = _queued([done.prepare, done.array, done.finish])
+        if len(left) == 1 and "DependencyNeverSatisfied" in left[0]:
+            subprocess.run(["scancel", done.finish], check=False)
+            return
+        if not left:
+            pytest.fail("every job ended: the fault was not met")
+        time.sleep(2)
+    subprocess.run(["scancel", done.prepare, done.array, done.finish], check=False)
+    pytest.fail(f"still queued after {timeout} s")
+
+
+def test_a_fault_in_one_shard_is_named_by_its_log_and_report(reference: dict, capsys) -> None:
+    """Fold 1's record cannot be written (a folder stands at its path): shard 2/3 (folds 1, 4,
+    7) fails with the one-line error in its task's log, shards 1 and 3 finish, and `microexp
+    report` names the shard, its Slurm task and its logs."""
+    from microexp.cli import main
+
+    out = reference["base"] / "fault"
+    blocked = sorted(p.name for p in (reference["out"] / "runs" / "atscnn" / "folds").iterdir())[1]
+    (out / "runs" / "atscnn" / "folds" / blocked).mkdir(parents=True)
+    done = _submit(reference, "fault", 3, time_min=10)
+    _wait_for_the_failure(done)
+    errors = [
+        line
+        for p in done.logs.glob(f"{done.tasks[1]}/*_log.err")
+        for line in p.read_text(errors="replace").splitlines()
+        if line.startswith("microexp: error:")
+    ]
+    assert errors and blocked in errors[0]
+    for task in (done.tasks[0], done.tasks[2]):
+        assert "folds step finished" in _task_log(done, task)
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert f"partial: atscnn misses fold(s) 1, 4, 7: shard 2/3 (Slurm task {done.tasks[1]}" in said

@@ -92,7 +92,13 @@ class Step(_Base):
         self.options = dict(options)
 
     def __call__(self) -> str:
-        return str(call_command(self.command, self.options))
+        import sys
+
+        try:
+            return str(call_command(self.command, self.options))
+        except (MicroexpError, OSError) as exc:  # the CLI's one line, first in the task's log
+            print(f"microexp: error: {exc}", file=sys.stderr, flush=True)
+            raise
 
 
 def call_command(command: str, options: Mapping[str, object]) -> Path:
@@ -170,11 +176,36 @@ def submit(
     ex.update_parameters(dependency=f"afterok:{array}")
     finish = ex.submit(Step(command, {**options, "step": "all"}))
     done = Submitted(prepare.job_id, array, tuple(t.job_id for t in tasks), finish.job_id, folder)
+    _record(out, done, shards)
     log(f"[submit] prepare: job {done.prepare}")
     log(f"[submit] folds: array {done.array} of {shards} tasks (after {done.prepare})")
     log(f"[submit] report and final model: job {done.finish} (after the whole array)")
     log(f"[submit] logs: {folder}/JOBID/; follow with squeue -u $USER and `microexp report {out}`")
     return done
+
+
+#: the submission's record in the output folder, read by microexp report for a partial run
+SUBMISSION_FILE = "submit.json"
+
+
+def _record(out: Path, done: Submitted, shards: int) -> None:
+    """``OUT/submit.json``: the shard count, each task's id and log folder, so that
+    ``microexp report`` names the shard and task of missing folds."""
+    import json
+
+    from ..fileio import write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = {f"{i}/{shards}": task for i, task in enumerate(done.tasks, start=1)}
+    record = {
+        "shards": shards,
+        "prepare": done.prepare,
+        "array": done.array,
+        "tasks": tasks,
+        "finish": done.finish,
+        "logs": str(done.logs),
+    }
+    write_text(out / SUBMISSION_FILE, json.dumps(record, indent=2) + "\n")
 
 
 def _check_options(command: str, options: Mapping[str, object]) -> None:

@@ -440,7 +440,7 @@ def write_report(
             "**Synthetic data**: these numbers check that the chain works; they are not comparable to the papers'.",
             "",
         ]
-    sections += _notices(runs)
+    sections += _notices(runs, outs[0])
     images = []
     feeding = _feeding(runs, tables)
     for spec in tables:
@@ -485,7 +485,28 @@ def write_report(
     return dest
 
 
-def _notices(runs: Sequence[RunResult]) -> list[str]:
+def missing_shards(out: str | os.PathLike, missing: Sequence[int]) -> str:
+    """Where a submitted run's missing folds were to be trained: "shard 2/3 (Slurm task 12_1,
+    logs DIR/12_1)", from ``out/submit.json`` (:mod:`microexp.experiments.submit`); "" for a
+    run that was not submitted."""
+    path = Path(out) / "submit.json"
+    if not path.is_file():
+        return ""
+    try:
+        sub = json.loads(path.read_text())
+        n, tasks, logs = int(sub["shards"]), sub["tasks"], sub["logs"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    shards = sorted({k % n + 1 for k in missing})
+    named = [
+        f"shard {i}/{n} (Slurm task {tasks.get(f'{i}/{n}', '?')}, logs "
+        f"{logs}/{tasks.get(f'{i}/{n}', '?')})"
+        for i in shards
+    ]
+    return "; ".join(named)
+
+
+def _notices(runs: Sequence[RunResult], out: Path | None = None) -> list[str]:
     """report.md's lines on the runs that do not cover their whole split (or may not: records
     from before microexp recorded its fold count) and on what the report left out."""
     lines = []
@@ -493,11 +514,13 @@ def _notices(runs: Sequence[RunResult]) -> list[str]:
         m = r.metrics
         if m.get("partial"):
             subjects = ", ".join(map(str, m["covered_subjects"]))
+            shards = missing_shards(out, m["missing_folds"]) if out is not None else ""
             lines.append(
                 f"- **Partial run** {r.name}: {m['folds']} of {m['folds_total']} folds "
                 f"({subjects}); fold(s) {_fold_list(m['missing_folds'])} (0-based, as `--folds` "
-                "takes them) are missing, so its numbers are not the protocol's. Resume it "
-                "with `microexp run` to finish it."
+                "takes them) are missing, so its numbers are not the protocol's. "
+                + (f"They belong to {shards}. " if shards else "")
+                + "Resume it with `microexp run` to finish it."
             )
         elif m.get("partial") is None:
             lines.append(
