@@ -12,6 +12,7 @@ from .metrics import (
     uf1,
 )
 from .spotting import SpotScores, interval_iou, spot_scores
+from .strs import strs
 
 __all__ = [
     "sample_subjects",
@@ -30,4 +31,5 @@ __all__ = [
     "SpotScores",
     "interval_iou",
     "spot_scores",
+    "strs",
 ]
