@@ -396,7 +396,7 @@ def section_paper_a(sz: Sizes, clock: Clock, out_dir: Path) -> dict:
     )  # fmt: skip
     clock_cb = _EpochClock()
     t0 = time.perf_counter()
-    _fit_every_subject(pre, ck, clock_cb)
+    pre.fit(ck.samples, None, "pretrain", callbacks=[clock_cb])
     steps_share = -(-7 * share // 20)
     epoch_s = clock_cb.epochs[-1]  # the first epoch also compiles
     paper_steps = -(-7 * 1500 // 20) * 80
@@ -499,33 +499,6 @@ class _EpochClock:
                 self.epochs.append(time.perf_counter() - self.t0)
 
         return _Clock()
-
-
-def _fit_every_subject(trainer, data, callback) -> None:
-    """What :meth:`KerasTrainer.fit` does for a stage on every subject, with ``callback``."""
-    from microexp.data import make_input
-    from microexp.experiments.trainer import draw_items, seeds_for
-    from microexp.models import input_key
-    from microexp.training import set_determinism, train
-
-    s = trainer.s
-    seeds = seeds_for(s.seed, None)
-    set_determinism(seeds.keras)
-    items, _ = draw_items(s, data, data.indices(data.samples), seeds.rng, " in pre-training")
-    model = trainer.factory.get()
-    fit_input = make_input(
-        data.store,
-        items,
-        s.schedule.batch_size,
-        input_key(model),
-        shuffle=True,
-        seed=seeds.shuffle,
-        epochs=s.schedule.epochs,
-        turn_in=trainer.turn_in,
-        pad=trainer.pad,
-    )
-    train(trainer.factory.fit_model, fit_input, s.schedule, None, tensorboard=False,
-          callbacks=[callback])  # fmt: skip
 
 
 def section_tvl1(sz: Sizes, clock: Clock) -> dict:

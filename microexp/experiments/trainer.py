@@ -117,9 +117,9 @@ class KerasTrainer:
             weighted=self.pad,
         )
 
-    def fit(self, train_samples: Sequence, k: int | None, tag: str):
+    def fit(self, train_samples: Sequence, k: int | None, tag: str, callbacks: Sequence = ()):
         """Train on ``train_samples`` (``k``: fold index, None for a stage on every subject);
-        returns (model, history, extra)."""
+        returns (model, history, extra). ``callbacks``: more Keras callbacks (benchmarks)."""
         from ..data import make_input
         from ..models import input_key
         from ..training.fit import configure_precision, set_determinism, train
@@ -155,6 +155,7 @@ class KerasTrainer:
             log_dir,
             tensorboard=s.tensorboard,
             log=s.log if s.verbose else None,
+            callbacks=callbacks,
         )
         return model, hist, {"warnings": caught, "train_examples": len(items)}
 
