@@ -390,3 +390,15 @@ def test_k_workers_per_gpu_or_k_on_the_cpu() -> None:
     assert worker_plan(2, ["0", "1"]) == ["0", "1", "0", "1"]  # 2 per GPU, dealt in turn
     assert visible_gpus({"CUDA_VISIBLE_DEVICES": "2, 5"}) == ["2", "5"]
     assert visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []
+
+
+def test_gpus_are_read_from_nvidia_smi_when_not_given(monkeypatch) -> None:
+    import subprocess
+
+    from microexp.experiments.parallel import visible_gpus
+
+    listing = "GPU 0: NVIDIA H200 (UUID: GPU-1)\n  MIG 1g.18gb Device 0: (UUID: MIG-1)\nGPU 1: NVIDIA H200 (UUID: GPU-2)\n"
+    monkeypatch.setattr(
+        subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, listing, "")
+    )
+    assert visible_gpus({}) == ["0", "1"]

@@ -47,7 +47,10 @@ def visible_gpus(environ: Mapping[str, str] | None = None) -> list[str]:
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return []
-    return [str(i) for i, line in enumerate(listed.splitlines()) if line.startswith("GPU ")]
+    # "GPU 0: NVIDIA H200 (UUID: ...)"; MIG devices are indented lines below their GPU
+    return [
+        line.split(":")[0][4:].strip() for line in listed.splitlines() if line.startswith("GPU ")
+    ]
 
 
 def worker_env(
