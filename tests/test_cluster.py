@@ -174,3 +174,14 @@ def test_submit_records_its_jobs_for_the_report(fake_submitit, tmp_path) -> None
     sub.submit("run", options, 2, log=lambda _: None)
     record = json.loads((tmp_path / "o" / "submit.json").read_text())
     assert record["shards"] == 2 and record["tasks"] == {"1/2": "200_0", "2/2": "200_1"}
+
+
+def test_job_resources_are_checked_before_anything_is_sent() -> None:
+    for kwargs, message in (
+        ({"time_min": 0}, "--time 0: expected an integer >= 1"),
+        ({"gpus_per_task": 0}, "--gpus-per-task 0: expected an integer >= 1"),
+        ({"mem_gb": -1.0}, "--mem -1.0: expected gigabytes > 0"),
+        ({"max_requeues": -1}, "--max-requeues -1: expected an integer >= 0"),
+    ):
+        with pytest.raises(MicroexpError, match=message):
+            sub.Resources(**kwargs)

@@ -48,6 +48,20 @@ class Resources:
     signal_delay_s: int = 90
     extra: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        check_int(self.time_min, "--time", 1)
+        check_int(self.max_requeues, "--max-requeues", 0)
+        check_int(self.signal_delay_s, "signal_delay_s", 1)
+        for name, value in (
+            ("--gpus-per-task", self.gpus_per_task),
+            ("--cpus-per-task", self.cpus_per_task),
+            ("--array-parallelism", self.array_parallelism),
+        ):
+            if value is not None:
+                check_int(value, name, 1)
+        if self.mem_gb is not None and not self.mem_gb > 0:
+            raise MicroexpError(f"--mem {self.mem_gb!r}: expected gigabytes > 0")
+
     def slurm_parameters(self) -> dict:
         """submitit's SlurmExecutor parameters."""
         params: dict = {"time": self.time_min, "signal_delay_s": self.signal_delay_s}
@@ -165,6 +179,16 @@ def submit(
     ex = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=resources.max_requeues)
     base = resources.slurm_parameters()
     ex.update_parameters(job_name=f"microexp-{command}", **base)
+    try:
+        return _send(ex, command, options, shards, out, folder, log)
+    except submitit.core.utils.FailedJobError as exc:  # sbatch said no (partition, account...)
+        why = " ".join(str(exc).split())[-300:]
+        raise MicroexpError(f"sbatch refused the job: {why}") from None
+
+
+def _send(ex, command: str, options: Mapping[str, object], shards: int, out: Path, folder: Path,
+          log: Callable[[str], None]) -> Submitted:  # fmt: skip
+    """The three submissions (prepare, the array, finish) with their dependencies."""
     prepare = ex.submit(Step(command, {**options, "step": "prepare"}))
     ex.update_parameters(dependency=f"afterok:{prepare.job_id}")
     with ex.batch():
