@@ -50,8 +50,8 @@ class RunOptions:
     folders ``NAME`` for seed 0, ``NAME-seedK`` otherwise; tables give the mean and s.d. over
     seeds). ``folds``/``shard``: a part of the folds
     (then no final model); ``shard="auto"`` reads it from a Slurm job array or a Kubernetes
-    Indexed Job, whose shard count ``shards`` gives (or ``MICROEXP_SHARDS``). ``cache``: flow cache (default OUT/cache). ``data_dir``: where
-    synthetic data is generated (default OUT/data). ``pretrained``: a pre-trained model
+    Indexed Job, whose shard count ``shards`` gives (or ``MICROEXP_SHARDS``). ``cache``: flow
+    cache (default OUT/cache). ``data_dir``: where synthetic data is generated (default OUT/data). ``pretrained``: a pre-trained model
     (.keras) to fine-tune instead of pre-training one. ``tensorboard`` None: the preset's.
     ``split``: ``loso`` (leave one subject out) or ``lodo`` (leave one dataset out, for a
     composite protocol; the run folder gets a ``-lodo`` suffix). ``flow_backend``: TV-L1 by
