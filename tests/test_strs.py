@@ -3,7 +3,10 @@ matching beside microexp's one-to-one one, its analysis F1, the published baseli
 
 from __future__ import annotations
 
+import csv
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -84,10 +87,33 @@ def test_no_prediction_scores_zero_and_bad_rows_are_one_line() -> None:
     assert empty["strs"] == 0.0 and empty["spotting"]["fn"] == 1 and empty["predictions"] == 0
     for rows, message in (
         ([("s1", "v2", 0, 9, "negative")], "prediction row 0: video s1/v2 is not in the ground"),
-        ([("s1", "v1", 9, 3, "negative")], "prediction row 0: s1/v1 9-3: expected 0 <= onset"),
+        ([("s1", "v1", 9, 3, "negative")], "prediction row 0: s1/v1 9-3: expected onset <= "),
         ([("s1", "v1", 0, 9, "happy")], "prediction row 0: label 'happy' is not one of"),
         ([("s1", "v1", 0, 9)], "prediction row 0: ('s1', 'v1', 0, 9): expected (subject"),
     ):
         with pytest.raises(MicroexpError, match=re.escape(message)) as caught:
             strs(rows, truth, CLASSES)
         assert "\n" not in str(caught.value)
+
+
+EVALUATOR = os.environ.get("MICROEXP_STRS_EVALUATOR")  # a checkout of genbing99/STRS-Metric
+
+
+@pytest.mark.skipif(
+    not EVALUATOR, reason="set MICROEXP_STRS_EVALUATOR to a checkout of genbing99/STRS-Metric"
+)
+def test_the_public_evaluators_own_sample_files() -> None:
+    """Its data/pred.csv and data/gt.csv (not copied here): the figures its strs_metric.py
+    prints for them (run with pandas 1.5: spotting 159/85/85, F1 0.6516; analysis P 0.5983,
+    R 0.5872, F1 0.5927, UF1 0.5766; STRS 0.3862)."""
+
+    def rows(name: str) -> list[tuple]:
+        with open(Path(EVALUATOR) / "data" / name, newline="") as fh:
+            return [tuple(r[k] for k in ("subject", "video", "onset", "offset", "emotion"))
+                    for r in csv.DictReader(fh)]  # fmt: skip
+
+    out = strs(rows("pred.csv"), rows("gt.csv"), evaluator_quirks=True)
+    s, a = out["spotting"], out["analysis"]
+    assert (s["tp"], s["fp"], s["fn"], s["f1"]) == (159, 85, 85, 0.6516)
+    assert (a["precision"], a["recall"], a["f1"], a["uf1"]) == (0.5983, 0.5872, 0.5927, 0.5766)
+    assert out["strs"] == 0.3862

@@ -52,7 +52,7 @@ def parse_intervals(
     rows: Iterable[Sequence], what: str, labels: Iterable[str] | None = None
 ) -> list[Interval]:
     """``(subject, video, onset, offset, label)`` rows, checked: a bad row is a one-line
-    error naming it (an inverted interval, a negative frame, a label outside ``labels``)."""
+    error naming it (an inverted interval, a label outside ``labels``)."""
     known = None if labels is None else set(labels)
     out = []
     for i, row in enumerate(rows):
@@ -65,9 +65,9 @@ def parse_intervals(
             onset, offset = int(onset), int(offset)
         except (TypeError, ValueError):
             raise MicroexpError(f"{what} row {i}: onset and offset must be frame numbers") from None
-        if onset < 0 or offset < onset:
+        if offset < onset:  # a window may start before frame 0, as the evaluator allows
             raise MicroexpError(
-                f"{what} row {i}: {subject}/{video} {onset}-{offset}: expected 0 <= onset <= offset"
+                f"{what} row {i}: {subject}/{video} {onset}-{offset}: expected onset <= offset"
             )
         if known is not None and str(label) not in known:
             raise MicroexpError(
@@ -176,9 +176,10 @@ def strs(
         [t for t, _ in kept], [p for _, p in kept], classes, evaluator_quirks
     )
     video_of = {key: f"{key[0]}/{key[1]}" for key in videos}
+    shift = 1 - min([x.onset for x in [*pred, *true]], default=1)  # spotting's frames are 1-based
     bipartite = count(
-        [(video_of[p.key], p.onset + 1, p.offset + 1) for p in pred],
-        [(video_of[t.key], t.onset + 1, t.offset + 1) for t in true],
+        [(video_of[p.key], p.onset + shift, p.offset + shift) for p in pred],
+        [(video_of[t.key], t.onset + shift, t.offset + shift) for t in true],
         iou,
     )
     return {
