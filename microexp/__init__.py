@@ -35,6 +35,7 @@ _FUNCTIONS = {
     "predict": "prediction",
     "run_demo": "demo",
     "spot": "experiments.spotting",
+    "spot_then_recognise": "experiments.str_run",
 }
 
 

@@ -265,11 +265,7 @@ def cmd_spot(args: argparse.Namespace) -> int:
         from .tflog import import_keras_quietly
 
         import_keras_quietly()
-    options = {"flow": args.flow, "size": args.size, "method": args.method}
-    if args.epochs is not None:
-        options["epochs"] = args.epochs
-    if args.p is not None:
-        options["p"] = args.p
+    options = _spot_options(args)
     out = args.out or f"runs/spot/{args.dataset}"
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print  # stdout: JSON only
     report = spot(args.dataset, out, args.root, args.preset, args.seed, log, **options)
@@ -277,6 +273,51 @@ def cmd_spot(args: argparse.Namespace) -> int:
         print(json.dumps(read_metrics(out), indent=2))
     else:
         print(f"report: {report}")
+    return 0
+
+
+def cmd_str(args: argparse.Namespace) -> int:
+    from .evaluation.loso import parse_shard
+    from .experiments.str_run import spot_then_recognise
+
+    options = _spot_options(args)
+    out = args.out or f"runs/str/{args.dataset}"
+    log = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    report = spot_then_recognise(
+        args.dataset, out, args.root, args.model, args.preset, args.seed, log,
+        parse_shard(args.shard), args.emotions, **options,
+    )  # fmt: skip
+    if report.name != "report.md":
+        return 0
+    metrics = json.loads((report.parent / "metrics.json").read_text())
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+        return 0
+    h, ci = metrics["headline"], metrics["ci95"]
+    print(
+        f"STRS {h['strs']:.4f} [{ci['strs'][0]:.2f}, {ci['strs'][1]:.2f}], spotting F1 "
+        f"{h['spotting_f1']:.4f}, analysis F1 {h['analysis_f1']:.4f} (95 % over subjects)"
+    )
+    for name, b in metrics["baselines"].items():
+        print(f"  {name}: STRS {b['strs']:.4f}")
+    print(f"report: {report}")
+    return 0
+
+
+def cmd_strs(args: argparse.Namespace) -> int:
+    from .evaluation.strs import strs_files
+
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    result = strs_files(args.pred, args.truth, classes, evaluator_quirks=args.evaluator_quirks)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    s, a = result["spotting"], result["analysis"]
+    if not result["predictions"]:
+        print("no prediction: every score is 0")
+    print(f"spotting: TP {s['tp']} FP {s['fp']} FN {s['fn']}, F1 {s['f1']:.4f}")
+    print(f"analysis: precision {a['precision']:.4f}, recall {a['recall']:.4f}, F1 {a['f1']:.4f}")
+    print(f"STRS {result['strs']:.4f}")
     return 0
 
 
@@ -439,6 +480,37 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="a line per epoch (loss, accuracy) besides each fold's",
     )
+
+
+def _add_spotter_arguments(p: argparse.ArgumentParser, command: str) -> None:
+    """The long-video commands' shared arguments: data, output, preset and the spotter's."""
+    p.add_argument("--root", help="the dataset's folder (default: synthetic long videos)")
+    p.add_argument("--out", help=f"output folder (default runs/{command}/DATASET)")
+    p.add_argument(
+        "--preset", default="demo", help="tiny, demo (default) or paper (SOFTNet's 20 epochs)"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--p", type=float, help="threshold fraction (default: chosen per fold)")
+    p.add_argument(
+        "--method",
+        default="flow",
+        help="flow (training-free, default) or softnet (SOFTNet's network, trained per fold)",
+    )
+    p.add_argument(
+        "--epochs", type=int, help="softnet: epochs (default by preset: tiny 2, demo 10, paper 20)"
+    )
+    p.add_argument("--flow", default="farneback", help="farneback (default) or tvl1")
+    p.add_argument("--size", type=int, default=96, help="face window in px (default 96)")
+    p.add_argument("--json", action="store_true", help="print metrics.json")
+
+
+def _spot_options(args: argparse.Namespace) -> dict[str, object]:
+    options: dict[str, object] = {"flow": args.flow, "size": args.size, "method": args.method}
+    if args.epochs is not None:
+        options["epochs"] = args.epochs
+    if args.p is not None:
+        options["p"] = args.p
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -621,26 +693,42 @@ def build_parser() -> argparse.ArgumentParser:
         "under LOSO (k and p chosen on the other subjects) and score it as MEGC does; writes "
         "intervals.csv/.json, metrics.json and report.md (with the published F1).",
     )
-    spot.add_argument("--dataset", required=True, help="casme_sq or samm_lv")
-    spot.add_argument("--root", help="the dataset's folder (default: synthetic long videos)")
-    spot.add_argument("--out", help="output folder (default runs/spot/DATASET)")
-    spot.add_argument(
-        "--preset", default="demo", help="tiny, demo (default) or paper (SOFTNet's 20 epochs)"
-    )
-    spot.add_argument("--seed", type=int, default=0)
-    spot.add_argument("--p", type=float, help="threshold fraction (default: chosen per fold)")
-    spot.add_argument(
-        "--method",
-        default="flow",
-        help="flow (training-free, default) or softnet (SOFTNet's network, trained per fold)",
-    )
-    spot.add_argument(
-        "--epochs", type=int, help="softnet: epochs (default by preset: tiny 2, demo 10, paper 20)"
-    )
-    spot.add_argument("--flow", default="farneback", help="farneback (default) or tvl1")
-    spot.add_argument("--size", type=int, default=96, help="face window in px (default 96)")
-    spot.add_argument("--json", action="store_true", help="print metrics.json")
+    spot.add_argument("--dataset", required=True, help="casme_sq, samm_lv or casme3_lv")
+    _add_spotter_arguments(spot, "spot")
     spot.set_defaults(func=cmd_spot)
+
+    stp = sub.add_parser(
+        "str",
+        help="spot-then-recognise on long videos (SAMM-LV, CAS(ME)^3, CAS(ME)^2), MEGC's STRS",
+        description="Under LOSO, spot each held-out subject's intervals, classify each spotted "
+        "micro-expression with a model trained on the other subjects' coded ones, and score "
+        "STRS, spotting F1 and analysis F1 (with 95 % intervals over subjects) beside a "
+        "majority-class and a chance baseline and the reported MEGC numbers.",
+    )
+    stp.add_argument("--dataset", required=True, help="samm_lv, casme3_lv or casme_sq")
+    stp.add_argument(
+        "--emotions", help="samm_lv: SAMM's folder or coding sheet (the emotions SAMM-LV lacks)"
+    )
+    stp.add_argument("--model", default="atscnn", help="the recognition network (atscnn)")
+    stp.add_argument("--shard", help="run part i/n of the folds (or auto on a job array)")
+    _add_spotter_arguments(stp, "str")
+    stp.set_defaults(func=cmd_str)
+
+    sts = sub.add_parser(
+        "strs",
+        help="score a spot-then-recognise prediction file against a ground-truth file",
+        description="STRS, spotting F1 and analysis F1 as MEGC's STR evaluator computes them; "
+        "both files have the columns subject, video, onset, offset, emotion.",
+    )
+    sts.add_argument("pred", help="predictions CSV")
+    sts.add_argument("truth", help="ground-truth CSV")
+    sts.add_argument("--classes", help="analysis classes, comma-separated (default: truth's)")
+    sts.add_argument(
+        "--evaluator-quirks", action="store_true",
+        help="drop truths of subjects with no prediction, as the public evaluator does",
+    )  # fmt: skip
+    sts.add_argument("--json", action="store_true", help="print every score as JSON")
+    sts.set_defaults(func=cmd_strs)
 
     demo = sub.add_parser(
         "demo",
@@ -655,7 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: sub-commands that load Keras (and TensorFlow when it is the backend)
-_TF_COMMANDS = ("reproduce", "run", "demo", "predict", "models", "report", "submit")
+_TF_COMMANDS = ("reproduce", "run", "demo", "predict", "models", "report", "submit", "str")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

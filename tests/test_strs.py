@@ -117,3 +117,48 @@ def test_the_public_evaluators_own_sample_files() -> None:
     assert (s["tp"], s["fp"], s["fn"], s["f1"]) == (159, 85, 85, 0.6516)
     assert (a["precision"], a["recall"], a["f1"], a["uf1"]) == (0.5983, 0.5872, 0.5927, 0.5766)
     assert out["strs"] == 0.3862
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_str_files_bad_rows_are_named_by_file_and_line(tmp_path) -> None:
+    from microexp.evaluation.strs import strs_files
+
+    gt = _write(tmp_path / "gt.csv", "subject,video,onset,offset,emotion\n1,v1,10,20,negative\n")
+    good = _write(tmp_path / "p.csv", "subject,video,onset,offset,emotion\n1,v1,10,20,negative\n")
+    assert strs_files(good, gt)["strs"] == 1.0
+    cases = {
+        "1,v9,10,20,negative\n": r"p\.csv line 3: video 1/v9 is not in the ground truth",
+        "1,v1,30,20,negative\n": r"p\.csv line 3: 1/v1 30-20: expected onset <= offset",
+        "1,v1,10,20,joy\n": r"p\.csv line 3: label 'joy' is not one of negative",
+        "1,v1,ten,20,negative\n": r"p\.csv line 3: onset 'ten' and offset '20' must be frame",
+        "1,v1,10,,negative\n": r"p\.csv line 3: expected five non-empty cells",
+    }
+    head = "subject,video,onset,offset,emotion\n1,v1,10,20,negative\n"
+    for row, message in cases.items():
+        bad = _write(tmp_path / "p.csv", head + row)
+        with pytest.raises(MicroexpError, match=message):
+            strs_files(bad, gt)
+    with pytest.raises(MicroexpError, match=r"expected the columns .*; missing emotion"):
+        strs_files(_write(tmp_path / "p.csv", "subject,video,onset,offset\n"), gt)
+    with pytest.raises(MicroexpError, match=r"nothing\.csv: prediction file does not exist"):
+        strs_files(tmp_path / "nothing.csv", gt)
+    empty = strs_files(_write(tmp_path / "p.csv", "subject,video,onset,offset,label\n"), gt)
+    assert (empty["strs"], empty["predictions"], empty["spotting"]["fn"]) == (0.0, 0, 1)
+
+
+def test_strs_cli_prints_scores_and_refuses_bad_files_in_one_line(tmp_path, capsys) -> None:
+    from microexp.cli import main
+
+    gt = _write(tmp_path / "gt.csv", "subject,video,onset,offset,emotion\n1,v1,10,20,negative\n")
+    pred = _write(tmp_path / "p.csv", "subject,video,onset,offset,emotion\n1,v1,11,20,positive\n")
+    assert main(["strs", str(pred), str(gt), "--classes", "negative,positive"]) == 0
+    out = capsys.readouterr().out
+    assert "spotting: TP 1 FP 0 FN 0, F1 1.0000" in out and "STRS 0.0000" in out
+    bad = _write(tmp_path / "b.csv", "subject,video,onset,offset,emotion\n1,v2,11,20,negative\n")
+    assert main(["strs", str(bad), str(gt)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "b.csv line 2: video 1/v2 is not in the ground truth" in err[0]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ..errors import MicroexpError, unknown_name
-from . import casme, casme2, casme3, casme_sq, ckplus, fourdme, mmew, samm, samm_lv, smic
+from . import casme, casme2, casme3, casme3_lv, casme_sq, ckplus, fourdme, mmew, samm, samm_lv, smic
 from .base import Exclusion, LoadResult
 from .longvideo import Interval, LongVideo, LongVideoResult, half_length, mean_length
 from .loso import SPLITS, Fold, group_of, loso_folds, split_folds
@@ -36,10 +36,11 @@ LOADERS: dict[str, Callable[..., LoadResult]] = {
     "4dme": fourdme.load,
     "casme_sq": casme_sq.load,
     "samm_lv": samm_lv.load,
+    "casme3_lv": casme3_lv.load,
 }
 DATASETS = tuple(LOADERS)
 #: datasets of long videos for spotting (their loaders return a LongVideoResult)
-LONG_VIDEO_DATASETS = ("casme_sq", "samm_lv")
+LONG_VIDEO_DATASETS = ("casme_sq", "samm_lv", "casme3_lv")
 
 
 def loader_options(name: str) -> tuple[str, ...]:

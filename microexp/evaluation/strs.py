@@ -77,6 +77,65 @@ def parse_intervals(
     return out
 
 
+#: the columns of an STR file, as the evaluator's pred.csv and gt.csv have them
+CSV_COLUMNS = ("subject", "video", "onset", "offset", "emotion")
+
+
+def read_csv(path, what: str = "prediction") -> list[tuple]:
+    """An STR file (columns :data:`CSV_COLUMNS`, ``label`` accepted for ``emotion``) as rows
+    for :func:`strs`; a missing file, a missing column or a row that is not five cells with
+    frame numbers is a one-line error naming the file and line. A file of only a header is
+    an empty set (valid: it scores 0)."""
+    import csv
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise MicroexpError(f"{path}: {what} file does not exist")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip().lower() for h in reader.fieldnames or []]
+            reader.fieldnames = ["emotion" if h == "label" else h for h in header]
+            missing = [c for c in CSV_COLUMNS if c not in reader.fieldnames]
+            if missing:
+                raise MicroexpError(
+                    f"{path}: expected the columns {', '.join(CSV_COLUMNS)}; missing "
+                    f"{', '.join(missing)}"
+                )
+            rows = []
+            for line, r in enumerate(reader, start=2):
+                cells = [r.get(c) for c in CSV_COLUMNS]
+                if any(c is None or str(c).strip() == "" for c in cells):
+                    raise MicroexpError(f"{path} line {line}: expected five non-empty cells")
+                try:
+                    onset, offset = int(float(cells[2])), int(float(cells[3]))
+                except ValueError:
+                    raise MicroexpError(
+                        f"{path} line {line}: onset {cells[2]!r} and offset {cells[3]!r} must "
+                        "be frame numbers"
+                    ) from None
+                rows.append((cells[0].strip(), cells[1].strip(), onset, offset, cells[4].strip()))
+    except UnicodeDecodeError:
+        raise MicroexpError(f"{path}: not a text CSV file") from None
+    return rows
+
+
+def strs_files(pred, truth, classes: Sequence[str] | None = None, **kwargs) -> dict:
+    """:func:`strs` of two STR files (:func:`read_csv`); a bad row is named by its file and
+    line (data line 1 is the file's line 2)."""
+    p, t = read_csv(pred, "prediction"), read_csv(truth, "ground-truth")
+    try:
+        return strs(p, t, classes, **kwargs)
+    except MicroexpError as e:
+        text = str(e)
+        for who, path in (("prediction row ", pred), ("truth row ", truth)):
+            if text.startswith(who):
+                i, _, rest = text[len(who) :].partition(":")
+                raise MicroexpError(f"{path} line {int(i) + 2}:{rest}") from None
+        raise
+
+
 def match_in_order(
     predicted: Sequence[Interval], truth: Sequence[Interval], iou: float = 0.5
 ) -> tuple[list[tuple[int, int]], SpotScores]:

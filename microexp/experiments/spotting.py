@@ -401,11 +401,38 @@ def _truth(videos: list[LongVideo]) -> list[tuple]:
 
 
 def _spotted(video: LongVideo, scores: dict[str, np.ndarray], ks, ps, opts) -> list[tuple]:
+    """(video id, onset, peak, offset, kind) of each interval spotted in ``video`` (file-name
+    frame numbers; the peak is the score's, the interval's apex estimate)."""
     from ..preprocess.spotting import SpotParams, spot_intervals
 
     params = SpotParams(k=ks, p=ps)
     found = spot_intervals(scores, params, opts.micro_outside_macro)
-    return [(video.id, a + video.first, b + video.first, kind) for a, _, b, kind in found]
+    f = video.first
+    return [(video.id, a + f, peak + f, b + f, kind) for a, peak, b, kind in found]
+
+
+@dataclass(frozen=True)
+class FoldSpots:
+    """One fold's spotting: k and p per kind (from the training subjects only), every video's
+    S(t) per kind, and the intervals spotted in each test video (:func:`_spotted`'s rows)."""
+
+    k: dict[str, int]
+    p: dict[str, float]
+    scores: dict[str, dict[str, np.ndarray]]
+    found: list[list[tuple]]
+
+
+def spot_fold(scorer, train: list[LongVideo], test: list[LongVideo], opts: SpotOptions):
+    """Spot the test videos of one LOSO fold: k from the training subjects' coded durations,
+    p (unless fixed) the grid value with the best F1 on the training subjects' videos."""
+    ks = _half_lengths(train)
+    scores_of = scorer.fold(test[0].subject_key if test else "", train, test, ks)
+    ps = {}
+    for kind in ks:
+        mine = {v.id: scores_of[v.id][kind] for v in train}
+        ps[kind] = opts.p if opts.p is not None else _best_p(train, mine, ks[kind], kind, opts)
+    found = [_spotted(v, scores_of[v.id], ks, ps, opts) for v in test]
+    return FoldSpots(ks, ps, scores_of, found)
 
 
 def _best_p(videos, scores: dict[str, np.ndarray], k: int, kind: str, opts: SpotOptions) -> float:
@@ -461,18 +488,12 @@ def spot_dataset(
     _check_subjects(root, usable, excluded)  # a subject whose every video was excluded
 
     def fit_predict(train, test, fold) -> FoldOutput:
-        ks = _half_lengths(train)  # from the training subjects' coded durations only
-        scores_of = scorer.fold(fold.test_subject, train, test, ks)  # id -> kind -> S(t)
-        ps = {}
-        for kind in ks:
-            mine = {v.id: scores_of[v.id][kind] for v in train}
-            ps[kind] = opts.p if opts.p is not None else _best_p(train, mine, ks[kind], kind, opts)
-        found = []
-        for v in test:
-            found.append(_spotted(v, scores_of[v.id], ks, ps, opts))
-            _timeline_figure(v, scores_of[v.id], ps, found[-1], out / "timelines")
-        rows = [_row(item) for items in found for item in items]
-        return FoldOutput([len(f) for f in found], extra={"k": ks, "p": ps, "spotted": rows})
+        spots = spot_fold(scorer, train, test, opts)
+        for v, found in zip(test, spots.found, strict=True):
+            _timeline_figure(v, spots.scores[v.id], spots.p, found, out / "timelines")
+        rows = [_row(item) for items in spots.found for item in items]
+        extra = {"k": spots.k, "p": spots.p, "spotted": rows}
+        return FoldOutput([len(f) for f in spots.found], extra=extra)
 
     records = run_loso(
         usable,
@@ -557,7 +578,17 @@ def spot(
     return spot_dataset(dataset, root, out, SpotOptions(**options), log)
 
 
-def _timeline_figure(video: LongVideo, scores: dict, ps: dict, found: list, folder: Path) -> None:
+def _timeline_figure(
+    video: LongVideo,
+    scores: dict,
+    ps: dict,
+    found: list,
+    folder: Path,
+    labels=None,
+    truth_labels=None,
+) -> None:
+    """``found``: :func:`_spotted`'s rows; ``labels``: a class per row, written under its bar,
+    and ``truth_labels`` one per coded interval, over it (spot-then-recognise), or None."""
     from ..preprocess.spotting import threshold
     from ..reporting.figures import spotting_timeline
 
@@ -568,8 +599,10 @@ def _timeline_figure(video: LongVideo, scores: dict, ps: dict, found: list, fold
         scores,
         {kind: threshold(s, ps[kind]) for kind, s in scores.items()},
         [(iv.onset, iv.offset, iv.kind) for iv in video.intervals],
-        [(a, b, kind) for _, a, b, kind in found],
+        [(a, b, kind) for _, a, _, b, kind in found],
         folder / f"{_safe(video.id)}.png",
+        labels=labels,
+        truth_labels=truth_labels,
     )
 
 
@@ -579,7 +612,9 @@ def timeline_figures(out: str | os.PathLike) -> list[Path]:
 
 
 def _row(item: tuple) -> dict:
-    video, onset, offset, kind = item
+    """A spotted interval as stored: (video, onset, offset, kind), or :func:`_spotted`'s
+    row with its peak (not stored)."""
+    video, onset, *_, offset, kind = item
     return {"video": video, "onset": int(onset), "offset": int(offset), "kind": kind}
 
 
@@ -627,7 +662,7 @@ def spot_report(metrics: dict) -> str:
         )
         + " |"
     )
-    for name, f1 in PUBLISHED[metrics["dataset"]].items():
+    for name, f1 in PUBLISHED.get(metrics["dataset"], {}).items():
         lines.append(f"| {name} (published) | " + " | ".join(f"{v:.4f}" for v in f1) + " |")
     lines += [
         "",

@@ -88,11 +88,15 @@ def spotting_timeline(
     truth: Sequence[tuple[int, int, str]],
     spotted: Sequence[tuple[int, int, str]],
     out: str | os.PathLike,
+    labels: Sequence[str] | None = None,
+    truth_labels: Sequence[str] | None = None,
 ) -> Path:
     """One video: each kind's score S(t) over time (seconds) with its threshold, the coded
     intervals (shaded) and the spotted ones (bars below). Intervals are (onset, offset, kind)
-    in file-name frame numbers; ``first`` is the video's first frame number. No scores: one
-    row with every coded interval and a note that nothing was scored."""
+    in file-name frame numbers; ``first`` is the video's first frame number. ``labels`` (one
+    per spotted interval) and ``truth_labels`` (one per coded interval) are written under and
+    over their intervals (spot-then-recognise). No scores: one row with every coded interval
+    and a note that nothing was scored."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,8 +111,10 @@ def spotting_timeline(
     if not kinds:  # every coded interval on one row
         kinds, caption = [None], "shaded = coded; no kind was scored, nothing spotted"
         axes[0].set_yticks([])
+    if labels is not None:
+        caption += ", coded class above, predicted below"
     for ax, kind in zip(axes, kinds, strict=True):
-        for onset, offset, k in truth:
+        for i, (onset, offset, k) in enumerate(truth):
             if kind is None or k == kind:
                 ax.axvspan(
                     (onset - first) / fps,
@@ -116,6 +122,9 @@ def spotting_timeline(
                     color=colours.get(k, "k"),
                     alpha=0.15,
                 )
+                if truth_labels is not None and truth_labels[i]:
+                    ax.annotate(truth_labels[i], ((onset - first) / fps, 1.0), fontsize=6,
+                                xycoords=("data", "axes fraction"), va="top")  # fmt: skip
         if kind is None:
             continue
         s = scores[kind]
@@ -123,11 +132,14 @@ def spotting_timeline(
         ax.plot(t, s, color=colours.get(kind, "k"), lw=1, label=f"{kind} score")
         ax.axhline(thresholds[kind], color="grey", ls="--", lw=0.8, label="threshold")
         top = float(s.max()) if len(s) and s.max() > 0 else 1.0
-        for onset, offset, k in spotted:
+        for i, (onset, offset, k) in enumerate(spotted):
             if k == kind:
                 ax.plot([(onset - first) / fps, (offset - first + 1) / fps], [-0.06 * top] * 2,
                         color="k", lw=4, solid_capstyle="butt")  # fmt: skip
-        ax.set_ylim(-0.12 * top, 1.1 * top)
+                if labels is not None:
+                    ax.annotate(labels[i], ((onset - first) / fps, -0.11 * top), fontsize=6,
+                                va="top")  # fmt: skip
+        ax.set_ylim(-(0.3 if labels is not None else 0.12) * top, 1.1 * top)
         ax.set_ylabel(kind, fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0].set_title(f"{title}: {caption}", fontsize=9)

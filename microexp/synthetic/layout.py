@@ -489,7 +489,13 @@ def long_video_name(dataset: str, v: LongVideo) -> str:
         code, name = CASME_SQ_CODES[(v.video - 1) % len(CASME_SQ_CODES)]
         desc = "disgustingteeth" if code == "0101" else name
         return f"{CASME_SQ_FOLDERS[v.subject - 1]}_{code}{desc}"
+    if dataset == "casme3_lv":
+        return f"spNO.{v.subject}/{CASME3_VIDEOS[(v.video - 1) % len(CASME3_VIDEOS)]}"
     return f"{v.subject + 5:03d}_{v.video}"
+
+
+#: CAS(ME)^3 Part A's video letters
+CASME3_VIDEOS = "abcdefghijklm"
 
 
 def _aus(event: dict) -> str:
@@ -562,10 +568,63 @@ def write_samm_lv(root: Path, videos: Sequence[LongVideo]) -> Path:
     path = root / "SAMM_LongVideos_V3_Release.xlsx"
     if rows:
         write_sheet(path, "FACS_Movement_Only", header, rows, SAMM_LV_TITLE, text_columns=(0,))
+        _write_samm_emotions(root, videos)
+    return path
+
+
+def _write_samm_emotions(root: Path, videos: Sequence[LongVideo]) -> Path:
+    """SAMM's micro coding sheet for the micro-expressions (``SAMM_Micro_FACS_Codes_v2.xlsx``,
+    sheet MICRO_ONLY, with the ``Estimated Emotion`` the long-video sheet lacks), beside the
+    long videos. In the real releases it ships with SAMM, not SAMM-LV: pass its folder as
+    ``emotions``."""
+    rows = []
+    for v in videos:
+        name = long_video_name("samm_lv", v)
+        for k, e in enumerate(v.events, start=1):
+            if e["kind"] == "micro":
+                rows.append([f"{v.subject + 5:03d}", f"{name}_{k}", "1", e["onset"] + 1,
+                             e["apex"] + 1, e["offset"] + 1, e["offset"] - e["onset"] + 1,
+                             _aus(e), e["label"]])  # fmt: skip
+    header = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame",
+              "Offset Frame", "Duration", "Action Units", "Estimated Emotion"]  # fmt: skip
+    path = root / "SAMM_Micro_FACS_Codes_v2.xlsx"
+    write_sheet(path, "MICRO_ONLY", header, rows, text_columns=(0,))
+    return path
+
+
+def write_casme3_lv(root: Path, videos: Sequence[LongVideo]) -> Path:
+    """CAS(ME)^3 Part A's long videos: ``part_A/data/spNO.1/a/color/{n}.jpg``, the micro rows in
+    ``annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx`` (sheet ``label``, every cell text)
+    and the macro rows in ``annotation/cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx``
+    (sheet ``Sheet1``: sub, seq, onset, apex, offset, AU, emotion)."""
+    micro, macro = [], []
+    for v in videos:
+        name = long_video_name("casme3_lv", v)
+        subject, letter = name.split("/")
+        if v.frames is not None:
+            folder = root / "part_A" / "data" / subject / letter / "color"
+            save_frames(folder, "{:d}.jpg", range(1, v.n + 1), v.frames)
+        for e in v.events:
+            onset, apex, offset = e["onset"] + 1, e["apex"] + 1, e["offset"] + 1
+            if e["kind"] == "micro":
+                micro.append([subject, letter, str(onset), str(apex), str(offset), _aus(e), "1",
+                              e["label"]])  # fmt: skip
+            else:
+                macro.append([subject, letter, onset, apex, offset, _aus(e), e["label"]])
+    path = root / "annotation" / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+    if micro or macro:
+        header = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class",
+                  "emotion"]  # fmt: skip
+        write_sheet(path, "label", header, micro, text_columns=range(8),
+                    empty_sheets=("Sheet1", "Sheet3"))  # fmt: skip
+        header = ["sub", "seq", "onset", "apex", "offset", "AU", "emotion"]
+        write_sheet(path.parent / "cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx", "Sheet1",
+                    header, macro)  # fmt: skip
     return path
 
 
 def write_long(dataset: str, root: Path, videos: Sequence[LongVideo]) -> Path:
     """Frames of the videos that hold them; the annotation file when any has events."""
-    writer = {"casme_sq": write_casme_sq, "samm_lv": write_samm_lv}[dataset]
+    writer = {"casme_sq": write_casme_sq, "samm_lv": write_samm_lv, "casme3_lv": write_casme3_lv}
+    writer = writer[dataset]
     return writer(root, videos)

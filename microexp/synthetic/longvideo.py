@@ -1,4 +1,5 @@
-"""Synthetic long videos for spotting, written in CAS(ME)^2's and SAMM Long Videos' layouts.
+"""Synthetic long videos for spotting, written in CAS(ME)^2's, SAMM Long Videos' and CAS(ME)^3
+Part A's layouts.
 
 Each video shows one subject over several seconds with macro- and micro-expressions at known
 intervals (no two overlap), blinks at random times, slow head sway and one quick head shift
@@ -51,6 +52,14 @@ LONG_SPECS = {
         macro_s=(0.6, 1.0),
         micro_s=(0.2, 0.4),
         gap_s=(0.3, 0.6),
+    ),
+    "casme3_lv": LongSpec(
+        30.0,
+        False,
+        ("disgust", "surprise", "others", "fear", "anger", "sad", "happy"),
+        macro_s=(0.9, 1.8),
+        micro_s=(0.3, 0.5),
+        gap_s=(0.8, 1.6),
     ),
 }
 
@@ -190,7 +199,7 @@ def generate_long(
     videos_per_subject: int | None = None,
     params: MotionParams = MotionParams(),
 ) -> Path:
-    """Write synthetic long videos of ``dataset`` (``casme_sq`` or ``samm_lv``) under ``out``
+    """Write synthetic long videos of ``dataset`` (``casme_sq``, ``samm_lv``, ``casme3_lv``) under ``out``
     in the owners' layout, with a ``synthetic_truth.csv`` of every expression and blink.
     Deterministic, atomic (built beside ``out`` and renamed), reused when already there."""
     if dataset not in LONG_SPECS:
