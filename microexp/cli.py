@@ -553,7 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument(
         "--dataset",
         required=True,
-        help="ckplus, casme, casme2, samm, smic, casme3, mmew, 4dme, casme_sq, samm_lv or all",
+        help="ckplus, casme, casme2, samm, smic, casme3, mmew, 4dme, casme_sq, samm_lv, "
+        "casme3_lv or all",
     )
     synth.add_argument("--out", required=True, help="folder to write (all: one subfolder each)")
     synth.add_argument("--preset", default="demo", help="tiny (tests) or demo (default)")

@@ -542,6 +542,9 @@ def str_report(m: dict) -> str:
         f"{a['recall']:.4f}, UF1 {a['uf1']:.4f}, UAR {a['uar']:.4f} (the evaluator's 'UAR', "
         f"mean precision: {a['uar_evaluator']:.4f}).",
     ]
+    if not s["predictions"]:
+        lines += ["", "No micro-expression was spotted in any video: an empty prediction set is "
+                  "valid and scores 0 on every measure."]  # fmt: skip
     if m["unclassified"]:
         lines += ["", f"{m['unclassified']} spotted interval(s) could not be classified (listed "
                   "in the fold records) and carry the fold's majority class."]  # fmt: skip
