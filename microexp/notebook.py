@@ -42,6 +42,7 @@ FOLDER_NAMES = {
     "smic": ("SMIC", "SMIC-E", "smic"),
     "casme_sq": ("CAS(ME)^2", "CAS(ME)2", "CASME_sq", "casme_sq"),
     "samm_lv": ("SAMM_LongVideos", "SAMM_longvideos", "SAMM-LV", "samm_lv"),
+    "casme3_lv": ("CAS(ME)^3", "CAS(ME)3", "CASME3", "casme3_lv"),
 }
 
 
