@@ -1,6 +1,6 @@
 """Training steps/s of S3D and ATSCNN on every installed Keras backend, from one run: each
 backend in its own process (Keras picks its backend once per process), each model trained as
-microexp's trainer trains it there (the input mode it picks, FreshModel, make_input), on random
+microexp's trainer trains it there (the input mode it picks, ReusedModel, make_input), on random
 tensors of the demo preset's shapes. Writes one JSON.
 
     .venv/bin/python benchmarks/bench_backends.py --out benchmarks/results/backends.json

@@ -21,7 +21,8 @@ import time
 import numpy as np
 
 from microexp import preprocess as pp
-from microexp.data import TensorStore, make_dataset, plain_items, resampled_items
+from microexp.data import TensorStore, plain_items, resampled_items
+from microexp.data.tf_data import make_dataset, store_tensor
 from microexp.datasets import Sample
 from microexp.features import FlowCache
 from microexp.fileio import write_text
@@ -58,9 +59,9 @@ def _step_rate(store: TensorStore, items, batch: int, epochs: int, crops: bool, 
     the other. Returns (samples/s of it all, index batches alone in samples/s)."""
     import tensorflow as tf
 
-    from microexp.data.pipeline import turn_batch
+    from microexp.data.examples import turn_batch
 
-    var = store.tensor("x", device=None)
+    var = store_tensor(store, "x", device=None)
 
     @tf.function
     def step_input(s, c, k):

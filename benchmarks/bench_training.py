@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from microexp import preprocess as pp
-from microexp.data import TensorStore, make_dataset, plain_items, resampled_items, to_arrays
+from microexp.data import TensorStore, plain_items, resampled_items, to_arrays
+from microexp.data.tf_data import make_dataset, store_tensor
 from microexp.datasets import Sample
 from microexp.features import FlowCache
 from microexp.fileio import write_text
@@ -79,7 +80,7 @@ def main() -> None:
         size = {"input_size": args.size} if paper_b else {"input_shape": shape[1:]}
         model = build_model(args.model, num_classes=classes, **size)
         if step_input and mode == "gather":  # the step gathers (and turns paper A's crops)
-            store_x = store.tensor("x", device=None)
+            store_x = store_tensor(store, "x", device=None)
             model = step_input_model(model, store_x, crops=not paper_b, turns=not paper_b)
         elif step_input and mode == "turn":
             model = step_input_model(model)

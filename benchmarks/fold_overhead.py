@@ -102,7 +102,6 @@ def fold_phases(trainer, data, train_s, test_s, k: int, sync_steps: bool = True)
     ``sync_steps`` also each step (``steady_step_s``: the median after the first epoch)."""
     from microexp.data import make_input, plain_items, to_arrays
     from microexp.experiments.trainer import draw_items, seeds_for
-    from microexp.models import input_key
     from microexp.training import configure_precision, predict_fixed, set_determinism, train
 
     s = trainer.s
@@ -119,7 +118,7 @@ def fold_phases(trainer, data, train_s, test_s, k: int, sync_steps: bool = True)
         data.store,
         items,
         s.schedule.batch_size,
-        input_key(model),
+        s.input_key,
         shuffle=True,
         seed=seeds.shuffle,
         epochs=s.schedule.epochs,
@@ -134,7 +133,7 @@ def fold_phases(trainer, data, train_s, test_s, k: int, sync_steps: bool = True)
     times["fit_s"] = time.perf_counter() - t
     t = time.perf_counter()
     test_items = plain_items(data.indices(test_s), data.labels)
-    x_test, _ = to_arrays(data.store, test_items, input_key(model))
+    x_test, _ = to_arrays(data.store, test_items, s.input_key)
     predict_fixed(model, x_test, s.schedule.batch_size)
     times["predict_s"] = time.perf_counter() - t
     gaps = [b - a for epoch in clock.steps for a, b in zip(epoch, epoch[1:], strict=False)]

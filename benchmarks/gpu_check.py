@@ -128,7 +128,7 @@ class Clock:
 def throughput(
     model: str, policy: str, batch: int, sz: Sizes, clock: Clock, xla: bool = True
 ) -> dict:
-    """Samples/s of one model trained through FreshModel, step_input_model (gather, cast and,
+    """Samples/s of one model trained through ReusedModel, step_input_model (gather, cast and,
     for S3D, quarter turns in the step) and make_input; compile time; peak GPU memory."""
     import keras
 
@@ -136,7 +136,7 @@ def throughput(
     from microexp.data import make_input, plain_items, resampled_items
     from microexp.models import build_model
     from microexp.training import (
-        FreshModel,
+        ReusedModel,
         TrainConfig,
         configure_precision,
         set_determinism,
@@ -187,7 +187,7 @@ def throughput(
             net, store.variable("x", flat_crops=s3d), 9 if s3d else 0, turns=s3d
         )
 
-    factory = FreshModel(make, cfg, jit_compile=xla, wrap=None if mode == "pipeline" else wrap)
+    factory = ReusedModel(make, cfg, jit_compile=xla, wrap=None if mode == "pipeline" else wrap)
     factory.get()
     t0 = time.perf_counter()
     data = make_input(store, items, batch, shuffle=True, seed=0, epochs=1, turn_in=mode)
@@ -462,13 +462,18 @@ def _prepared(shape: tuple[int, ...], n: int, subjects: int, classes: int, datas
 def _trainer(make, cfg, per_class: int, crops, test_crop, data, out_dir: Path):
     """The library's fold trainer with paper A's re-sampling (``per_class`` crops per class
     from ``crops``, random quarter turns)."""
-    from microexp.experiments.spec import Sampling
+    from microexp.experiments.spec import ByPreset, Sampling
     from microexp.experiments.trainer import FitSetting, KerasTrainer
 
     setting = FitSetting(
         make=make,
         schedule=cfg,
-        sampling=Sampling(crops=crops, rotate=True, test_crop=test_crop),
+        sampling=Sampling(
+            per_class=ByPreset(per_class, per_class, per_class),
+            crops=crops,
+            rotate=True,
+            test_crop=test_crop,
+        ),
         per_class=per_class,
         seed=0,
         mixed_precision=False,

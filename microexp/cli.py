@@ -770,9 +770,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush does not fail again
         return 0
     except OSError as exc:  # a folder that cannot be created, a full disk, no permission
-        where = exc.filename or "a file"
-        why = "a file is there, not a folder" if isinstance(exc, FileExistsError) else None
-        print(f"microexp: error: {where}: {why or exc.strerror or exc}", file=sys.stderr)
+        from .fileio import os_error_line
+
+        print(f"microexp: error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("microexp: interrupted", file=sys.stderr)

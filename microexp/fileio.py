@@ -28,9 +28,30 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # a failed write names no file
+            exc.filename = str(path)
         raise
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an OSError that reaches the user: the path concerned and what to do. A
+    full disk names the folder and says to free space there or write elsewhere."""
+    import errno
+
+    where = exc.filename or "a file"
+    if isinstance(exc, FileExistsError):
+        return f"{where}: a file is there, not a folder"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        folder = Path(where).parent if exc.filename else Path.cwd()
+        return (
+            f"{folder}: no space left on the device (writing {Path(where).name}); free space "
+            "there, or write elsewhere: --out DIR, --cache DIR for the flow cache"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}: {exc.strerror}; choose a folder you can write (--out DIR, --cache DIR)"
+    return f"{where}: {exc.strerror or exc}"
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

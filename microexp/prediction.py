@@ -327,12 +327,19 @@ def predict_any(
     return _single(clf, source, frames, rate, onset, apex, offset)
 
 
+def _input_key(config: dict) -> str:
+    """The cached tensor the run's model reads, as its registry entry declares it (``x`` for a
+    model this process has not registered)."""
+    from .models import MODELS
+
+    spec = MODELS.get(str(config.get("model")))
+    return spec.input_key(config.get("model_args")) if spec is not None else "x"
+
+
 def _probabilities(model, model_path: Path, tensors: dict[str, np.ndarray]) -> np.ndarray:
     import keras
 
-    from .models import input_key
-
-    x = tensors[input_key(model)].astype(np.float32)[None]
+    x = tensors[_input_key(_model_config(model_path))].astype(np.float32)[None]
     want = tuple(model.inputs[0].shape[1:])
     if tuple(x.shape[1:]) != want:
         raise MicroexpError(

@@ -153,7 +153,8 @@ NOTEBOOKS: dict[str, tuple[str, str, list[str]]] = {
         [
             'nb.models_table(nb.table_models(s, "paper_b_table3"))',
             'for model in nb.table_models(s, "paper_b_table3"):\n    report = nb.run(s, model=model)',
-            'nb.table(report, "paper_b_table3")',
+            'display(nb.table(report, "paper_b_table3"))\n'
+            'nb.figure(report, "paper_b_table3_networks")',
         ],
     ),
     "paper_b_table4": (
@@ -162,7 +163,11 @@ NOTEBOOKS: dict[str, tuple[str, str, list[str]]] = {
         "ATSCNN without attention, with channel or spatial attention only, with ReLU instead "
         "of SELU, without the strain stream, and on the grey apex frame alone. The paper's "
         "UAR/UF1 are derived from the deltas in its text.",
-        ['report = nb.run(s, ablation="all")', 'nb.table(report, "paper_b_table4")'],
+        [
+            'report = nb.run(s, ablation="all")',
+            'display(nb.table(report, "paper_b_table4"))\n'
+            'nb.figure(report, "paper_b_table4_ablations")',
+        ],
     ),
     "spotting": (
         "spotting",

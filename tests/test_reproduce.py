@@ -125,7 +125,7 @@ def test_bad_names_and_missing_weights(tmp_path: Path) -> None:
 
 
 def test_a_given_pretrained_model_is_checked(s3d_run: Path, tmp_path: Path) -> None:
-    """--pretrained: a damaged file or a model without paper A's feature layer is refused
+    """--pretrained: a damaged file or a model without paper A's frozen blocks is refused
     before any data is read; one made for other tensors, before training. CK+ is not read."""
     from microexp.models import build_model
 
@@ -139,7 +139,7 @@ def test_a_given_pretrained_model_is_checked(s3d_run: Path, tmp_path: Path) -> N
     build_model("s3d", num_classes=7, input_shape=(64, 64, 10, 3)).save(shaped)
     cases = [
         (cut, "not a loadable Keras model", False),
-        (other, "has no layer 'dropout' to put a new head on", False),
+        (other, "has no block 1 to freeze ('block1_') for s3d", False),
         (shaped, "takes inputs of shape (64, 64, 10, 3); this run's tensors are", True),
     ]
     for model, message, reads in cases:

@@ -118,12 +118,12 @@ def test_xla_on_cpu() -> None:
 DATA_PARALLEL = """
 import numpy as np
 from microexp import backend, models
-from microexp.training import FreshModel, TrainConfig, train
+from microexp.training import ReusedModel, TrainConfig, train
 from microexp.data import index_batches, FitInput
 {setup}
 cfg = TrainConfig(epochs=2, batch_size=4, lr=1e-3)
 make = lambda: models.build_atscnn(input_size=16, dense_units=(8,), num_classes=2)
-factory = FreshModel(make, cfg)
+factory = ReusedModel(make, cfg)
 net = factory.get()
 x = np.random.default_rng(0).normal(size=(8, 16, 16, 3)).astype("float32")
 y = np.arange(8) % 2
@@ -137,7 +137,7 @@ print(backend.name(), backend.replicas(), {check}, len(hist["loss"]))
 @pytest.mark.parametrize("name", ["tensorflow", "jax"])
 def test_data_parallel_over_two_cpu_devices(name: str) -> None:
     """MirroredStrategy (TF, two logical CPU devices) and keras.distribution.DataParallel
-    (JAX, two host devices) build, compile and train through FreshModel and train."""
+    (JAX, two host devices) build, compile and train through ReusedModel and train."""
     if name == "tensorflow":
         setup = textwrap.dedent("""
             import tensorflow as tf
@@ -178,7 +178,7 @@ def test_same_seed_same_predictions() -> None:
 
 
 def test_fresh_model_equals_a_newly_built_one() -> None:
-    from microexp.training import FreshModel, train
+    from microexp.training import ReusedModel, train
 
     x = np.random.default_rng(2).normal(size=(6, 16, 16, 4, 3)).astype("float32")
     y = np.array([0, 1, 2, 3, 4, 0])
@@ -198,7 +198,7 @@ def test_fresh_model_equals_a_newly_built_one() -> None:
         compile_model(m, cfg, run_eagerly=True)
         return m
 
-    reused = FreshModel(make, cfg, run_eagerly=True)  # eager: the same state, no tracing
+    reused = ReusedModel(make, cfg, run_eagerly=True)  # eager: the same state, no tracing
     first = fold(reused.get)  # fold 1 on the reused model
     fold(reused.get)  # a fold that changes its weights and optimizer state
     again = fold(reused.get)  # fresh state again
@@ -224,7 +224,7 @@ def test_gathering_and_turning_in_the_step_train_as_the_pipeline_does() -> None:
     A's quarter turns, in keras.ops), fed indices or unturned examples, trains the network
     exactly as examples turned beforehand do."""
     from microexp.preprocess.augment import rotate_sample
-    from microexp.training import FreshModel, TrainConfig, step_input_model, train
+    from microexp.training import ReusedModel, TrainConfig, step_input_model, train
 
     rng = np.random.default_rng(0)
     store = rng.normal(size=(6, 2, 16, 16, 4, 3)).astype(np.float16)  # 6 samples x 2 crops
@@ -241,7 +241,7 @@ def test_gathering_and_turning_in_the_step_train_as_the_pipeline_does() -> None:
             "turn": step_input_model,
             "gather": lambda net: step_input_model(net, flat, crops=2),
         }[mode]
-        factory = FreshModel(_tiny_s3d, cfg, run_eagerly=True, wrap=wrap)  # no tracing
+        factory = ReusedModel(_tiny_s3d, cfg, run_eagerly=True, wrap=wrap)  # no tracing
         set_determinism(0)
         net = factory.get()
         inputs = {
@@ -369,7 +369,7 @@ def test_a_saturated_softmax_still_trains() -> None:
     """The fit model trains from the head's logits where Keras would clip probabilities (JAX,
     torch): from a head saturated on the wrong class, the loss still falls. With clipped
     probabilities the gradient is zero and the loss would stay at -log(1e-7)."""
-    from microexp.training import FreshModel, step_input_model, train
+    from microexp.training import ReusedModel, step_input_model, train
 
     def make():
         inp = keras.Input((4,))
@@ -377,7 +377,7 @@ def test_a_saturated_softmax_still_trains() -> None:
 
     logits = backend.needs_logits()
     cfg = TrainConfig(epochs=3, batch_size=8, lr=0.5)
-    factory = FreshModel(
+    factory = ReusedModel(
         make,
         cfg,
         wrap=lambda n: step_input_model(n, turns=False, logits=logits),
@@ -481,8 +481,8 @@ def test_padded_batches_train_as_unpadded_ones() -> None:
     the moving ones) skip it. The short batches' arithmetic differs (a masked mean over the
     real rows, Keras' masked moments), so equal up to float32 rounding."""
     from microexp.data import index_batches
-    from microexp.data.pipeline import Item
-    from microexp.training import FreshModel, mask_batch_norm, step_input_model, train
+    from microexp.data.examples import Item
+    from microexp.training import ReusedModel, mask_batch_norm, step_input_model, train
     from microexp.training import fit as fit_module
 
     rng = np.random.default_rng(6)
@@ -503,7 +503,7 @@ def test_padded_batches_train_as_unpadded_ones() -> None:
     outs = []
     for pad in (False, True):
         set_determinism(2)
-        factory = FreshModel(
+        factory = ReusedModel(
             net,
             cfg,
             wrap=lambda n, pad=pad: step_input_model(

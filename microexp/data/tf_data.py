@@ -14,13 +14,23 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from .pipeline import Item, TensorStore, _turn, checked_items, epoch_orders, index_columns
+from .examples import Item, TensorStore, _turn, checked_items, epoch_orders, index_columns
 
 
 def store_variable(stacked: np.ndarray, key: str, device: str | None) -> tf.Variable:
     """``stacked`` as a non-trainable ``tf.Variable`` on ``device`` (None: TF's placement)."""
     with tf.device(device) if device else contextlib.nullcontext():
         return tf.Variable(stacked, trainable=False, name=f"store_{key}")
+
+
+def store_tensor(store: TensorStore, key: str = "x", device: str | None = "/CPU:0") -> tf.Variable:
+    """The store's stacked ``key`` tensors as a non-trainable float16 ``tf.Variable`` on
+    ``device`` (None: TensorFlow's placement), made once per store and device, for tf.data
+    graphs (captured by reference, so a large store never enters a graph as a constant). It
+    holds a second copy beside :meth:`TensorStore.stacked`."""
+    if ("tf", key, device) not in store._tensors:
+        store._tensors["tf", key, device] = store_variable(store.stacked(key), key, device)
+    return store._tensors["tf", key, device]
 
 
 def turn_groups(x, turns, flow_channels: tuple[int, int] = (0, 1)):
@@ -93,7 +103,7 @@ def make_dataset(
         return ds.map(lambda s_, c_, t_, y_: ((s_, c_, t_), y_)).prefetch(tf.data.AUTOTUNE)
     crops = items[0].crop is not None
     rotate = any(it.rotation % 4 for it in items)
-    var = store.tensor(key)
+    var = store_tensor(store, key)
     ds = ds.map(
         lambda *cols: batch_gather(var, cols, crops, rotate, dtype=dtype, turn_in=turn_in),
         num_parallel_calls=tf.data.AUTOTUNE,

@@ -14,7 +14,16 @@ from ..errors import MicroexpError, unknown_name
 from . import casme, casme2, casme3, casme3_lv, casme_sq, ckplus, fourdme, mmew, samm, samm_lv, smic
 from .base import Exclusion, LoadResult
 from .longvideo import Interval, LongVideo, LongVideoResult, half_length, mean_length
-from .loso import SPLITS, Fold, group_of, loso_folds, split_folds
+from .loso import (
+    SPLITS,
+    Fold,
+    Split,
+    get_split,
+    group_of,
+    loso_folds,
+    register_split,
+    split_folds,
+)
 from .protocols import (
     Protocol,
     apply_protocol,
@@ -171,6 +180,9 @@ __all__ = [
     "loso_folds",
     "split_folds",
     "group_of",
+    "get_split",
+    "register_split",
+    "Split",
     "SPLITS",
     "merge",
     "protocol_names",

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import MicroexpError, unknown_name
 from ..reporting.report import write_report
 from ..reporting.tables import Column, TableSpec, register_tables, registered_tables
+from .defaults import register_recipe
 from .megc import TABLE as MEGC2019_TABLE
 from .paper_a import PAPER_A
 from .paper_b import PAPER_B
@@ -133,6 +134,7 @@ register_paper(PAPER_B)
 
 __all__ = [
     "ByPreset",
+    "register_recipe",
     "Column",
     "Experiment",
     "PAPERS",

@@ -31,6 +31,15 @@ def resolve_data(
     if data == "synthetic":
         from .. import synthetic
 
+        unwritten = [
+            n for n in needed if n not in synthetic.SPECS and n not in synthetic.LONG_SPECS
+        ]
+        if unwritten:
+            n = unwritten[0]
+            raise MicroexpError(
+                f"dataset {n!r} has no synthetic writer, so the default data='synthetic' cannot "
+                f"make it: pass its folder (--data {n}=DIR, or data='{n}=DIR')"
+            )
         roots = {}
         for name in needed:
             t = time.time()

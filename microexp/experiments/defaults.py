@@ -14,8 +14,10 @@ paper A") gives what that buys on the calibrated world.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
+from ..errors import MicroexpError, unknown_name
 from ..preprocess import TVL1Params
 from ..training.fit import TrainConfig
 from .spec import ByPreset, Sampling, Stage
@@ -95,7 +97,45 @@ def model_training(model: str, recipe: str) -> Stage:
     return MODEL_TRAINING.get(model, TRAINING[recipe])
 
 
+#: recipe -> the input argument a model's builder takes for its tensors, from the recipe and
+#: one example's shape: ``input_shape`` (size, size, frames - 1, 3) for S3D-family tensors,
+#: ``input_size`` for paper B's flow images
+MODEL_INPUTS: dict[str, Callable[[object, tuple[int, ...]], dict[str, object]]] = {
+    "s3d": lambda recipe, shape: {"input_shape": shape},
+    "atscnn": lambda recipe, shape: {"input_size": recipe.size},
+}
+
+
 def model_inputs(recipe, shape: tuple[int, ...]) -> dict[str, object]:
-    """The input argument a registered builder takes for ``recipe``'s tensors: ``input_shape``
-    (size, size, frames - 1, 3) for S3D-family tensors, ``input_size`` for flow images."""
-    return {"input_size": recipe.size} if recipe.name == "atscnn" else {"input_shape": shape}
+    """The input argument a registered builder takes for ``recipe``'s tensors
+    (:data:`MODEL_INPUTS`)."""
+    if recipe.name not in MODEL_INPUTS:
+        raise unknown_name("recipe a deep model reads", recipe.name, tuple(MODEL_INPUTS))
+    return MODEL_INPUTS[recipe.name](recipe, shape)
+
+
+def register_recipe(
+    cls: type,
+    presets: ByPreset[dict],
+    training: Stage | None = None,
+    model_input: Callable[[object, tuple[int, ...]], dict[str, object]] | None = None,
+) -> type:
+    """Register a new recipe everywhere microexp looks for one, in one call: its class
+    (:func:`microexp.preprocess.register_recipe_class`: parameters, ``validate``,
+    ``tensors``), its parameters per preset (``presets``: overrides at tiny, demo, paper), and,
+    for a recipe a deep model reads, the training such a model gets by default (``training``)
+    and the builder argument its tensors give (``model_input(recipe, example_shape)``, e.g.
+    ``{"input_shape": shape}``). Then ``register_model(..., recipe=NAME)`` takes it."""
+    from ..preprocess import register_recipe_class
+
+    if (training is None) != (model_input is None):
+        raise MicroexpError(
+            f"recipe {cls.name!r}: give training and model_input together (a recipe a deep "
+            "model reads) or neither (a recipe for the baselines only)"
+        )
+    register_recipe_class(cls)
+    RECIPE_PRESETS[cls.name] = presets
+    if training is not None:
+        TRAINING[cls.name] = training
+        MODEL_INPUTS[cls.name] = model_input
+    return cls

@@ -78,19 +78,16 @@ def worker_plan(k: int, gpus: Sequence[str]) -> list[str | None]:
     return [gpus[i % len(gpus)] for i in range(k * len(gpus))]
 
 
-def _worker(out, exp, opts, paper, seed, env, tag, queue) -> None:
-    """One worker: its share of the folds of ``exp`` (``opts.folds``) at training seed
-    ``seed``; log lines and the outcome go to ``queue`` as (tag, kind, text)."""
+def _worker(train, out, exp, opts, paper, seed, env, tag, queue) -> None:
+    """One worker: ``train(out, exp, opts, paper, seed)`` on its share of the folds of
+    ``exp`` (``opts.folds``); log lines and the outcome go to ``queue`` as (tag, kind, text)."""
     os.environ.update(env)
     from ..tflog import import_keras_quietly
 
     import_keras_quietly()
-    from .runner import run_experiment, start
-
     opts = replace(opts, log=lambda m: queue.put((tag, "log", m)))
     try:
-        ctx = start(out, [exp], opts, paper)
-        run_experiment(replace(ctx, seed=seed), exp)
+        train(out, exp, opts, paper, seed)
         queue.put((tag, "done", ""))
     except MicroexpError as e:
         queue.put((tag, "error", str(e)))
@@ -100,6 +97,7 @@ def _worker(out, exp, opts, paper, seed, env, tag, queue) -> None:
 
 
 def run_in_workers(
+    train: Callable,
     out,
     exp,
     opts,
@@ -110,7 +108,8 @@ def run_in_workers(
     log: Callable[[str], None],
 ) -> None:
     """Train ``folds`` of ``exp`` in ``k`` worker processes per visible GPU (:func:`
-    worker_plan`), or ``k`` on the CPU, fewer when there are fewer folds, relaying their log
+    worker_plan`), or ``k`` on the CPU: each calls ``train(out, exp, opts, paper, seed)``, a
+    module-level function (the spawned process imports it by name), fewer when there are fewer folds, relaying their log
     lines as ``[worker i/n] ...``; a failed worker is a one-line :class:`MicroexpError` after
     every worker has ended (finished folds are kept)."""
     import multiprocessing as mp
@@ -130,7 +129,7 @@ def run_in_workers(
             opts, folds=share, shard=None, seeds=(seed,), parallel_folds=1, log=print
         )
         proc = spawn.Process(
-            target=_worker, args=(out, exp, worker_opts, paper, seed, env, tag, queue)
+            target=_worker, args=(train, out, exp, worker_opts, paper, seed, env, tag, queue)
         )
         proc.start()
         procs[tag] = proc

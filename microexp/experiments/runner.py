@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..backend import precision_key
+from ..datasets import get_split
 from ..errors import MicroexpError, check_int, is_int, unknown_name
 from ..evaluation.baselines import BASELINES
 from ..evaluation.loso import ensure_run_dir, parse_shard, run_loso, sample_subjects
@@ -89,6 +90,17 @@ class RunOptions:
     log: Callable[[str], None] = print
 
 
+@dataclass
+class Loaded:
+    """What one command reads once and every experiment of it shares: each protocol's samples
+    (a LoadResult), their hashed data record, and the tensors in memory per protocol and
+    recipe (a :class:`~.data.Prepared`)."""
+
+    samples: dict[str, object] = field(default_factory=dict)
+    records: dict[str, dict] = field(default_factory=dict)
+    prepared: dict[tuple[str, str], Prepared] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Context:
     """One call's resolved settings, passed to every step instead of long argument lists."""
@@ -100,7 +112,7 @@ class Context:
     cache_root: Path
     shard: tuple[int, int] | None
     paper: str | None
-    memo: dict = field(default_factory=dict)  # per-command results: samples, records, Prepared
+    memo: Loaded = field(default_factory=lambda: Loaded())  # what this command read once
     seed: int = 0  # this pass's training seed
 
     def run_name(self, name: str) -> str:
@@ -162,6 +174,14 @@ def check_experiment(exp: Experiment) -> None:
         raise unknown_name("headline metric", exp.headline, INTERVAL_METRICS)
     if exp.trainer != "keras":
         return
+    from ..models import get_spec
+
+    for stage in (exp.train, exp.pretrain):
+        if stage is not None and stage.freeze and get_spec(exp.model).blocks is None:
+            raise MicroexpError(
+                f"model {exp.model!r} declares no blocks (ModelSpec.blocks): freeze "
+                f"{list(stage.freeze)} would be ignored"
+            )
     reads = _model_recipe(exp.model)
     if exp.recipe is not None and exp.recipe != reads:
         raise MicroexpError(
@@ -172,7 +192,7 @@ def check_experiment(exp: Experiment) -> None:
 
 def _prepared(ctx: Context, protocol: str, recipe) -> Prepared:
     key = (protocol, json.dumps(asdict(recipe), sort_keys=True, default=str))
-    if key not in ctx.memo:
+    if key not in ctx.memo.prepared:
         merged = _samples(ctx, protocol)
         data = prepare(protocol, ctx.roots, recipe, ctx.cache_root, ctx.log, merged)
         size = data.store.nbytes()
@@ -180,15 +200,17 @@ def _prepared(ctx: Context, protocol: str, recipe) -> Prepared:
             f"[data] {protocol}: {len(data.samples)} samples' tensors in memory, {_bytes(size)} "
             f"(with the pipeline's copy, {_bytes(2 * size)})"
         )
-        ctx.memo[key] = data
-    return ctx.memo[key]
+        ctx.memo.prepared[key] = data
+    return ctx.memo.prepared[key]
 
 
 def _bytes(n: float) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
-def _setting(ctx: Context, stage: Stage, make: Callable | None, log_dir: Path) -> FitSetting:
+def _setting(
+    ctx: Context, stage: Stage, make: Callable | None, log_dir: Path, exp: Experiment
+) -> FitSetting:
     name = ctx.preset.name
     sampling = stage.sampling
     return FitSetting(
@@ -204,7 +226,15 @@ def _setting(ctx: Context, stage: Stage, make: Callable | None, log_dir: Path) -
         log_dir=log_dir,
         log=ctx.log,
         verbose=ctx.opts.verbose,
+        input_key=_input_key(exp),
     )
+
+
+def _input_key(exp: Experiment) -> str:
+    """The cached tensor the experiment's model reads, as its registry entry declares it."""
+    from ..models import get_spec
+
+    return get_spec(exp.model).input_key(dict(exp.model_args)) if exp.trainer == "keras" else "x"
 
 
 def _stage_config(ctx: Context, stage: Stage) -> dict:
@@ -220,31 +250,38 @@ def _stage_config(ctx: Context, stage: Stage) -> dict:
 def _data_config(ctx: Context, protocol: str) -> dict:
     """The hashed record of the data a run on ``protocol`` reads (:func:`~.data.data_record`;
     once per protocol and command)."""
-    key = ("data", protocol)
-    if key not in ctx.memo:
-        ctx.memo[key] = data_record(_samples(ctx, protocol).samples)
-    return ctx.memo[key]
+    if protocol not in ctx.memo.records:
+        ctx.memo.records[protocol] = data_record(_samples(ctx, protocol).samples)
+    return ctx.memo.records[protocol]
 
 
 def _samples(ctx: Context, protocol: str):
     """The protocol's samples, its annotations read once per command (a LoadResult)."""
-    key = ("samples", protocol)
-    if key not in ctx.memo:
-        ctx.memo[key] = protocol_samples(protocol, ctx.roots)
-    return ctx.memo[key]
+    if protocol not in ctx.memo.samples:
+        ctx.memo.samples[protocol] = protocol_samples(protocol, ctx.roots)
+    return ctx.memo.samples[protocol]
+
+
+def _reads(ctx: Context, exp: Experiment, recipe, classes: list[str]) -> dict:
+    """The part of every hashed config of ``exp`` (its run's, its baselines') that says what
+    it reads and how it is split: protocol, recipe, classes, data record, split."""
+    return {
+        "protocol": exp.protocol,
+        "recipe": recipe_dict(recipe),
+        "classes": classes,
+        "data": _data_config(ctx, exp.protocol),
+        **_split(ctx),
+    }
 
 
 def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: str) -> dict:
     """A run directory's config.json: the hashed settings, then ``runtime`` and ``meta``."""
     return {
         "stage": stage,
-        "protocol": exp.protocol,
+        **_reads(ctx, exp, recipe, classes),
         "model": exp.model,
         "model_args": dict(exp.model_args),
         "trainer": exp.trainer,
-        "recipe": recipe_dict(recipe),
-        "classes": classes,
-        "data": _data_config(ctx, exp.protocol),
         "seed": ctx.seed,
         "data_preset": ctx.preset.data_preset,
         "mixed_precision": precision_key(ctx.opts.mixed_precision),
@@ -252,7 +289,20 @@ def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: st
         **_backend_config(),
         "runtime": ctx.runtime(),
         "meta": {**_meta(ctx, exp), "preset": ctx.preset.name},
-        **_split(ctx),
+    }
+
+
+def _baseline_config(ctx: Context, exp: Experiment, recipe, classes: list[str], name: str) -> dict:
+    """A baseline's config.json (``run_dir/baselines/NAME/``): what the experiment reads
+    (:func:`_reads`), the baseline and its settings."""
+    from ..evaluation.baselines import PROBE_C, PROBE_GRID
+
+    return {
+        "baseline": name,
+        **_reads(ctx, exp, recipe, classes),
+        "crop": exp.train.sampling.test_crop,
+        "probe": {"grid": PROBE_GRID, "C": PROBE_C} if name == "linear_probe" else None,
+        "meta": {"name": f"{_meta(ctx, exp)['name']}:{name}"},
     }
 
 
@@ -335,7 +385,7 @@ def pretrain(ctx: Context, exp: Experiment, recipe) -> Path:
         return path
     data = _prepared(ctx, stage.protocol, recipe)
     make = _builder(pre, data, recipe, len(classes))
-    trainer = KerasTrainer(_setting(ctx, stage, make, pre_dir / "logs"), data)
+    trainer = KerasTrainer(_setting(ctx, stage, make, pre_dir / "logs", pre), data)
     t = time.time()
     model, hist, extra = trainer.fit(data.samples, None, stage.protocol)
     ctx.log(
@@ -356,12 +406,14 @@ def _classes(protocol: str) -> list[str]:
 
 def _fine_tune_builder(exp: Experiment, pretrained: Path, data: Prepared) -> Callable:
     """The fold's starting point: the pre-trained model, its ``freeze`` blocks frozen, a new
-    head with the protocol's classes."""
+    head with the protocol's classes (the head and the blocks as the model's registry entry
+    declares them)."""
     import keras
 
-    from ..models import freeze_blocks, replace_head
+    from ..models import freeze_blocks, get_spec, replace_head
 
-    base = load_pretrained(pretrained)
+    spec = get_spec(exp.model)
+    base = load_pretrained(pretrained, exp)
     want, takes = _example_shape(exp, data), tuple(base.inputs[0].shape[1:])
     if takes != tuple(want):
         raise MicroexpError(
@@ -373,23 +425,31 @@ def _fine_tune_builder(exp: Experiment, pretrained: Path, data: Prepared) -> Cal
     def make():
         clone = keras.models.clone_model(base)
         clone.set_weights(base.get_weights())
-        freeze_blocks(clone, exp.train.freeze)
-        return replace_head(clone, num_classes)
+        if exp.train.freeze:
+            freeze_blocks(clone, exp.train.freeze, spec.blocks)
+        return replace_head(clone, num_classes, spec.head)
 
     return make
 
 
-def load_pretrained(path: Path, feature_layer: str = "dropout"):
-    """A pre-trained model to fine-tune, checked: loadable, and with the ``feature_layer``
-    whose output the new head reads (:func:`~microexp.models.replace_head`)."""
+def load_pretrained(path: Path, exp: Experiment):
+    """A pre-trained model to fine-tune as ``exp`` declares, checked: loadable, with the
+    classifier layer that a new head replaces (:func:`~microexp.models.replace_head`) and the
+    blocks the stage freezes (its model's ``ModelSpec.head`` and ``blocks``)."""
     from ..fileio import load_keras_model
+    from ..models import get_spec
 
+    spec = get_spec(exp.model)
     model = load_keras_model(path)
-    if feature_layer not in {layer.name for layer in model.layers}:
-        raise MicroexpError(
-            f"{path}: {model.name} has no layer {feature_layer!r} to put a new head on "
-            "(expected a model written by a pre-training stage, OUT/pretrain/MODEL/model.keras)"
-        )
+    names = [layer.name for layer in model.layers]
+    wanted = [(spec.head, "classifier layer")]
+    wanted += [(spec.blocks.format(b), f"block {b} to freeze") for b in exp.train.freeze]
+    for prefix, what in wanted:
+        if not any(n == prefix or n.startswith(prefix) and prefix.endswith("_") for n in names):
+            raise MicroexpError(
+                f"{path}: {model.name} has no {what} ({prefix!r}) for {exp.model} (expected a "
+                "model written by its pre-training stage, OUT/pretrain/MODEL/model.keras)"
+            )
     return model
 
 
@@ -401,36 +461,59 @@ def _pretrained_origin(ctx: Context) -> str:
 
 
 def run_experiment(ctx: Context, exp: Experiment) -> str:
-    """One declared experiment under LOSO, resumable; returns its name. The run folder is
-    checked against the configuration before any pre-training or flow is computed."""
+    """One declared experiment under LOSO, resumable; returns its name. Four stages: the run
+    folder is checked against the configuration before anything is computed; the data and
+    the fold's starting point (pre-training included) are prepared; the folds are trained;
+    what follows the folds (samples, MEGC log, baselines, the final model) is written."""
     recipe = recipe_of(exp, ctx.preset.name, ctx.opts.flow_backend)
     run_dir = ctx.out / "runs" / ctx.run_name(exp.name)
+    config = _loso_config(ctx, exp, recipe)
+    ensure_run_dir(run_dir, config)
+    data = _prepared(ctx, exp.protocol, recipe)
+    make = _starting_point(ctx, exp, recipe, data)
+    if ctx.opts.step == "prepare":
+        ctx.log(f"[prepare] {exp.name}: data, flows and pre-training ready")
+        return run_dir.name
+    trainer = TRAINERS[exp.trainer](_setting(ctx, exp.train, make, run_dir / "logs", exp), data)
+    records = _train_folds(ctx, exp, data, trainer, run_dir, config)
+    _after_folds(ctx, exp, data, recipe, run_dir, records, trainer)
+    return run_dir.name
+
+
+def _loso_config(ctx: Context, exp: Experiment, recipe) -> dict:
+    """The run's config.json: :func:`_config` with its training stage and, when it
+    fine-tunes, the pre-training it starts from."""
     config = _config(ctx, exp, recipe, _classes(exp.protocol), "loso")
     config["train"] = _stage_config(ctx, exp.train)
     if exp.pretrain is not None:
         config["pretrain"] = {**_stage_config(ctx, exp.pretrain), "model": _pretrained_origin(ctx)}
         if ctx.opts.pretrained is None:  # pre-trained in this run: pin the data it read
             config["pretrain"]["data"] = _data_config(ctx, exp.pretrain.protocol)
-    ensure_run_dir(run_dir, config)
-    data = _prepared(ctx, exp.protocol, recipe)
-    make = None
+    return config
+
+
+def _starting_point(ctx: Context, exp: Experiment, recipe, data: Prepared) -> Callable | None:
+    """How each fold's model starts: fine-tuned from a pre-trained model (given, or trained
+    here first), built from scratch, or None for a trainer without a Keras model."""
     if exp.pretrain is not None:
         given = ctx.opts.pretrained
         path = Path(given) if given is not None else pretrain(ctx, exp, recipe)
-        make = _fine_tune_builder(exp, path, data)
-    elif exp.trainer == "keras":
-        make = _builder(exp, data, recipe, len(data.classes))
-    if ctx.opts.step == "prepare":
-        ctx.log(f"[prepare] {exp.name}: data, flows and pre-training ready")
-        return run_dir.name
-    trainer = TRAINERS[exp.trainer](_setting(ctx, exp.train, make, run_dir / "logs"), data)
+        return _fine_tune_builder(exp, path, data)
+    if exp.trainer == "keras":
+        return _builder(exp, data, recipe, len(data.classes))
+    return None
+
+
+def _train_folds(ctx: Context, exp: Experiment, data, trainer, run_dir: Path, config: dict):
+    """The folds of this call (all, ``--folds`` or a shard), in worker processes with
+    ``--parallel-folds``; every finished fold's record."""
     opts = ctx.opts
-    what = {"loso": "subject_key", "lodo": "dataset"}[opts.split]
-    groups = len({getattr(s, what) for s in data.samples})
-    ctx.log(f"[run] {exp.name}: {opts.split.upper()} over {groups} {what.replace('_key', '')}s")
+    split = get_split(opts.split)
+    groups = len({split.group(s) for s in data.samples})
+    ctx.log(f"[run] {exp.name}: {opts.split.upper()} over {groups} {split.what}s")
     if opts.parallel_folds > 1 and exp.trainer == "keras":
         _folds_in_workers(ctx, exp, data, run_dir)
-    records = run_loso(
+    return run_loso(
         data.samples,
         data.labels,
         trainer.fit_predict,
@@ -441,13 +524,18 @@ def run_experiment(ctx: Context, exp: Experiment) -> str:
         ctx.log,
         opts.split,
     )
+
+
+def _after_folds(ctx: Context, exp: Experiment, data, recipe, run_dir: Path, records, trainer):
+    """What a run writes beside its folds: the samples, the MEGC log of a composite, the
+    baselines, and (a complete run) the model trained on every subject."""
     _write_samples(run_dir, data)
     if len({s.dataset for s in data.samples}) > 1:
         write_megc_log(run_dir / "megc_log.txt", records)
     run_baselines(ctx, exp, data, recipe, run_dir)
+    opts = ctx.opts
     if ctx.complete and opts.step == "all" and opts.final_model and trainer.fit_all is not None:
         _final_model(ctx, run_dir, trainer.fit_all)
-    return run_dir.name
 
 
 def _folds_in_workers(ctx: Context, exp: Experiment, data: Prepared, run_dir: Path) -> None:
@@ -459,30 +547,27 @@ def _folds_in_workers(ctx: Context, exp: Experiment, data: Prepared, run_dir: Pa
     opts = ctx.opts
     todo = select_folds(split_folds(data.samples, opts.split), opts.folds, ctx.shard)
     left = [f.index for f in todo if not fold_path(run_dir, f).is_file()]
-    run_in_workers(ctx.out, exp, opts, ctx.paper, ctx.seed, left, opts.parallel_folds, ctx.log)
+    run_in_workers(
+        train_folds, ctx.out, exp, opts, ctx.paper, ctx.seed, left, opts.parallel_folds, ctx.log
+    )
+
+
+def train_folds(out: Path, exp: Experiment, opts: RunOptions, paper: str | None, seed: int):
+    """A ``--parallel-folds`` worker's job: the folds ``opts.folds`` of ``exp`` at training
+    seed ``seed``, their records written into the run folder."""
+    ctx = start(out, [exp], opts, paper)
+    run_experiment(replace(ctx, seed=seed), exp)
 
 
 def run_baselines(ctx: Context, exp: Experiment, data: Prepared, recipe, run_dir: Path) -> None:
     """The majority class and the linear probe on the same folds and cached tensors
     (``run_dir/baselines/NAME/``, resumable like the run)."""
-    from ..evaluation.baselines import PROBE_C, PROBE_GRID
     from ..evaluation.metrics import all_metrics
 
-    crop = exp.train.sampling.test_crop
     line = []
     for name in BASELINES:
-        config = {
-            "baseline": name,
-            "protocol": exp.protocol,
-            "recipe": recipe_dict(recipe),
-            "classes": data.classes,
-            "data": _data_config(ctx, exp.protocol),
-            "crop": crop,
-            "probe": {"grid": PROBE_GRID, "C": PROBE_C} if name == "linear_probe" else None,
-            "meta": {"name": f"{_meta(ctx, exp)['name']}:{name}"},
-            **_split(ctx),
-        }
-        fp = baseline_fit_predict(name, data, crop)
+        config = _baseline_config(ctx, exp, recipe, data.classes, name)
+        fp = baseline_fit_predict(name, data, config["crop"])
         recs = run_loso(
             data.samples, data.labels, fp, run_dir / "baselines" / name, config,
             ctx.opts.folds, ctx.shard, lambda _: None, ctx.opts.split,
@@ -515,14 +600,15 @@ def _final_model(ctx: Context, run_dir: Path, fit_all: Callable) -> None:
 # ----------------------------------------------------------------------------- entry points
 
 
-def _check_composite(experiments: Sequence[Experiment]) -> None:
-    """Leave-one-dataset-out needs protocols over several datasets (refused before any data)."""
+def _check_composite(experiments: Sequence[Experiment], split: str) -> None:
+    """A composite split (leave one dataset out) needs protocols over several datasets
+    (refused before any data)."""
     from ..datasets import get_protocol
 
     for exp in experiments:
         if len(get_protocol(exp.protocol).datasets) < 2:
             raise MicroexpError(
-                f"--split lodo: protocol {exp.protocol!r} reads one dataset; leaving a dataset "
+                f"--split {split}: protocol {exp.protocol!r} reads one dataset; leaving a dataset "
                 "out needs a composite (megc2019, atscnn-composite)"
             )
 
@@ -530,7 +616,6 @@ def _check_composite(experiments: Sequence[Experiment]) -> None:
 def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper: str | None):
     """Validate everything that can be validated before data is read, then resolve the data."""
     from .. import backend
-    from ..datasets import group_of
 
     preset = get_preset(opts.preset)
     shard = parse_shard(opts.shard, opts.shards)
@@ -538,7 +623,7 @@ def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper:
     if opts.step not in STEPS:
         raise unknown_name("step", opts.step, STEPS)
     backend.check_precision(opts.mixed_precision)
-    group_of(opts.split)
+    get_split(opts.split)
     for exp in experiments:
         check_experiment(exp)
     if opts.pretrained is not None:
@@ -547,16 +632,17 @@ def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper:
                 f"{opts.pretrained}: pre-trained model not found (expected a .keras file written "
                 "by a run with a pre-training stage, OUT/pretrain/MODEL/model.keras)"
             )
-        if any(e.pretrain is not None for e in experiments):
-            load_pretrained(Path(opts.pretrained))  # refused now, not after the flows
+        for exp in experiments:
+            if exp.pretrain is not None:
+                load_pretrained(Path(opts.pretrained), exp)  # refused now, not after the flows
     pretraining = opts.pretrained is None  # else the pre-training protocol's data is not read
     protocols = [
         p
         for e in experiments
         for p in (pretraining and e.pretrain and e.pretrain.protocol, e.protocol)
     ]
-    if opts.split == "lodo":
-        _check_composite(experiments)
+    if get_split(opts.split).composite:
+        _check_composite(experiments, opts.split)
     needed = datasets_of([p for p in protocols if p])
     data_root = Path(opts.data_dir) if opts.data_dir else out / "data"
     roots = resolve_data(opts.data, data_root, preset.data_preset, opts.seed, needed, opts.log)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from ..errors import unknown_name
+from ..errors import MicroexpError, check_int, is_int, unknown_name
 from ..reporting.tables import TableSpec
 from ..training.fit import TrainConfig
 
@@ -76,6 +76,34 @@ class Sampling:
     crops: tuple[int, ...] | None = None
     rotate: bool = False
     test_crop: int | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse, in one line, a setting that would be ignored or cannot be drawn."""
+        if self.per_class is None:
+            if self.crops is not None or self.rotate:
+                raise MicroexpError(
+                    "Sampling: crops and rotate belong to paper A's re-sampling (per_class); "
+                    "with per_class=None every sample is used once, unrotated, so they would "
+                    "be ignored"
+                )
+        else:
+            if not isinstance(self.per_class, ByPreset):
+                raise MicroexpError(
+                    f"Sampling: per_class {self.per_class!r}: expected ByPreset(tiny=, demo=, "
+                    "paper=) of examples per class"
+                )
+            for preset in PRESET_NAMES:
+                check_int(self.per_class[preset], f"Sampling per_class at {preset}", 1)
+            if not self.crops:
+                raise MicroexpError("Sampling: per_class needs crops (the crops to draw from)")
+        if self.crops is not None:
+            ok = all(is_int(c) and c >= 0 for c in self.crops)
+            if not ok or len(set(self.crops)) != len(self.crops):
+                raise MicroexpError(
+                    f"Sampling: crops {self.crops!r}: expected distinct crop indices >= 0"
+                )
+        if self.test_crop is not None and not (is_int(self.test_crop) and self.test_crop >= 0):
+            raise MicroexpError(f"Sampling: test_crop {self.test_crop!r}: expected an index >= 0")
 
     def resolved(self, preset: str) -> dict:
         return {

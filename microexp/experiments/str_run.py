@@ -177,7 +177,7 @@ class Recogniser:
         self._trainer = None
 
     def trainer(self):
-        from ..models import build_model
+        from ..models import build_model, get_spec
         from .defaults import model_inputs
         from .runner import _example_shape
         from .trainer import FitSetting, KerasTrainer
@@ -199,6 +199,7 @@ class Recogniser:
                 tensorboard=False,
                 log_dir=self.cache_root.parent / "logs",
                 log=self.log,
+                input_key=get_spec(self.opts.model).input_key(),
             )  # fmt: skip
             self._trainer = KerasTrainer(setting, self.data)
         return self._trainer
@@ -210,7 +211,7 @@ class Recogniser:
         """Per spotted sample: (class index, probabilities), or the reason it has none."""
         from ..data import TensorStore, plain_items, to_arrays
         from ..features import build_cache
-        from ..models import input_key
+        from ..models import get_spec
         from ..training.fit import predict_fixed
 
         if not spotted:
@@ -223,7 +224,7 @@ class Recogniser:
             store = TensorStore(self.cache, usable)
             crop = self.exp.train.sampling.test_crop
             items = plain_items(range(len(usable)), [0] * len(usable), crop)
-            x, _ = to_arrays(store, items, input_key(model))
+            x, _ = to_arrays(store, items, get_spec(self.opts.model).input_key())
             prob = predict_fixed(model, x, self.trainer().s.schedule.batch_size)
             for s, p in zip(usable, prob, strict=True):
                 out[s.id] = (int(p.argmax()), [round(float(v), 5) for v in p])

@@ -56,6 +56,7 @@ class FitSetting:
     log_dir: Path
     log: Callable[[str], None]
     verbose: bool = False  # one line per epoch (loss, accuracy) besides one per fold
+    input_key: str = "x"  # the cached tensor the model reads (its ModelSpec's)
 
 
 def draw_items(setting: FitSetting, data: Prepared, indices: list[int], rng, context: str):
@@ -82,13 +83,12 @@ def draw_items(setting: FitSetting, data: Prepared, indices: list[int], rng, con
 
 class KerasTrainer:
     """Every deep model's fold trainer: a fresh model per fold (one traced model reused,
-    :class:`~microexp.training.fit.FreshModel`), trained on the stage's examples, predicting
+    :class:`~microexp.training.fit.ReusedModel`), trained on the stage's examples, predicting
     the held-out samples from ``sampling.test_crop``."""
 
     def __init__(self, setting: FitSetting, data: Prepared) -> None:
         from .. import backend
-        from ..models import input_key
-        from ..training.fit import FreshModel, step_input_mode, step_input_model
+        from ..training.fit import ReusedModel, step_input_mode, step_input_model
 
         self.s = setting
         self.data = data
@@ -102,12 +102,12 @@ class KerasTrainer:
         def wrap(net):  # the step turns (and gathers from the store held on the device)
             if self.turn_in != "gather":
                 return step_input_model(net, turns=True, logits=logits)
-            key = input_key(net)
+            key = setting.input_key
             store = data.store.variable(key, flat_crops=crops)
             n_crops = data.store.stacked(key).shape[1] if crops else 0
             return step_input_model(net, store, n_crops, turns, logits=logits, padded=self.pad)
 
-        self.factory = FreshModel(
+        self.factory = ReusedModel(
             setting.make,
             setting.schedule,
             setting.xla,
@@ -121,7 +121,6 @@ class KerasTrainer:
         """Train on ``train_samples`` (``k``: fold index, None for a stage on every subject);
         returns (model, history, extra). ``callbacks``: more Keras callbacks (benchmarks)."""
         from ..data import make_input
-        from ..models import input_key
         from ..training.fit import configure_precision, set_determinism, train
 
         s = self.s
@@ -134,7 +133,7 @@ class KerasTrainer:
         for m in caught:
             s.log(f"  warning: {m}")
         model = self.factory.get()
-        key = input_key(model)
+        key = s.input_key
         batch = s.schedule.batch_size
         dataset = make_input(
             self.data.store,
@@ -161,12 +160,11 @@ class KerasTrainer:
 
     def fit_predict(self, train_s: Sequence, test_s: Sequence, fold) -> FoldOutput:
         from ..data import plain_items, to_arrays
-        from ..models import input_key
         from ..training.fit import predict_fixed
 
         model, hist, extra = self.fit(train_s, fold.index, f"fold {fold.index:03d}")
         items = plain_items(self.data.indices(test_s), self.data.labels, self.s.sampling.test_crop)
-        x_test, _ = to_arrays(self.data.store, items, input_key(model))
+        x_test, _ = to_arrays(self.data.store, items, self.s.input_key)
         prob = predict_fixed(model, x_test, self.s.schedule.batch_size)
         return FoldOutput(
             [int(v) for v in prob.argmax(axis=1)], prob.round(5).tolist(), hist, extra

@@ -28,7 +28,9 @@ from ..errors import MicroexpError, workers_died
 from ..fileio import atomic_path, files_fingerprint, write_text
 from ..preprocess.frames import SampleExcluded
 from ..preprocess.recipes import (
+    ATSCNNRecipe,
     Recipe,
+    S3DRecipe,
     finish_sample,
     prepare_sample,
     recipe_config,
@@ -280,7 +282,11 @@ def build_cache(
     workers = workers or os.cpu_count() or 1
     from ..preprocess.flow import uses_keras  # a Keras flow backend: batched; a wrong one fails
 
-    batched = bool(todo) and uses_keras(getattr(recipe, "flow_backend", "cv2"))
+    batched = (
+        bool(todo)
+        and isinstance(recipe, S3DRecipe | ATSCNNRecipe)  # a registered recipe computes its own
+        and uses_keras(getattr(recipe, "flow_backend", "cv2"))
+    )
     run = _run_batched(todo, recipe, cache, workers, flow_batch) if batched else None
     try:
         for sid, outcome, reason in run or _run(todo, recipe, str(root), workers, progress):

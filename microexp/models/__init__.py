@@ -8,16 +8,16 @@ from .atscnn import build_atscnn
 from .baselines import build_lbptop_svm, fit_predict_lbptop
 from .comparison import build_dual_inception, build_offapexnet, build_ststnet
 from .flops import count_macs, total_macs
+from .heads import freeze_blocks, replace_head
 from .registry import (
     MODELS,
     ModelSpec,
     build_model,
     get_spec,
-    input_key,
     model_names,
     register_model,
 )
-from .s3d import build_s3d, freeze_blocks, replace_head
+from .s3d import build_s3d
 from .spotting import build_softnet
 from .summary import model_summary
 
@@ -37,7 +37,6 @@ __all__ = [
     "count_macs",
     "freeze_blocks",
     "get_spec",
-    "input_key",
     "model_names",
     "model_summary",
     "register_model",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import keras
 
 from ..errors import MicroexpError, unknown_name
-from .atscnn import build_atscnn
+from .atscnn import atscnn_input_key, build_atscnn
 from .comparison import build_dual_inception, build_offapexnet, build_ststnet
 from .s3d import build_s3d
 from .table3 import build_macnn, build_micro_attention, build_mini_aorcnn, build_offtanet
@@ -20,7 +20,12 @@ from .table3 import build_macnn, build_micro_attention, build_mini_aorcnn, build
 @dataclass(frozen=True)
 class ModelSpec:
     """A registered network: builder, its arguments, the recipe whose cache it reads, the
-    number of classes it is built with by default, and the figures its paper reports."""
+    number of classes it is built with by default, and the figures its paper reports; and,
+    declared here rather than read from layer names: ``reads``, the cached tensor it takes
+    (a key such as ``"x"``, or a function of its arguments), ``head``, its classifier layer
+    (:func:`~microexp.models.replace_head` puts a new one on that layer's input), and
+    ``blocks``, the name pattern of its blocks' layers (``"block{}_"``) for freezing, None
+    where it has none."""
 
     builder: Callable[..., keras.Model]
     kwargs: dict = field(default_factory=dict)
@@ -28,6 +33,15 @@ class ModelSpec:
     num_classes: int = 3
     paper: dict = field(default_factory=dict)
     note: str = ""
+    reads: str | Callable[[dict], str] = "x"
+    head: str = "head"
+    blocks: str | None = None
+
+    def input_key(self, args: dict | None = None) -> str:
+        """The cached tensor the model built with ``args`` (over its own) reads."""
+        if callable(self.reads):
+            return self.reads({**self.kwargs, **dict(args or {})})
+        return self.reads
 
 
 _TABLE3 = "paper B, Table 3 (UAR, UF1; params; torchstat FLOPs; torchstat memory R+W)"
@@ -58,6 +72,7 @@ MODELS: dict[str, ModelSpec] = {
             "flops_convention": "2xMACs",
             "source": "paper A, Table 4 (transfer)",
         },
+        blocks="block{}_",
     ),
     "cnn2d": ModelSpec(
         build_s3d,
@@ -71,6 +86,7 @@ MODELS: dict[str, ModelSpec] = {
             "flops_convention": "2xMACs",
             "source": "paper A, Table 4",
         },
+        blocks="block{}_",
     ),
     "cnn3d": ModelSpec(
         build_s3d,
@@ -84,6 +100,7 @@ MODELS: dict[str, ModelSpec] = {
             "flops_convention": "2xMACs",
             "source": "paper A, Table 4",
         },
+        blocks="block{}_",
     ),
     "atscnn": ModelSpec(
         build_atscnn,
@@ -92,6 +109,7 @@ MODELS: dict[str, ModelSpec] = {
         3,
         _table3(4.21e6, 19.01e6, 20.5, 0.7351, 0.7205),
         note="paper B's 19.01 M is the torchstat count (and, by coincidence, our MACs)",
+        reads=atscnn_input_key,
     ),
     "ststnet": ModelSpec(
         build_ststnet,
@@ -180,26 +198,32 @@ def build_model(name: str, num_classes: int | None = None, **overrides) -> keras
     return spec.builder(num_classes=num_classes or spec.num_classes, **{**spec.kwargs, **overrides})
 
 
-def input_key(model: keras.Model) -> str:
-    """Which cached tensor feeds ``model``: ``"apex"`` (the grey-apex ablation) or ``"x"``."""
-    return "apex" if model.inputs[0].name == "apex" else "x"
-
-
 def register_model(
     name: str,
     builder: Callable[..., keras.Model],
     recipe: str = "atscnn",
     num_classes: int = 3,
     paper: dict | None = None,
+    reads: str | Callable[[dict], str] = "x",
+    head: str = "head",
+    blocks: str | None = None,
     **kwargs: object,
 ) -> ModelSpec:
-    """Register a new network under ``name`` so that ``build_model``, ``reproduce --model``
-    and ``models summary`` know it. ``builder(num_classes=..., **kwargs)`` must return a Keras
-    model that reads ``recipe``'s tensors: ``input_size`` is passed for ``atscnn`` (input
-    (size, size, 3): u, v, strain), ``input_shape`` (size, size, frames - 1, 3) for ``s3d``."""
+    """Register a new network under ``name`` so that ``build_model``, ``run --model`` and
+    ``models summary`` know it. ``builder(num_classes=..., **kwargs)`` must return a Keras
+    model that reads ``recipe``'s tensor ``reads``; it also gets the input argument the recipe
+    declares (``input_size`` for ``atscnn``: input (size, size, 3), u, v, strain;
+    ``input_shape`` (size, size, frames - 1, 3) for ``s3d``; a registered recipe's own).
+    ``head``: the name of its softmax classifier layer; ``blocks``: its blocks' layer-name
+    pattern, for freezing (None: none)."""
     if name in MODELS:
         raise MicroexpError(f"model {name!r} is already registered")
-    if recipe not in ("s3d", "atscnn"):
-        raise unknown_name("recipe", recipe, ("s3d", "atscnn"))
-    MODELS[name] = ModelSpec(builder, dict(kwargs), recipe, num_classes, dict(paper or {}))
+    from ..preprocess import RECIPES
+
+    if recipe not in RECIPES:
+        raise unknown_name("recipe (register it first: microexp.experiments.register_recipe)",
+                           recipe, tuple(RECIPES))  # fmt: skip
+    MODELS[name] = ModelSpec(
+        builder, dict(kwargs), recipe, num_classes, dict(paper or {}), "", reads, head, blocks
+    )
     return MODELS[name]

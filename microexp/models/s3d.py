@@ -5,8 +5,8 @@ convolutions (16, 32, 64, 128 filters), max-pool (2, 2, 1) after blocks 1-3, ave
 (2, 2, 2) after block 4, Dense 128, Dropout 0.2, softmax (paper A, Table 1). ReLU and "same"
 padding are assumed (the paper names neither; its output sizes imply "same").
 
-Layer names start with ``block{i}_`` so that paper A's transfer split (blocks 1-3 frozen) is
-``freeze_blocks(model, (1, 2, 3))``.
+Layer names start with ``block{i}_`` (its registry entry declares it) so that paper A's transfer
+split (blocks 1-3 frozen) is ``freeze_blocks(model, (1, 2, 3))``; the classifier is ``head``.
 """
 
 from __future__ import annotations
@@ -89,25 +89,3 @@ def _spatial_max_pool(x, block: int):
     x = layers.Reshape((h, w, t * c), name=f"pool{block}_merge")(x)
     x = layers.MaxPooling2D(2, name=name)(x)
     return layers.Reshape((h // 2, w // 2, t, c), name=f"pool{block}_split")(x)
-
-
-def freeze_blocks(model: keras.Model, blocks: Sequence[int] = (1, 2, 3)) -> list[str]:
-    """Freeze every layer whose name starts with ``block{i}_`` for i in ``blocks``; returns the
-    frozen layers' names. Paper A fine-tunes with blocks 1-3 (six conv pairs) frozen."""
-    prefixes = tuple(f"block{b}_" for b in blocks)
-    frozen = []
-    for layer in model.layers:
-        if layer.name.startswith(prefixes):
-            layer.trainable = False
-            frozen.append(layer.name)
-    return frozen
-
-
-def replace_head(
-    model: keras.Model, num_classes: int, feature_layer: str = "dropout", name: str = "head"
-) -> keras.Model:
-    """A new model sharing ``model``'s layers up to ``feature_layer`` with a new softmax head
-    (paper A: the 7-way CK+ head becomes a 5-way CASME II head)."""
-    features = model.get_layer(feature_layer).output
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name=name)(features)
-    return keras.Model(model.input, outputs, name=model.name)

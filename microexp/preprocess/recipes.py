@@ -138,7 +138,27 @@ class LBPTOPRecipe:
 
 
 Recipe = S3DRecipe | ATSCNNRecipe | LBPTOPRecipe
-RECIPES = {"s3d": S3DRecipe, "atscnn": ATSCNNRecipe, "lbptop": LBPTOPRecipe}
+#: recipe name -> its class; :func:`register_recipe_class` adds one
+RECIPES: dict[str, type] = {"s3d": S3DRecipe, "atscnn": ATSCNNRecipe, "lbptop": LBPTOPRecipe}
+
+
+def register_recipe_class(cls: type) -> type:
+    """Register a new pre-processing recipe (usable as a class decorator). ``cls``: a frozen
+    dataclass with ``name: str = field(default=NAME, init=False)``, a default for every
+    parameter, ``validate()`` (a one-line :class:`MicroexpError` for a bad value) and
+    ``tensors(sample) -> {key: array}``: one sample's tensors as the cache stores them
+    (raise :class:`~microexp.preprocess.SampleExcluded` with the reason for an unusable
+    sample). The class must live in an importable module: the cache's worker processes
+    compute with it. Its parameters hash into its cache folder like the papers' recipes."""
+    if not is_dataclass(cls) or not isinstance(getattr(cls, "name", None), str):
+        raise MicroexpError(f"{cls!r}: a recipe is a dataclass with a name field")
+    for method in ("validate", "tensors"):
+        if not callable(getattr(cls, method, None)):
+            raise MicroexpError(f"recipe {cls.name!r} has no {method}() method")
+    if cls.name in RECIPES:
+        raise MicroexpError(f"recipe {cls.name!r} is already registered")
+    RECIPES[cls.name] = cls
+    return cls
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -428,6 +448,8 @@ def sample_tensors(sample: Sample, recipe: Recipe) -> dict[str, np.ndarray]:
         return {
             "x": lbptop_features(read_frames(sample), recipe, str(sample.frame_path(sample.onset)))
         }
+    if not isinstance(recipe, S3DRecipe | ATSCNNRecipe):  # a registered recipe computes its own
+        return recipe.tensors(sample)
     pending = prepare_sample(sample, recipe)
     return finish_sample(
         pending, window_flows(pending.windows, recipe.tvl1, recipe.flow_backend), recipe

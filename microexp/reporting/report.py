@@ -658,7 +658,8 @@ def _curves(
 
 def _bars(spec: TableSpec, header: list, rows: list, runs: Sequence[RunResult], path: Path) -> None:
     """The table's first metric per row: the paper's bar beside ours, ours with its 95 %
-    bootstrap interval over subjects as an error bar (paper A's Fig. 4, paper B's Table 4)."""
+    bootstrap interval over subjects as an error bar, and the row's majority-class and
+    linear-probe levels as lines (paper A's Fig. 4, paper B's Tables 3 and 4)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -676,6 +677,16 @@ def _bars(spec: TableSpec, header: list, rows: list, runs: Sequence[RunResult], 
         ax.bar_label(ax.bar(x - 0.2, paper, 0.4, label=header[1]), fmt="%.2f", fontsize=7)
     bars = ax.bar(x + 0.2, ours, 0.4, yerr=err, capsize=3, label=f"{header[ours_at]} (95% CI)")
     ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    styles = {"majority": ("k", ":"), "linear_probe": ("tab:red", "--")}
+    for name, (colour, style) in styles.items():  # each row's own baseline, as a level
+        levels = [
+            r.baselines[name][1].get(col.metric, np.nan) * col.scale
+            if name in r.baselines else np.nan
+            for r in runs
+        ]  # fmt: skip
+        if not np.all(np.isnan(levels)):
+            ax.hlines(levels, x - 0.45, x + 0.45, colors=colour, linestyles=style, lw=1.2,
+                      label=name.replace("_", " "))  # fmt: skip
     ax.set_xticks(x, [r[0] for r in rows], rotation=30 if len(rows) > 3 else 0, ha="right")
     ax.set_ylabel(col.metric.replace("_", " "))
     ax.set_ylim(0, 100 if col.scale == 100 else 1)

@@ -20,8 +20,8 @@ import numpy as np
 from ..errors import unknown_name
 from . import layout
 from .face import make_identity
-from .generator import MotionParams, make_style, marker_info
 from .motion import PROTOTYPES, action_units_for, envelope, expression_field
+from .world import MotionParams, make_style, marker_info
 
 
 @dataclass(frozen=True)

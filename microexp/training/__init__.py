@@ -1,7 +1,7 @@
 """Training: schedules, precision, fit with logs, the step's own input work, on any backend."""
 
 from .fit import (
-    FreshModel,
+    ReusedModel,
     TrainConfig,
     compile_model,
     configure_precision,
@@ -17,7 +17,7 @@ from .fit import (
 )
 
 __all__ = [
-    "FreshModel",
+    "ReusedModel",
     "TrainConfig",
     "compile_model",
     "configure_precision",
