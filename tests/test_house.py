@@ -61,7 +61,7 @@ def test_no_import_circle() -> None:
             visit(m, [m])
 
 
-def test_sampling_refuses_what_it_would_ignore() -> None:
+def test_sampling_and_stages_refuse_what_they_would_ignore() -> None:
     from microexp.experiments import ByPreset, Sampling
 
     with pytest.raises(MicroexpError, match="crops and rotate belong to paper A's re-sampling"):
@@ -75,6 +75,14 @@ def test_sampling_refuses_what_it_would_ignore() -> None:
     with pytest.raises(MicroexpError, match=r"crops \(1, 1\): expected distinct"):
         Sampling(per_class=ByPreset(1, 2, 3), crops=(1, 1))
     assert Sampling(per_class=ByPreset(1, 2, 3), crops=(1, 2), rotate=True, test_crop=0)
+    from microexp.experiments import Stage
+    from microexp.training import TrainConfig
+
+    quick = TrainConfig(1, 2, 1e-3)
+    with pytest.raises(MicroexpError, match="schedules must be ByPreset"):
+        Stage(schedules=quick)
+    with pytest.raises(MicroexpError, match=r"freeze \(0,\): expected distinct block numbers"):
+        Stage(schedules=ByPreset(quick, quick, quick), freeze=(0,))
 
 
 def test_a_model_declares_what_it_reads_its_head_and_blocks() -> None:

@@ -17,6 +17,7 @@ jax = pytest.mark.jax
 
 # small inputs: every registered builder at a size that trains in milliseconds
 SMALL = {
+    "htnet": {"dim": 8, "heads": 1, "block_repeats": (1, 1, 1)},
     "s3d": {"input_shape": (16, 16, 4, 3)},
     "cnn2d": {"input_shape": (16, 16, 4, 3)},
     "cnn3d": {"input_shape": (16, 16, 4, 3)},
@@ -97,6 +98,8 @@ LAYER_CASES = {
     "ARFResidual": ({"filters": 6}, (2, 8, 8, 4)),
     "BottleneckTransformer": ({"filters": 4, "heads": 2}, (2, 8, 8, 6)),
     "MABlock": ({"filters": 4}, (2, 8, 8, 3)),
+    "LocalTransformer": ({"depth": 2, "heads": 2, "blocks": 2}, (2, 4, 4, 6)),
+    "PaddedMaxPool2D": ({"pool": 3, "stride": 2, "pad": 1}, (2, 4, 4, 3)),
 }
 
 

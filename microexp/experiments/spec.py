@@ -121,10 +121,25 @@ class Stage:
     the evaluation set). For a fine-tuning stage, ``freeze`` lists the blocks kept frozen and
     the head is replaced by one with the protocol's classes."""
 
-    schedules: ByPreset[TrainConfig]
+    schedules: ByPreset[TrainConfig] | None
     sampling: Sampling = field(default_factory=Sampling)
     protocol: str | None = None
     freeze: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.schedules is not None and (  # None: a trainer without epochs (LBP-TOP + SVM)
+            not isinstance(self.schedules, ByPreset)
+            or not all(isinstance(self.schedules[p], TrainConfig) for p in PRESET_NAMES)
+        ):
+            raise MicroexpError("Stage: schedules must be ByPreset(tiny=, demo=, paper=) of "
+                                "TrainConfig")  # fmt: skip
+        if not isinstance(self.sampling, Sampling):
+            raise MicroexpError(f"Stage: sampling {self.sampling!r}: expected a Sampling")
+        blocks = tuple(self.freeze)
+        if not all(is_int(b) and b >= 1 for b in blocks) or len(set(blocks)) != len(blocks):
+            raise MicroexpError(
+                f"Stage: freeze {self.freeze!r}: expected distinct block numbers >= 1"
+            )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from .blocks import (
     position_code,
 )
 from .channels import SelectChannel
+from .nest import LocalTransformer, PaddedMaxPool2D
 from .separable3d import SeparableConv3D
 
 __all__ = [
@@ -18,8 +19,10 @@ __all__ = [
     "CBAM",
     "ChannelAttention",
     "EnhancedResidual",
+    "LocalTransformer",
     "MABlock",
     "MultiHeadSelfAttention2D",
+    "PaddedMaxPool2D",
     "SelectChannel",
     "SeparableConv3D",
     "SpatialAttention",

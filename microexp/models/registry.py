@@ -13,6 +13,7 @@ import keras
 from ..errors import MicroexpError, unknown_name
 from .atscnn import atscnn_input_key, build_atscnn
 from .comparison import build_dual_inception, build_offapexnet, build_ststnet
+from .htnet import build_htnet
 from .s3d import build_s3d
 from .table3 import build_macnn, build_micro_attention, build_mini_aorcnn, build_offtanet
 
@@ -170,6 +171,21 @@ MODELS: dict[str, ModelSpec] = {
         3,
         _table3(8.63e7, 1040e6, 366.72, 0.5920, 0.5309),
         note="paper B prints torchstat's rounded 1.04 G",
+    ),
+    "htnet": ModelSpec(
+        build_htnet,
+        {},
+        "htnet",
+        3,
+        {
+            "uf1": 0.8603,
+            "uar": 0.8475,
+            "params": 139_582_982,
+            "source": "HTNet (Wang et al. 2024), MEGC2019 composite, pooled; as reported "
+            "(its code picks each fold's best epoch on the test subject); params counted from "
+            "its public code's defaults",
+        },
+        note="the public code's defaults: 28 px, patches of 7, dim 256, heads 3, (2, 2, 10)",
     ),
     "micro_attention": ModelSpec(
         build_micro_attention,

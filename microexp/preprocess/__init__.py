@@ -33,11 +33,13 @@ from .recipes import (
     sample_tensors,
     window_flows,
 )
+from .regions import HTNetRecipe
 from .spot import Spot, spot_apex
 from .tvl1_params import TVL1Params
 
 __all__ = [
     "FLOW_BACKENDS",
+    "HTNetRecipe",
     "RECIPES",
     "ATSCNNRecipe",
     "Box",
@@ -82,3 +84,5 @@ __all__ = [
     "tvl1_flow",
     "tvl1_flows",
 ]
+
+register_recipe_class(HTNetRecipe)  # HTNet's input (issue 32), through the recipe registry

@@ -72,15 +72,10 @@ def crop(frames: np.ndarray, box: Box) -> np.ndarray:
     return frames[:, box.y0 : box.y1, box.x0 : box.x1]
 
 
-def align_eyes(
-    frames: np.ndarray, landmarks: np.ndarray, size: int = 128, margin: float = 1.1
-) -> np.ndarray:
-    """Paper B's alignment: rotate so that the eye centres are level, then cut a square around
-    the landmarks and resize it to ``size`` x ``size``.
-
-    The square's side is ``margin`` x the larger side of the rotated landmarks' box, centred on
-    that box (paper B gives only "dlib 68-landmark alignment, 128x128"; margin is our choice).
-    """
+def eye_alignment(landmarks: np.ndarray, size: int = 128, margin: float = 1.1) -> np.ndarray:
+    """The (2, 3) affine of :func:`align_eyes`: rotate so that the eye centres are level, then
+    map a square of ``margin`` x the rotated landmarks' larger side, centred on their box, onto
+    [0, size]. ``np.c_[landmarks, 1] @ m.T`` gives the landmarks in the aligned image."""
     import cv2
 
     left = landmarks[36:42].mean(axis=0)
@@ -92,10 +87,25 @@ def align_eyes(
     (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
     side = margin * max(x1 - x0, y1 - y0)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    # one affine: rotate, then map the square [cx-side/2, cx+side/2] onto [0, size]
     scale = size / side
     m = rot * scale
     m[:, 2] += -np.array([cx - side / 2, cy - side / 2]) * scale
+    return m
+
+
+def align_eyes(
+    frames: np.ndarray, landmarks: np.ndarray, size: int = 128, margin: float = 1.1
+) -> np.ndarray:
+    """Paper B's alignment: rotate so that the eye centres are level, then cut a square around
+    the landmarks and resize it to ``size`` x ``size``.
+
+    The square's side is ``margin`` x the larger side of the rotated landmarks' box, centred on
+    that box (paper B gives only "dlib 68-landmark alignment, 128x128"; margin is our choice).
+    """
+    import cv2
+
+    m = eye_alignment(landmarks, size, margin)
+    scale = float(np.hypot(m[0, 0], m[0, 1]))
     return np.stack(
         [
             cv2.warpAffine(

@@ -670,7 +670,7 @@ def _bars(spec: TableSpec, header: list, rows: list, runs: Sequence[RunResult], 
     ours = np.array([r[ours_at] for r in rows], float)
     ci = np.array([r.metrics["ci95"].get(col.metric, (np.nan, np.nan)) for r in runs]) * col.scale
     err = np.nan_to_num(np.abs(ci.T - ours))
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(rows), 3.5))
+    fig, ax = plt.subplots(figsize=(3.4 + 1.1 * len(rows), 3.5))  # the legend at the right
     x = np.arange(len(rows))
     if col.paper is not None:
         paper = [np.nan if r[1] is None else r[1] for r in rows]
@@ -690,7 +690,7 @@ def _bars(spec: TableSpec, header: list, rows: list, runs: Sequence[RunResult], 
     ax.set_xticks(x, [r[0] for r in rows], rotation=30 if len(rows) > 3 else 0, ha="right")
     ax.set_ylabel(col.metric.replace("_", " "))
     ax.set_ylim(0, 100 if col.scale == 100 else 1)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     _save(fig, path)
 

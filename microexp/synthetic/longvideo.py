@@ -210,8 +210,11 @@ def generate_long(
     n_subj = subjects if subjects is not None else p.subjects
     n_vid = videos_per_subject if videos_per_subject is not None else p.videos_per_subject
     layout.check_request(seed, n_subj, n_vid, "--samples-per-subject (videos per subject)")
+    counts = {"subjects": n_subj, "videos_per_subject": n_vid}
+    if dataset == "samm_lv":  # the tree carries SAMM's emotion sheet (older ones did not)
+        counts["emotion_sheet"] = True
     info = marker_info(
-        dataset, spec.fps, preset, seed, {"subjects": n_subj, "videos_per_subject": n_vid},
+        dataset, spec.fps, preset, seed, counts,
         p.face_px, params, "SYNTHETIC long videos written by microexp, not the licensed dataset",
     )  # fmt: skip
     out = Path(os.path.abspath(out))  # "." has no name to build a sibling folder from

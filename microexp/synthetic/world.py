@@ -9,14 +9,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-#: Bumped whenever the same arguments would write different bytes. 6: synthetic SAMM-LV trees
-#: carry SAMM's micro coding sheet (emotions for spot-then-recognise); nothing drawn changed.
-#: 5: coded apex within
+#: Bumped whenever the same arguments would write different bytes (a tree's marker also
+#: records what else changed its files: SAMM-LV trees with SAMM's emotion sheet say so, so that
+#: only those are rebuilt). 5: coded apex within
 #: +-0.2 s of the true peak (was 0.12; recalibration, docs/synthetic.md), ``coded_apex`` in the
 #: truth CSV. 4: version 3's world with
 #: CAS(ME)^3's "sad" prototype added (2026-11-29), which shifted every subject's style draws;
 #: tests/test_synthetic.py pins each dataset's draws to this number.
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 5
 
 
 @dataclass(frozen=True)
