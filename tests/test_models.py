@@ -386,3 +386,40 @@ def test_cli_in_a_fresh_process_prints_no_tensorflow_startup_noise() -> None:
     )
     assert proc.returncode == 0 and "ststnet" in proc.stdout
     assert "I0000" not in proc.stderr and "InitializeLog" not in proc.stderr, proc.stderr
+
+
+def test_htnet_has_the_public_codes_parameter_count() -> None:
+    """139,582,982: the public HTNet (Model.py) at main_HTNet.py's defaults counted by hand —
+    patch embedding 147 -> 256 (37,888); per level l (dim 256 * 2**l, heads 3 * 2**l, heads of
+    dim // heads channels, bias-free qkv, output projection, feed-forward x4, two layer norms
+    per layer, one position scalar per level): 2 x 787,968 + 1, 2 x 3,146,752 + 1,
+    10 x 12,576,768 + 1; aggregations 3x3 convs with layer norm: 1,181,184 and 4,721,664; final
+    layer norm 2,048; classifier 3,075."""
+    model = models.build_model("htnet")
+    assert model.count_params() == 139_582_982
+    assert model.input_shape == (None, 28, 28, 3) and model.get_layer("head").units == 3
+    assert models.get_spec("htnet").recipe == "htnet"
+
+
+@jax
+def test_padded_max_pool_is_pytorchs_padding() -> None:
+    from microexp.layers import PaddedMaxPool2D
+
+    x = np.random.default_rng(0).normal(size=(1, 4, 4, 1)).astype("float32")
+    got = np.asarray(PaddedMaxPool2D(3, 2, 1)(x))[0, ..., 0]
+    padded = np.pad(x[0, ..., 0], 1, constant_values=-np.inf)
+    want = np.array([[padded[r : r + 3, c : c + 3].max() for c in (0, 2)] for r in (0, 2)])
+    assert np.array_equal(got, want)
+
+
+def test_htnet_regions_are_cut_where_the_landmarks_are() -> None:
+    from microexp.preprocess.regions import cut_regions
+
+    flow = np.arange(28 * 28, dtype=np.float32).reshape(28, 28, 1)
+    centres = np.array([[9.0, 11.0], [19.0, 11.0], [10.0, 22.0], [20.0, 22.0]])  # (x, y)
+    tiles = cut_regions(flow, centres, 14)[..., 0]
+    assert tiles.shape == (28, 28)
+    assert tiles[7, 7] == flow[11, 9, 0]  # left eye's centre: row y, column x
+    assert tiles[21, 21] == flow[21, 20, 0]  # right mouth corner, y clipped to 28 - 7
+    swapped = cut_regions(flow, centres, 14, swap_axes=True)[..., 0]
+    assert swapped[7, 7] == flow[9, 11, 0]  # the public code's (x as row) cut

@@ -714,3 +714,18 @@ def test_flow_backend_is_part_of_the_cache_key() -> None:
     assert pp.recipe_from_dict(pp.recipe_dict(tf_recipe)) == tf_recipe
     with pytest.raises(MicroexpError, match="flow backend 'cuda'"):
         pp.get_recipe("s3d", flow_backend="cuda")
+
+
+def test_htnet_recipe_tensors_from_a_synthetic_clip(tmp_path) -> None:
+    from microexp import datasets as ds
+    from microexp.preprocess import RECIPES, get_recipe, sample_tensors
+    from microexp.synthetic import generate
+
+    assert "htnet" in RECIPES
+    root = generate("casme2", tmp_path / "casme2", "tiny", 0)
+    sample = next(s for s in ds.load("casme2", root).samples if s.apex is not None)
+    recipe = get_recipe("htnet", tvl1={"epsilon": 0.05, "nscales": 3, "warps": 3})
+    x = sample_tensors(sample, recipe)["x"]
+    assert x.shape == (28, 28, 3) and x.dtype == np.float16
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0  # min-max per channel
+    assert np.ptp(x.astype(np.float32), axis=(0, 1)).min() > 0  # flow in every channel
