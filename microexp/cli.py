@@ -182,6 +182,7 @@ def _run_options(args: argparse.Namespace) -> dict[str, object]:
         "flow_backend": args.flow_backend,
         "parallel_folds": args.parallel_folds,
         "step": args.step,
+        "selection": args.selection,
     }
 
 
@@ -451,6 +452,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--split",
         default="loso",
         help="loso (leave one subject out, default) or lodo (leave one dataset out: composites)",
+    )
+    p.add_argument(
+        "--selection",
+        default="final",
+        help="final (default, honest: each fold's last epoch) or test-oracle (a labelled "
+        "measurement: also reports each fold's best epoch on its own test subject, as much "
+        "public code does; never merged with an honest run)",
     )
     p.add_argument("--cache", help="flow cache folder (default OUT/cache)")
     p.add_argument(

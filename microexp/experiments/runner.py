@@ -65,7 +65,12 @@ class RunOptions:
     (:mod:`.parallel`; the same records as one by one). ``step``: ``all``; ``prepare`` (the
     work every shard shares: data, flows, pre-training; no fold, no report); ``folds`` (the
     folds only: no final model, no report), as a cluster's jobs split a run
-    (:mod:`.submit`).
+    (:mod:`.submit`). ``selection``: ``final`` (the default and the only honest one: every
+    fold is scored at its fixed last epoch) or ``test-oracle``, a labelled measurement of the
+    field's practice: every epoch's predictions on the held-out subject are recorded so that
+    the report can also give what picking each fold's best epoch on its test subject would
+    report; its run folders (``NAME-test-oracle``) and hashes are its own, so it never merges
+    with an honest run, and its honest number (the last epoch) is shown beside.
     """
 
     data: str = "synthetic"
@@ -87,7 +92,13 @@ class RunOptions:
     verbose: bool = False
     parallel_folds: int = 1
     step: str = "all"
+    selection: str = "final"
     log: Callable[[str], None] = print
+
+
+#: how a fold's scored epoch is chosen: the fixed last epoch (honest, default), or the
+#: labelled measurement of choosing it on the held-out subject
+SELECTIONS = ("final", "test-oracle")
 
 
 @dataclass
@@ -118,6 +129,7 @@ class Context:
     def run_name(self, name: str) -> str:
         """The run folder of experiment ``name`` at this pass's seed (and split)."""
         name = name if self.opts.split == "loso" else f"{name}-{self.opts.split}"
+        name = name if self.opts.selection == "final" else f"{name}-{self.opts.selection}"
         return name if self.seed == 0 else f"{name}-seed{self.seed}"
 
     def log(self, message: str) -> None:
@@ -227,6 +239,7 @@ def _setting(
         log=ctx.log,
         verbose=ctx.opts.verbose,
         input_key=_input_key(exp),
+        epoch_predictions=ctx.opts.selection == "test-oracle" and stage is exp.train,
     )
 
 
@@ -289,7 +302,16 @@ def _config(ctx: Context, exp: Experiment, recipe, classes: list[str], stage: st
         **_backend_config(),
         "runtime": ctx.runtime(),
         "meta": {**_meta(ctx, exp), "preset": ctx.preset.name},
+        **_selection(ctx, stage),
     }
+
+
+def _selection(ctx: Context, stage: str) -> dict:
+    """``{"selection": "test-oracle"}`` for a LOSO run that records every epoch's test
+    predictions (a measurement of test-subject epoch picking); nothing for an honest run, so
+    that its hash is the one it always had."""
+    oracle = stage == "loso" and ctx.opts.selection != "final"
+    return {"selection": ctx.opts.selection} if oracle else {}
 
 
 def _baseline_config(ctx: Context, exp: Experiment, recipe, classes: list[str], name: str) -> dict:
@@ -327,6 +349,11 @@ def _meta(ctx: Context, exp: Experiment) -> dict:
         for key in ("name", "compare_to"):
             if meta[key] is not None:
                 meta[key] = f"{meta[key]}-{ctx.opts.split}"
+    if ctx.opts.selection != "final":  # labelled, compared with nothing, in no paper table
+        meta["name"] = f"{meta['name']}-{ctx.opts.selection}"
+        meta["compare_to"] = None
+        meta["tables"] = []
+        meta["selection"] = ctx.opts.selection
     return meta
 
 
@@ -622,6 +649,8 @@ def start(out: Path, experiments: Sequence[Experiment], opts: RunOptions, paper:
     check_int(opts.parallel_folds, "parallel_folds", 1)
     if opts.step not in STEPS:
         raise unknown_name("step", opts.step, STEPS)
+    if opts.selection not in SELECTIONS:
+        raise unknown_name("selection", opts.selection, SELECTIONS)
     backend.check_precision(opts.mixed_precision)
     get_split(opts.split)
     for exp in experiments:

@@ -57,6 +57,7 @@ class FitSetting:
     log: Callable[[str], None]
     verbose: bool = False  # one line per epoch (loss, accuracy) besides one per fold
     input_key: str = "x"  # the cached tensor the model reads (its ModelSpec's)
+    epoch_predictions: bool = False  # record each epoch's test predictions (test-oracle runs)
 
 
 def draw_items(setting: FitSetting, data: Prepared, indices: list[int], rng, context: str):
@@ -162,10 +163,16 @@ class KerasTrainer:
         from ..data import plain_items, to_arrays
         from ..training.fit import predict_fixed
 
-        model, hist, extra = self.fit(train_s, fold.index, f"fold {fold.index:03d}")
         items = plain_items(self.data.indices(test_s), self.data.labels, self.s.sampling.test_crop)
         x_test, _ = to_arrays(self.data.store, items, self.s.input_key)
-        prob = predict_fixed(model, x_test, self.s.schedule.batch_size)
+        batch = self.s.schedule.batch_size
+        watch = []
+        if self.s.epoch_predictions:  # a test-oracle run: what each epoch would have scored
+            watch = [epoch_predictions(lambda: self.factory.model, x_test, batch)]
+        model, hist, extra = self.fit(train_s, fold.index, f"fold {fold.index:03d}", watch)
+        prob = predict_fixed(model, x_test, batch)
+        if watch:
+            extra["epoch_pred"] = watch[0].predictions
         return FoldOutput(
             [int(v) for v in prob.argmax(axis=1)], prob.round(5).tolist(), hist, extra
         )
@@ -173,6 +180,27 @@ class KerasTrainer:
     def fit_all(self):
         """The run's schedule on every subject (seed :data:`FINAL_SEED`): the saved model."""
         return self.fit(self.data.samples, FINAL_SEED, "final")[0]
+
+
+def epoch_predictions(net, x_test, batch_size: int):
+    """A Keras callback recording, after every epoch, the class ``net()`` predicts for each
+    held-out example (``.predictions``: one list per epoch). Only a test-oracle run uses it;
+    predicting changes no weight and draws no random number, so the run's own (last-epoch)
+    predictions are those of an ordinary run (tested)."""
+    import keras
+
+    from ..training.fit import predict_fixed
+
+    class EpochPredictions(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.predictions: list[list[int]] = []
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            prob = predict_fixed(net(), x_test, batch_size)
+            self.predictions.append([int(v) for v in prob.argmax(axis=1)])
+
+    return EpochPredictions()
 
 
 class SVMTrainer:

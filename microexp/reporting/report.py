@@ -285,7 +285,16 @@ def run_metrics(config: dict, seed_records: list[list[dict]], seeds: list[int] |
     by_dataset = per_dataset_scores(pred["samples"], t, pred["y_pred"])
     if by_dataset:
         m["per_dataset"] = by_dataset
+    if config.get("selection") == "test-oracle":  # a labelled measurement, never a result
+        from ..evaluation.oracle import mean_oracle, oracle_scores
+
+        m["selection"] = "test-oracle"
+        m["oracle"] = mean_oracle([oracle_scores(_aligned_one(recs), n) for recs in seed_records])
     return m
+
+
+def _aligned_one(records: list[dict]) -> list[dict]:
+    return sorted(records, key=lambda r: r["fold"])
 
 
 def _table(header: list[str], rows: list[list]) -> tuple[str, str]:
@@ -459,6 +468,22 @@ def write_report(
         md, csv_text = _table(*_comparison_table(compared))
         write_text(dest / "comparisons.csv", csv_text)
         sections += ["## paired comparisons (over subjects)", "", md, ""]
+    oracle = [r for r in runs if r.metrics.get("selection") == "test-oracle"]
+    if oracle:
+        md, csv_text = _table(*_oracle_table(oracle))
+        write_text(dest / "test_oracle.csv", csv_text)
+        sections += [
+            "## test-oracle: what picking each fold's epoch on its own test subject reports",
+            "",
+            "**These runs used the held-out subject to choose epochs** (`--selection "
+            "test-oracle`, a measurement of the field's practice). Their honest number, each "
+            "fold at its fixed last epoch, is from the same run; the inflation is the oracle "
+            "minus it. Never compare an oracle number with an honest one as if both were "
+            "honest.",
+            "",
+            md,
+            "",
+        ]
     composite = [r for r in runs if "per_dataset" in r.metrics]
     if composite:
         md, csv_text = _table(*_per_dataset_table(composite))
@@ -575,6 +600,20 @@ def _all_row(name: str, metrics: dict) -> list:
     row = [name, *(metrics[k] for k in _ALL_KEYS), metrics.get("mean_final_train_accuracy")]
     row.insert(2, metrics.get("folds_total"))
     return row
+
+
+def _oracle_table(runs: Sequence[RunResult]) -> tuple[list[str], list[list]]:
+    header = ["run (test-oracle)", "epochs", "honest pooled UF1", "oracle pooled UF1",
+              "inflation UF1", "honest pooled UAR", "oracle pooled UAR", "inflation UAR",
+              "mean of subjects' best UF1"]  # fmt: skip
+    rows = []
+    for r in runs:
+        o = r.metrics["oracle"]
+        h, b, d = o["honest"], o["fold_best_epoch"], o["inflation"]
+        rows.append([r.name, o["epochs"], h["pooled_uf1"], b["pooled_uf1"], d["pooled_uf1"],
+                     h["pooled_uar"], b["pooled_uar"], d["pooled_uar"],
+                     o["subject_best_uf1_mean"]])  # fmt: skip
+    return header, rows
 
 
 def _comparison_table(compared: list[dict]) -> tuple[list[str], list[list]]:
