@@ -465,35 +465,25 @@ def write_report(
             _FIGURES[spec.figure](spec, header, rows, fed, dest / spec.figure_file)
             images.append(f"![{spec.caption or spec.key}]({spec.figure_file})")
     if compared:
-        md, csv_text = _table(*_comparison_table(compared))
-        write_text(dest / "comparisons.csv", csv_text)
-        sections += ["## paired comparisons (over subjects)", "", md, ""]
+        sections += _section(dest, "comparisons", _comparison_table(compared),
+                             "paired comparisons (over subjects)")  # fmt: skip
     oracle = [r for r in runs if r.metrics.get("selection") == "test-oracle"]
     if oracle:
-        md, csv_text = _table(*_oracle_table(oracle))
-        write_text(dest / "test_oracle.csv", csv_text)
-        sections += [
-            "## test-oracle: what picking each fold's epoch on its own test subject reports",
-            "",
+        sections += _section(
+            dest,
+            "test_oracle",
+            _oracle_table(oracle),
+            "test-oracle: what picking each fold's epoch on its own test subject reports",
             "**These runs used the held-out subject to choose epochs** (`--selection "
             "test-oracle`, a measurement of the field's practice). Their honest number, each "
             "fold at its fixed last epoch, is from the same run; the inflation is the oracle "
             "minus it. Never compare an oracle number with an honest one as if both were "
             "honest.",
-            "",
-            md,
-            "",
-        ]
+        )
     composite = [r for r in runs if "per_dataset" in r.metrics]
     if composite:
-        md, csv_text = _table(*_per_dataset_table(composite))
-        write_text(dest / "per_dataset.csv", csv_text)
-        sections += [
-            "## composite runs per dataset (pooled over each dataset's samples)",
-            "",
-            md,
-            "",
-        ]
+        sections += _section(dest, "per_dataset", _per_dataset_table(composite),
+                             "composite runs per dataset (pooled over each dataset's samples)")  # fmt: skip
     sections += ["## every run, every metric (baselines on the same folds)", ""]
     all_rows = []
     for r in runs:
@@ -600,6 +590,14 @@ def _all_row(name: str, metrics: dict) -> list:
     row = [name, *(metrics[k] for k in _ALL_KEYS), metrics.get("mean_final_train_accuracy")]
     row.insert(2, metrics.get("folds_total"))
     return row
+
+
+def _section(dest: Path, name: str, table: tuple, title: str, intro: str = "") -> list[str]:
+    """A report section: ``table`` (header, rows) as markdown under ``## title`` (after
+    ``intro``), and as ``dest/NAME.csv``."""
+    md, csv_text = _table(*table)
+    write_text(dest / f"{name}.csv", csv_text)
+    return [f"## {title}", "", *([intro, ""] if intro else []), md, ""]
 
 
 def _oracle_table(runs: Sequence[RunResult]) -> tuple[list[str], list[list]]:
