@@ -49,14 +49,41 @@ def oracle_scores(records: Sequence[dict], n_classes: int) -> dict:
         "honest": {k: h[k] for k in keys},
         "fold_best_epoch": {k: o[k] for k in keys},
         "inflation": {k: o[k] - h[k] for k in keys},
+        "inflation_ci95": paired_interval(t, honest, oracle, subjects, n_classes),
         "subject_best_uf1_mean": float(np.nanmean(best_uf1)),
         "chosen_epochs": epochs,
         "epochs": len(records[0]["extra"]["epoch_pred"]) if records else 0,
     }
 
 
+def paired_interval(
+    y_true, honest, oracle, subjects, n_classes: int, n_resamples: int = 2000, seed: int = 0
+) -> dict[str, list[float]]:
+    """95 % percentile bootstrap interval of oracle minus honest pooled UF1 and UAR, over
+    subjects: the same subjects drawn for both (paired), every draw pooled again."""
+    from .metrics import uar
+
+    t, a, b, s = map(np.asarray, (y_true, honest, oracle, subjects))
+    names = np.unique(s)
+    rows = [np.flatnonzero(s == k) for k in names]
+    labels = list(range(n_classes))
+    rng = np.random.default_rng(seed)
+    diffs: dict[str, list[float]] = {"pooled_uf1": [], "pooled_uar": []}
+    for _ in range(n_resamples if len(names) > 1 else 0):
+        idx = np.concatenate([rows[i] for i in rng.integers(0, len(names), len(names))])
+        for key, metric in (("pooled_uf1", uf1), ("pooled_uar", uar)):
+            diffs[key].append(metric(t[idx], b[idx], labels) - metric(t[idx], a[idx], labels))
+    return {
+        k: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))]
+        if v
+        else [float("nan")] * 2
+        for k, v in diffs.items()
+    }
+
+
 def mean_oracle(per_seed: Sequence[dict]) -> dict:
-    """The mean over seeds of :func:`oracle_scores` (chosen epochs: the first seed's)."""
+    """The mean over seeds of :func:`oracle_scores` (chosen epochs and the paired interval:
+    the first seed's; ``benchmarks/bench_oracle.py`` gives intervals over seeds)."""
     if len(per_seed) == 1:
         return per_seed[0]
     out = dict(per_seed[0])
@@ -66,4 +93,4 @@ def mean_oracle(per_seed: Sequence[dict]) -> dict:
     return out
 
 
-__all__ = ["mean_oracle", "oracle_scores"]
+__all__ = ["mean_oracle", "oracle_scores", "paired_interval"]

@@ -602,14 +602,15 @@ def _section(dest: Path, name: str, table: tuple, title: str, intro: str = "") -
 
 def _oracle_table(runs: Sequence[RunResult]) -> tuple[list[str], list[list]]:
     header = ["run (test-oracle)", "epochs", "honest pooled UF1", "oracle pooled UF1",
-              "inflation UF1", "honest pooled UAR", "oracle pooled UAR", "inflation UAR",
-              "mean of subjects' best UF1"]  # fmt: skip
+              "inflation UF1", "95% CI (paired, subjects)", "honest pooled UAR",
+              "oracle pooled UAR", "inflation UAR", "mean of subjects' best UF1"]  # fmt: skip
     rows = []
     for r in runs:
         o = r.metrics["oracle"]
         h, b, d = o["honest"], o["fold_best_epoch"], o["inflation"]
+        lo, hi = o.get("inflation_ci95", {}).get("pooled_uf1", [float("nan")] * 2)
         rows.append([r.name, o["epochs"], h["pooled_uf1"], b["pooled_uf1"], d["pooled_uf1"],
-                     h["pooled_uar"], b["pooled_uar"], d["pooled_uar"],
+                     f"[{lo:.2f}, {hi:.2f}]", h["pooled_uar"], b["pooled_uar"], d["pooled_uar"],
                      o["subject_best_uf1_mean"]])  # fmt: skip
     return header, rows
 
