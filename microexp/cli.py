@@ -36,9 +36,18 @@ def _roots(values: Sequence[str], dataset: str | None) -> dict[str, str]:
 
 
 def _selection(args: argparse.Namespace):
-    """The samples that ``--dataset``/``--root``/``--protocol`` select, as one LoadResult."""
+    """The samples that ``--dataset``/``--root``/``--protocol`` select, as one LoadResult. A
+    protocol over one dataset names it, so ``--dataset`` may be left out then."""
     from . import datasets as ds
 
+    if args.dataset is None and args.protocol is not None:
+        proto_datasets = list(ds.get_protocol(args.protocol).datasets)
+        if len(proto_datasets) == 1:
+            args.dataset = proto_datasets[0]
+    if args.protocol is None and args.dataset is None:
+        raise MicroexpError(
+            f"data summary needs --dataset NAME (one of {', '.join(ds.DATASETS)}) or --protocol P"
+        )
     if args.protocol is None and args.dataset not in ds.DATASETS:
         raise ds.unknown_name("dataset", str(args.dataset), ds.DATASETS)
     roots = _roots(args.root, args.dataset if args.dataset in ds.DATASETS else None)
@@ -324,7 +333,7 @@ def cmd_strs(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .experiments import write_report
-    from .reporting.report import missing_shards
+    from .reporting.report import headline_lines, missing_shards
 
     dest = write_report(args.run_dir[0], args.run_dir[1:], args.dest)
     metrics = json.loads((dest / "metrics.json").read_text())
@@ -335,6 +344,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"partial: {name} misses fold(s) {', '.join(map(str, m['missing_folds']))}"
                 + (f": {shards}" if shards else "")
             )
+    print("\n".join(headline_lines(dest)))
     print(f"report: {dest / 'report.md'}")
     return 0
 
@@ -348,7 +358,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--dataset", help="ckplus, casme, casme2, samm, smic, or a composite protocol's name"
+        "--dataset",
+        help="a dataset (ckplus, casme, casme2, samm, smic, casme3, mmew, 4dme, casme_sq, "
+        "samm_lv, casme3_lv) or a composite protocol's name; a one-dataset --protocol names it",
     )
     p.add_argument(
         "--root",
@@ -650,7 +662,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rpt = sub.add_parser(
         "report",
-        help="tables and figures from one or more reproduce folders (shards are merged)",
+        help="tables and figures from one or more run or reproduce folders (shards are merged)",
         description="Write Markdown and CSV tables beside the papers' numbers, confusion "
         "matrices and training curves.",
     )
@@ -667,7 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
         "0-based positions in the clip (folders: natural order of the file names).",
     )
     pred.add_argument("source", help="video file or folder of frame images")
-    pred.add_argument("--model", required=True, help="RUN_DIR/model.keras from reproduce")
+    pred.add_argument(
+        "--model", required=True, help="OUT/runs/NAME/model.keras, saved by run or reproduce"
+    )
     pred.add_argument("--onset", type=int, help="onset frame (default: the first)")
     pred.add_argument("--apex", type=int, help="apex frame (default: spotted)")
     pred.add_argument("--offset", type=int, help="offset frame (default: the last)")

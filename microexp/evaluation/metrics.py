@@ -18,29 +18,55 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import MicroexpError
 
-def _labels(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[int] | None) -> np.ndarray:
-    return np.asarray(labels) if labels is not None else np.union1d(y_true, y_pred)
+
+def _key(v: object) -> object:
+    """A label as a dictionary key: an integer (NumPy's too) as int, a name as str."""
+    return v if isinstance(v, str) else int(v)
+
+
+def _kinds(values: Sequence, what: str) -> str:
+    kinds = {"names" if isinstance(v, str | np.str_) else "integers" for v in values}
+    if len(kinds) > 1:
+        raise MicroexpError(f"{what} mixes label names and class integers; use one kind")
+    return kinds.pop() if kinds else "integers"
 
 
 def confusion_matrix(
-    y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[int] | None = None
+    y_true: Sequence, y_pred: Sequence, labels: Sequence | None = None
 ) -> np.ndarray:
-    """(n, n) counts, rows = true class, columns = predicted class, in ``labels`` order."""
-    t, p = np.asarray(y_true), np.asarray(y_pred)
-    if t.shape != p.shape:
-        raise ValueError(f"y_true and y_pred differ in length: {t.shape} vs {p.shape}")
-    labs = _labels(t, p, labels)
-    index = {int(c): i for i, c in enumerate(labs)}
+    """(n, n) counts, rows = true class, columns = predicted class, in ``labels`` order.
+    Labels are class integers or class names (``"negative"``), the same kind in ``y_true``,
+    ``y_pred`` and ``labels``; names are ordered as ``labels`` gives them, else sorted."""
+    t, p = list(y_true), list(y_pred)
+    if len(t) != len(p):
+        raise ValueError(f"y_true and y_pred differ in length: {len(t)} vs {len(p)}")
+    kinds = {_kinds(t, "y_true"), _kinds(p, "y_pred")} - ({"integers"} if not p or not t else set())
+    if labels is not None:
+        kinds.add(_kinds(list(labels), "labels"))
+    if len(kinds) > 1:
+        raise MicroexpError(
+            "y_true, y_pred and labels use different label kinds (names and integers); "
+            "give them all as class names or all as class integers"
+        )
+    if labels is None:
+        labs = sorted({_key(v) for v in [*t, *p]}, key=lambda v: (isinstance(v, str), v))
+    else:
+        labs = [_key(v) for v in labels]
+    index = {c: i for i, c in enumerate(labs)}
     cm = np.zeros((len(labs), len(labs)), np.int64)
     for a, b in zip(t, p, strict=True):
-        if int(a) in index and int(b) in index:
-            cm[index[int(a)], index[int(b)]] += 1
+        ka, kb = _key(a), _key(b)
+        if ka in index and kb in index:
+            cm[index[ka], index[kb]] += 1
     return cm
 
 
-def accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+def accuracy(y_true: Sequence, y_pred: Sequence) -> float:
     """Pooled accuracy: correct predictions over all predictions."""
+    if _kinds(list(y_true), "y_true") != _kinds(list(y_pred), "y_pred") and len(y_true):
+        raise MicroexpError("y_true and y_pred use different label kinds (names and integers)")
     t, p = np.asarray(y_true), np.asarray(y_pred)
     if t.size == 0:
         raise ValueError("no predictions")

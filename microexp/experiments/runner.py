@@ -689,7 +689,7 @@ def run_all(
 ) -> Path:
     """Run ``experiments`` into ``out`` and write the report (registered tables and
     ``tables``); returns the report folder."""
-    from ..reporting.report import write_report
+    from ..reporting.report import headline_lines, write_report
 
     out = Path(out)
     t0 = time.time()
@@ -703,6 +703,8 @@ def run_all(
     report = write_report(out, tables=tables)
     what = paper or ", ".join(e.protocol for e in experiments[:1])
     opts.log(f"{what} ({opts.preset}) finished in {time.time() - t0:.0f} s: {', '.join(names)}")
+    for line in headline_lines(report):  # each run's headline, its interval, its baselines
+        opts.log(line)
     opts.log(f"report: {report / 'report.md'}")
     return report
 

@@ -436,6 +436,7 @@ def write_report(
     document = {
         r.name: {
             **r.metrics,
+            "headline": r.meta.get("headline", "pooled_uf1"),
             "baselines": {b: m for b, (_, m) in r.baselines.items()},
             **({"notes": r.notes} if r.notes else {}),
         }
@@ -498,6 +499,29 @@ def write_report(
         sections.append(f"![confusion matrix of {r.name}]({png.name})")
     write_text(dest / "report.md", "\n".join(sections + images) + "\n")
     return dest
+
+
+def headline_lines(report_dir: str | os.PathLike) -> list[str]:
+    """A line per run of the report in ``report_dir``: its headline metric with the 95 %
+    interval over subjects, beside its majority-class and linear-probe baselines on the same
+    folds (what ``run``, ``reproduce`` and ``report`` end with)."""
+    from ..fileio import read_json
+
+    doc = read_json(Path(report_dir) / "metrics.json")
+    lines = []
+    for name, m in doc.items():
+        if not isinstance(m, dict) or "headline" not in m or m["headline"] not in m:
+            continue
+        key = m["headline"]
+        lo, hi = m.get("ci95", {}).get(key, [float("nan")] * 2)
+        base = [f"{b.replace('_', ' ')} {bm[key]:.3f}" for b, bm in m.get("baselines", {}).items()
+                if key in bm]  # fmt: skip
+        tag = " (test-oracle run: its honest number)" if m.get("selection") == "test-oracle" else ""
+        lines.append(
+            f"{name}: {key.replace('_', ' ')} {m[key]:.3f} [{lo:.3f}, {hi:.3f}]{tag}"
+            + (f"; {', '.join(base)}" if base else "")
+        )
+    return lines
 
 
 def missing_shards(out: str | os.PathLike, missing: Sequence[int]) -> str:
@@ -564,9 +588,13 @@ _ALL_HEADER = [
     "of folds",
     "samples",
     "subject-mean acc",
+    "95% CI",
     "pooled acc",
+    "95% CI",
     "pooled UF1",
+    "95% CI",
     "pooled UAR",
+    "95% CI",
     "fold-mean UF1",
     "fold-mean UAR",
     "final train acc",
@@ -587,9 +615,16 @@ def _all_row(name: str, metrics: dict) -> list:
     """A run's metrics (its folds done, then the protocol's folds when recorded), and the mean
     over folds of its final training accuracy (optimisation health: a model that stays near
     chance on its own training set has not learnt)."""
-    row = [name, *(metrics[k] for k in _ALL_KEYS), metrics.get("mean_final_train_accuracy")]
-    row.insert(2, metrics.get("folds_total"))
-    return row
+    from ..evaluation.intervals import INTERVAL_METRICS
+
+    row = [name, metrics.get("folds_total")]
+    for k in _ALL_KEYS:
+        row.append(metrics[k])
+        if k in INTERVAL_METRICS:  # every metric with an interval gets it beside
+            low, high = metrics.get("ci95", {}).get(k, (np.nan, np.nan))
+            row.append(None if np.isnan(low) else f"[{low:.2f}, {high:.2f}]")
+    row.insert(1, row.pop(2))  # folds, then of folds
+    return [*row, metrics.get("mean_final_train_accuracy")]
 
 
 def _section(dest: Path, name: str, table: tuple, title: str, intro: str = "") -> list[str]:
