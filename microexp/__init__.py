@@ -7,6 +7,7 @@ first use::
     report = microexp.reproduce("s3d", "runs/a", preset="demo")
     microexp.evaluation.uf1(y_true, y_pred)
     microexp.predict("runs/a/runs/s3d-transfer/model.keras", "clip.mp4").probabilities
+    run = microexp.load_run("runs/a/runs/s3d-transfer")  # records, class names, metrics
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ _FUNCTIONS = {
     "run_demo": "demo",
     "spot": "experiments.spotting",
     "spot_then_recognise": "experiments.str_run",
+    "load_run": "reporting.runs",
 }
+
+
+def __dir__() -> list[str]:
+    """The public API, though it loads on first use."""
+    return sorted({"__version__", *_SUBMODULES, *_FUNCTIONS})
 
 
 def __getattr__(name: str):

@@ -80,3 +80,27 @@ def test_an_unknown_selection_is_one_line() -> None:
 
     with pytest.raises(MicroexpError, match="unknown selection 'best'"):
         microexp.run("casme2-5class", "atscnn", "/tmp/never", preset="tiny", selection="best")
+
+
+def test_load_run_gives_records_with_class_names_and_metrics(runs) -> None:
+    """``microexp.load_run``: a run folder, or an output folder of one run; a folder of two runs
+    or of none is a one-line error saying what to pass."""
+    import microexp
+    from microexp.experiments import write_report
+
+    write_report(runs)
+    run = microexp.load_run(runs / "runs" / "atscnn")
+    assert run.classes == json.loads((runs / "runs" / "atscnn" / "config.json").read_text())[
+        "classes"]  # fmt: skip
+    assert (
+        run.y_true and set(run.y_true) <= set(run.classes) and set(run.y_pred) <= set(run.classes)
+    )
+    assert run.records[0]["y_true_names"] == [run.classes[v] for v in run.records[0]["y_true"]]
+    assert run.metrics["pooled_uf1"] == pytest.approx(microexp.evaluation.uf1(
+        run.y_true, run.y_pred, run.classes))  # fmt: skip
+    assert str(runs / "runs" / "atscnn") in [str(run.folder)]
+    with pytest.raises(MicroexpError, match=r"holds 2 runs \(atscnn, atscnn-test-oracle\)"):
+        microexp.load_run(str(runs))
+    with pytest.raises(MicroexpError, match="neither a run folder"):
+        microexp.load_run(runs / "report")
+    assert "load_run" in dir(microexp)
