@@ -41,7 +41,7 @@ if importlib.util.find_spec("microexp") is None:
         if not tops:
             raise SystemExit(
                 "microexp is not installed: set MICROEXP_PIP to a microexp wheel or checkout "
-                "(README, 'Colab'), or open this notebook inside a microexp checkout"
+                "(docs/install.md, 'Colab'), or open this notebook inside a microexp checkout"
             )
         source = str(tops[0])
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", source])"""
