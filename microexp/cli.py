@@ -151,6 +151,14 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from .models.registry import format_model_list
+
+    print(format_model_list(args.model or None))
+    print("parameters and MACs (builds every model): microexp models summary")
+    return 0
+
+
 def cmd_models_summary(args: argparse.Namespace) -> int:
     from .models import get_spec
     from .models.summary import format_model_summary, model_summary
@@ -612,8 +620,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flows.set_defaults(func=cmd_flows)
 
-    mdl = sub.add_parser("models", help="the registered networks")
-    mdl_sub = mdl.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
+    mdl = sub.add_parser(
+        "models",
+        help="the registered networks (alone: names, recipe, paper; builds nothing)",
+        description="Without a sub-command: every registered network's name, recipe, classes "
+        "and the figures its paper reports, read from the registry without building a model.",
+    )
+    mdl.add_argument("--model", action="append", default=[], help="only these models (repeat)")
+    mdl.set_defaults(func=cmd_models_list)
+    mdl_sub = mdl.add_subparsers(dest="models_command", parser_class=_Parser)
     msum = mdl_sub.add_parser(
         "summary",
         help="parameters, MACs and FLOPs of every registered model beside the papers' figures",
@@ -765,8 +780,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: sub-commands that load Keras (and TensorFlow when it is the backend)
-_TF_COMMANDS = ("reproduce", "run", "demo", "predict", "models", "report", "submit", "str")
+#: the commands that build or load models, so load Keras (and TensorFlow when it is the
+#: backend) first; every other command starts without them
+_KERAS_COMMANDS = (
+    cmd_reproduce, cmd_run, cmd_demo, cmd_predict, cmd_models_summary, cmd_submit, cmd_str
+)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -779,7 +797,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return int(exc.code or 0)
     try:
-        if args.command in _TF_COMMANDS or getattr(args, "method", None) == "softnet":
+        if args.func in _KERAS_COMMANDS or getattr(args, "method", None) == "softnet":
             from .tflog import import_keras_quietly
 
             import_keras_quietly()

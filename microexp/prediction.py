@@ -23,11 +23,9 @@ import numpy as np
 from .errors import MicroexpError
 from .fileio import load_keras_model, read_json
 from .preprocess import (
-    ATSCNNRecipe,
     LBPTOPRecipe,
     S3DRecipe,
     SampleExcluded,
-    atscnn_tensors,
     read_clip,
     recipe_from_dict,
     s3d_tensors,
@@ -58,6 +56,10 @@ class Prediction:
     fps: float
     frames: int
     synthetic_model: bool = False  # the model was trained on microexp's synthetic data
+    #: where dlib found the face: its frame and the 68 landmarks' box [x0, y0, x1, y1] in
+    #: pixels of that frame (None, None: the run's recipe takes frames as pre-cropped faces)
+    face_frame: int | None = None
+    face_box: list[int] | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +69,15 @@ class Prediction:
         out = [
             f"{self.source}: {self.frames} frames; onset {self.onset}, apex {self.apex} ({how}), offset {self.offset}"
         ]
+        if self.face_box is None:
+            out.append("face: not searched (the model's recipe takes frames as cropped faces)")
+        else:
+            x0, y0, x1, y1 = self.face_box
+            before = "; none in the frames looked at before it" if self.face_frame else ""
+            out.append(
+                f"face: found by dlib in frame {self.face_frame}, box x {x0}-{x1}, y {y0}-{y1} "
+                f"({x1 - x0}x{y1 - y0} px){before}"
+            )
         if self.synthetic_model:
             out.append(SYNTHETIC_LINE)
         order = np.argsort(self.probabilities)[::-1]
@@ -118,10 +129,17 @@ class _Classifier:
         return any(isinstance(v, dict) and v.get("synthetic") for v in read_json(path).values())
 
     def tensors(self, frames, onset: int, apex: int, offset: int, fps: float, what: str) -> dict:
+        """The recipe's tensors: from the onset and apex frames for a recipe with
+        ``pair_tensors`` (ATSCNN, HTNet, a registered one that declares it), from onset to
+        offset for S3D."""
         try:
-            if isinstance(self.recipe, ATSCNNRecipe):
-                return atscnn_tensors(frames[onset], frames[apex], self.recipe, what=what)
-            assert isinstance(self.recipe, S3DRecipe)
+            if hasattr(self.recipe, "pair_tensors"):
+                return self.recipe.pair_tensors(frames[onset], frames[apex], what)
+            if not isinstance(self.recipe, S3DRecipe):
+                raise MicroexpError(
+                    f"{self.path}: recipe {self.recipe.name!r} has no pair_tensors(onset, apex, "
+                    "what), so predict cannot pre-process a clip for it"
+                )
             micro = self.config.get("stage") != "pretrain"
             x = s3d_tensors(frames[onset : offset + 1], self.recipe, micro, fps, what=what)
             return {"x": x[0]}
@@ -152,16 +170,62 @@ def predict(
     return predict_any(model, source, onset, apex, offset, fps, timeline=False)
 
 
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+
+
+def no_face_line(source, frames: np.ndarray, looked: int, start: int) -> str:
+    """The one-line failure of :func:`locate_face`: what was searched, the likely causes for
+    this clip, the next steps."""
+    h, w = frames.shape[1:3]
+    causes = []
+    if min(h, w) < 160:
+        causes.append(f"frames of {w}x{h} px are small for dlib (it needs a face of about 80 px)")
+    if Path(str(source)).suffix.lower() in VIDEO_SUFFIXES:
+        causes.append("video compression blurs the edges dlib looks for (a folder of the "
+                      "original frames is read as is)")  # fmt: skip
+    causes.append("a clip cropped tightly to the face (dlib needs the whole face with a margin)")
+    return (
+        f"no face found by dlib in {source}: looked at {looked} of its {len(frames)} frames "
+        f"from frame {start}. Likely: {'; '.join(causes)}. Next: give a folder of frames "
+        "instead of a compressed video, a larger or less tightly cropped clip, or --onset N at "
+        "a frame where the face is plain"
+    )
+
+
+def locate_face(
+    source, frames: np.ndarray, onset: int | None, rate: float, offset: int
+) -> tuple[int, np.ndarray]:
+    """The frame and dlib landmarks of the face predict uses: at ``onset`` when given (else a
+    one-line error naming the first later frame that shows one), otherwise the first frame
+    that shows one, looking at the first 5 frames one by one, then every 0.1 s."""
+    from .preprocess.face import face_search, find_face
+
+    start = 0 if onset is None else onset
+    order = face_search(len(frames), start, max(int(rate / 10), 1), stop=offset + 1)
+    found = find_face(frames, order)
+    if found is None:
+        raise MicroexpError(no_face_line(source, frames, len(order), start))
+    if onset is not None and found[0] != onset:
+        raise MicroexpError(
+            f"--onset {onset}: dlib finds no face in that frame of {source}; it finds one "
+            f"first in frame {found[0]} (try --onset {found[0]})"
+        )
+    return found
+
+
 def _single(clf, source, frames, rate: float, onset, apex, offset) -> Prediction:
     n = len(frames)
     onset = _frame(onset, n, "onset")
-    if onset is None:  # the first frame that shows a face (every 0.1 s until one does)
-        from .preprocess.face import first_face
-
-        found = first_face(frames, max(int(rate / 10), 1))
-        onset = 0 if found is None else found  # none: frame 0, whose error names it
     offset = _frame(offset, n, "offset")
     offset = n - 1 if offset is None else offset
+    face_frame, box = None, None
+    if getattr(clf.recipe, "face", "dlib") != "precropped":
+        from .preprocess.face import landmark_box
+
+        face_frame, landmarks = locate_face(source, frames, onset, rate, offset)
+        b = landmark_box(landmarks)
+        onset, box = face_frame, [b.x0, b.y0, b.x1, b.y1]
+    onset = 0 if onset is None else onset
     apex = _frame(apex, n, "apex")
     if not onset < offset:
         raise MicroexpError(f"onset {onset} must come before offset {offset}")
@@ -186,6 +250,8 @@ def _single(clf, source, frames, rate: float, onset, apex, offset) -> Prediction
         rate,
         n,
         clf.synthetic,
+        face_frame,
+        box,
     )
 
 

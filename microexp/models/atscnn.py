@@ -18,12 +18,6 @@ from ..layers import SelectChannel, attention_layer
 STREAMS = {"uvs": (0, 1, 2), "uv": (0, 1), "gray": ()}
 
 
-def atscnn_input_key(args: dict) -> str:
-    """The cached tensor ATSCNN built with ``args`` reads: ``apex`` (the grey apex frame) for
-    ``streams="gray"``, else ``x`` (u, v, strain)."""
-    return "apex" if args.get("streams") == "gray" else "x"
-
-
 def build_atscnn(
     num_classes: int = 3,
     input_size: int = 128,

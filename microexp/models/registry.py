@@ -1,21 +1,21 @@
 """The model registry: every network by name, with its paper's reported figures beside it.
 
-Variants are argument dicts over one builder (as timm's registry does), never copies.
+Variants are argument dicts over one builder (as timm's registry does), never copies. The
+declarations are readable without Keras (``microexp models`` lists them in a blink): a
+built-in builder is named ``"module:function"`` and imported when a model is built.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import keras
+from typing import TYPE_CHECKING
 
 from ..errors import MicroexpError, unknown_name
-from .atscnn import atscnn_input_key, build_atscnn
-from .comparison import build_dual_inception, build_offapexnet, build_ststnet
-from .htnet import build_htnet
-from .s3d import build_s3d
-from .table3 import build_macnn, build_micro_attention, build_mini_aorcnn, build_offtanet
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class ModelSpec:
     ``blocks``, the name pattern of its blocks' layers (``"block{}_"``) for freezing, None
     where it has none."""
 
-    builder: Callable[..., keras.Model]
+    builder: Callable[..., keras.Model] | str
     kwargs: dict = field(default_factory=dict)
     recipe: str = "atscnn"
     num_classes: int = 3
@@ -43,6 +43,26 @@ class ModelSpec:
         if callable(self.reads):
             return self.reads({**self.kwargs, **dict(args or {})})
         return self.reads
+
+    def build_fn(self) -> Callable[..., keras.Model]:
+        """The builder; a ``"module:function"`` name (relative to ``microexp.models``) is
+        imported now."""
+        if callable(self.builder):
+            return self.builder
+        module, _, func = self.builder.partition(":")
+        return getattr(importlib.import_module(module, __package__), func)
+
+    @property
+    def cite(self) -> str:
+        """Where its reported figures come from, short ('' when it reports none)."""
+        source = str(self.paper.get("source", ""))
+        return str(self.paper.get("cite", source.split(" (")[0].split(";")[0]))
+
+
+def _atscnn_reads(args: dict) -> str:
+    """ATSCNN built with ``args`` reads ``apex`` (the grey apex frame) for ``streams="gray"``,
+    else ``x`` (u, v, strain)."""
+    return "apex" if args.get("streams") == "gray" else "x"
 
 
 _TABLE3 = "paper B, Table 3 (UAR, UF1; params; torchstat FLOPs; torchstat memory R+W)"
@@ -62,7 +82,7 @@ def _table3(params: float, flops: float, memory_mb: float, uar: float, uf1: floa
 
 MODELS: dict[str, ModelSpec] = {
     "s3d": ModelSpec(
-        build_s3d,
+        ".s3d:build_s3d",
         {"conv": "separable"},
         "s3d",
         7,
@@ -76,7 +96,7 @@ MODELS: dict[str, ModelSpec] = {
         blocks="block{}_",
     ),
     "cnn2d": ModelSpec(
-        build_s3d,
+        ".s3d:build_s3d",
         {"conv": "2d"},
         "s3d",
         7,
@@ -90,7 +110,7 @@ MODELS: dict[str, ModelSpec] = {
         blocks="block{}_",
     ),
     "cnn3d": ModelSpec(
-        build_s3d,
+        ".s3d:build_s3d",
         {"conv": "3d"},
         "s3d",
         7,
@@ -104,23 +124,23 @@ MODELS: dict[str, ModelSpec] = {
         blocks="block{}_",
     ),
     "atscnn": ModelSpec(
-        build_atscnn,
+        ".atscnn:build_atscnn",
         {},
         "atscnn",
         3,
         _table3(4.21e6, 19.01e6, 20.5, 0.7351, 0.7205),
         note="paper B's 19.01 M is the torchstat count (and, by coincidence, our MACs)",
-        reads=atscnn_input_key,
+        reads=_atscnn_reads,
     ),
     "ststnet": ModelSpec(
-        build_ststnet,
+        ".comparison:build_ststnet",
         {"input_size": 28},
         "atscnn",
         3,
         note="as its own paper: 28x28, no hidden dense",
     ),
     "ststnet-128": ModelSpec(
-        build_ststnet,
+        ".comparison:build_ststnet",
         {"input_size": 128, "hidden_dense": True, "final_pool": "max", "stream_activation": None},
         "atscnn",
         3,
@@ -128,20 +148,28 @@ MODELS: dict[str, ModelSpec] = {
         note="paper B's setting: 128x128, the re-implementation's hidden dense, no stream ReLU",
     ),
     "offapexnet": ModelSpec(
-        build_offapexnet,
+        ".comparison:build_offapexnet",
         {"input_size": 28},
         "atscnn",
         3,
         note="as its own paper: 28x28; not in paper B's Table 3",
     ),
     "offapexnet-128": ModelSpec(
-        build_offapexnet, {"input_size": 128}, "atscnn", 3, note="at paper B's 128x128"
+        ".comparison:build_offapexnet",
+        {"input_size": 128},
+        "atscnn",
+        3,
+        note="at paper B's 128x128",
     ),
     "dual_inception": ModelSpec(
-        build_dual_inception, {"input_size": 28}, "atscnn", 3, note="as its own paper: 28x28"
+        ".comparison:build_dual_inception",
+        {"input_size": 28},
+        "atscnn",
+        3,
+        note="as its own paper: 28x28",
     ),
     "dual_inception-128": ModelSpec(
-        build_dual_inception,
+        ".comparison:build_dual_inception",
         {"input_size": 128},
         "atscnn",
         3,
@@ -149,7 +177,7 @@ MODELS: dict[str, ModelSpec] = {
         note="paper B's setting: 128x128",
     ),
     "offtanet": ModelSpec(
-        build_offtanet,
+        ".table3:build_offtanet",
         {"input_size": 128},
         "atscnn",
         3,
@@ -157,7 +185,7 @@ MODELS: dict[str, ModelSpec] = {
         note="the re-implementation paper B measured (PRICAI2021-Off-TANet)",
     ),
     "mini_aorcnn": ModelSpec(
-        build_mini_aorcnn,
+        ".table3:build_mini_aorcnn",
         {"input_size": 128},
         "atscnn",
         3,
@@ -165,7 +193,7 @@ MODELS: dict[str, ModelSpec] = {
         note="widths 8/16/32 inferred from paper B's figures (the public code has 8/18/28)",
     ),
     "macnn": ModelSpec(
-        build_macnn,
+        ".table3:build_macnn",
         {"input_size": 128},
         "atscnn",
         3,
@@ -173,7 +201,7 @@ MODELS: dict[str, ModelSpec] = {
         note="paper B prints torchstat's rounded 1.04 G",
     ),
     "htnet": ModelSpec(
-        build_htnet,
+        ".htnet:build_htnet",
         {},
         "htnet",
         3,
@@ -181,6 +209,7 @@ MODELS: dict[str, ModelSpec] = {
             "uf1": 0.8603,
             "uar": 0.8475,
             "params": 139_582_982,
+            "cite": "HTNet (Wang et al. 2024), picking epochs on the test subject",
             "source": "HTNet (Wang et al. 2024), MEGC2019 composite, pooled; as reported "
             "(its code picks each fold's best epoch on the test subject); params counted from "
             "its public code's defaults",
@@ -188,7 +217,7 @@ MODELS: dict[str, ModelSpec] = {
         note="the public code's defaults: 28 px, patches of 7, dim 256, heads 3, (2, 2, 10)",
     ),
     "micro_attention": ModelSpec(
-        build_micro_attention,
+        ".table3:build_micro_attention",
         {"input_size": 128},
         "atscnn",
         3,
@@ -211,7 +240,9 @@ def get_spec(name: str) -> ModelSpec:
 def build_model(name: str, num_classes: int | None = None, **overrides) -> keras.Model:
     """Build registered model ``name`` (``overrides`` replace its builder's arguments)."""
     spec = get_spec(name)
-    return spec.builder(num_classes=num_classes or spec.num_classes, **{**spec.kwargs, **overrides})
+    return spec.build_fn()(
+        num_classes=num_classes or spec.num_classes, **{**spec.kwargs, **overrides}
+    )
 
 
 def register_model(
@@ -243,3 +274,24 @@ def register_model(
         builder, dict(kwargs), recipe, num_classes, dict(paper or {}), "", reads, head, blocks
     )
     return MODELS[name]
+
+
+def _reported(paper: dict) -> str:
+    """The paper's recognition figures, as reported ('-' for none)."""
+    keys = (("uf1", "UF1"), ("uar", "UAR"), ("loso_accuracy", "acc"))
+    return " ".join(f"{label} {paper[k]:.4f}" for k, label in keys if k in paper) or "-"
+
+
+def format_model_list(names: list[str] | None = None) -> str:
+    """One line a registered network: name, recipe, classes, the figures its paper reports and
+    where from (or its note). Reads declarations only: nothing is built, Keras is not imported."""
+    specs = {n: get_spec(n) for n in (names or MODELS)}
+    head = f"{'model':<20} {'recipe':<8} {'classes':>7}  {'reported':<24} paper / note"
+    lines = [head, "-" * len(head)]
+    for name, spec in specs.items():
+        about = "; ".join(x for x in (spec.cite, spec.note) if x)
+        lines.append(
+            f"{name:<20} {spec.recipe:<8} {spec.num_classes:>7}  "
+            f"{_reported(spec.paper):<24} {about}"
+        )
+    return "\n".join(lines)

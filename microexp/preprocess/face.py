@@ -43,12 +43,24 @@ def landmarks_or_exclude(frame: np.ndarray, what: str, upsample: int = 1) -> np.
     return pts
 
 
-def first_face(frames: np.ndarray, step: int = 1) -> int | None:
-    """Index of the first of ``frames`` ((T, H, W) uint8, looked at every ``step``) in which
-    dlib finds a face; None when none has one."""
-    for i in range(0, len(frames), max(int(step), 1)):
-        if detect_landmarks(frames[i]) is not None:
-            return i
+def face_search(n: int, start: int = 0, step: int = 1, dense: int = 5, stop: int | None = None):
+    """The frame indices :func:`find_face` looks at: ``dense`` frames one by one from ``start``
+    (a video's first decoded frames are often the worst), then every ``step`` up to ``stop``
+    (exclusive; default the end)."""
+    stop = n if stop is None else min(stop, n)
+    first = list(range(start, min(start + dense, stop)))
+    later = range(first[-1] + max(int(step), 1), stop, max(int(step), 1)) if first else ()
+    return [*first, *later]
+
+
+def find_face(frames: np.ndarray, indices) -> tuple[int, np.ndarray] | None:
+    """The first of ``indices`` whose frame of ``frames`` ((T, H, W[, C])) dlib finds a face
+    in, with its 68 landmarks; None when none has one."""
+    for i in indices:
+        frame = frames[i] if frames[i].ndim == 2 else frames[i].mean(axis=-1)
+        pts = detect_landmarks(np.clip(frame, 0, 255).astype(np.uint8))
+        if pts is not None:
+            return int(i), pts
     return None
 
 

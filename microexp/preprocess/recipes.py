@@ -109,6 +109,10 @@ class ATSCNNRecipe:
                 f"(got size {self.size}, margin {self.margin})"
             )
 
+    def pair_tensors(self, onset: np.ndarray, apex: np.ndarray, what: str) -> dict:
+        """The tensors of one onset and apex frame, as ``microexp predict`` needs them."""
+        return atscnn_tensors(onset, apex, self, what)
+
 
 @dataclass(frozen=True)
 class LBPTOPRecipe:
@@ -148,7 +152,8 @@ def register_recipe_class(cls: type) -> type:
     parameter, ``validate()`` (a one-line :class:`MicroexpError` for a bad value) and
     ``tensors(sample) -> {key: array}``: one sample's tensors as the cache stores them
     (raise :class:`~microexp.preprocess.SampleExcluded` with the reason for an unusable
-    sample). The class must live in an importable module: the cache's worker processes
+    sample); optionally ``pair_tensors(onset, apex, what)``, the same from two frames, which
+    ``microexp predict`` uses. The class must live in an importable module: the cache's worker processes
     compute with it. Its parameters hash into its cache folder like the papers' recipes."""
     if not is_dataclass(cls) or not isinstance(getattr(cls, "name", None), str):
         raise MicroexpError(f"{cls!r}: a recipe is a dataclass with a name field")

@@ -62,7 +62,11 @@ class HTNetRecipe:
         if sample.apex is None:
             raise SampleExcluded("no apex frame annotated (HTNet needs onset and apex)")
         onset, apex = read_frames(sample, [sample.onset, sample.apex])
-        return {"x": htnet_input(onset, apex, self, str(sample.frame_path(sample.onset)))}
+        return self.pair_tensors(onset, apex, str(sample.frame_path(sample.onset)))
+
+    def pair_tensors(self, onset: np.ndarray, apex: np.ndarray, what: str) -> dict:
+        """The tensors of one onset and apex frame (also what ``microexp predict`` uses)."""
+        return {"x": htnet_input(onset, apex, self, what)}
 
 
 def region_centres(landmarks: np.ndarray, size: int, margin: float) -> np.ndarray:
