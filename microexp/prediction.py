@@ -121,6 +121,11 @@ class _Classifier:
         self._model = None
 
     @property
+    def face(self) -> str:
+        """How the recipe finds the face: "dlib", or "precropped" (frames are faces)."""
+        return getattr(self.recipe, "face", "dlib")
+
+    @property
     def synthetic(self) -> bool:
         """Whether the run that trained the model read synthetic data (its ``data.json``)."""
         path = self.path.parent.parent.parent / "data.json"
@@ -219,7 +224,7 @@ def _single(clf, source, frames, rate: float, onset, apex, offset) -> Prediction
     offset = _frame(offset, n, "offset")
     offset = n - 1 if offset is None else offset
     face_frame, box = None, None
-    if getattr(clf.recipe, "face", "dlib") != "precropped":
+    if clf.face != "precropped":
         from .preprocess.face import landmark_box
 
         face_frame, landmarks = locate_face(source, frames, onset, rate, offset)
@@ -233,7 +238,7 @@ def _single(clf, source, frames, rate: float, onset, apex, offset) -> Prediction
     spotted = apex is None
     if spotted:
         try:
-            apex = spot_apex(frames[: offset + 1], onset, clf.recipe.face, what=what).apex
+            apex = spot_apex(frames[: offset + 1], onset, clf.face, what=what).apex
         except SampleExcluded as e:
             raise MicroexpError(str(e)) from None
     probs = clf.probabilities(clf.tensors(frames, onset, int(apex), offset, rate, what))

@@ -253,6 +253,24 @@ def test_predict_atscnn_from_a_video(s3d_run: Path, tmp_path: Path) -> None:
     assert json.loads(done.stdout)["probabilities"] == pytest.approx(result.probabilities, abs=1e-4)
 
 
+def test_predict_with_a_registered_recipe_htnet(s3d_run: Path, tmp_path: Path) -> None:
+    """HTNet's recipe (registered, not built in) predicts through its pair_tensors."""
+    from microexp.models import build_model
+    from microexp.prediction import predict
+    from microexp.preprocess import get_recipe
+
+    recipe = get_recipe("htnet")
+    run = tmp_path / "run"
+    run.mkdir()
+    net = build_model("htnet", dim=16, heads=1, block_repeats=(1, 1, 1))
+    net.save(run / "model.keras")
+    classes = ["negative", "positive", "surprise"]
+    (run / "config.json").write_text(json.dumps({"recipe": asdict(recipe), "classes": classes}))
+    result = predict(run / "model.keras", _clip_dir(s3d_run))
+    assert result.classes == classes and sum(result.probabilities) == pytest.approx(1, 1e-3)
+    assert result.face_frame == 0 and len(result.face_box) == 4
+
+
 def test_predict_says_where_the_face_is_and_looks_past_faceless_frames(
     s3d_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
