@@ -223,13 +223,10 @@ def _bytes(n: float) -> str:
 def _setting(
     ctx: Context, stage: Stage, make: Callable | None, log_dir: Path, exp: Experiment
 ) -> FitSetting:
-    name = ctx.preset.name
-    sampling = stage.sampling
-    return FitSetting(
+    return FitSetting.for_stage(
+        stage,
+        ctx.preset.name,
         make=make,
-        schedule=None if stage.schedules is None else stage.schedules[name],
-        sampling=sampling,
-        per_class=None if sampling.per_class is None else sampling.per_class[name],
         seed=ctx.seed,
         mixed_precision=ctx.opts.mixed_precision,
         xla=ctx.opts.xla,

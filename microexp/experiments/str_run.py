@@ -186,21 +186,15 @@ class Recogniser:
             stage, preset = self.exp.train, self.opts.preset
             inputs = model_inputs(self.recipe, _example_shape(self.exp, self.data))
             n = len(self.classes)
-            setting = FitSetting(
+            setting = FitSetting.for_stage(
+                stage,
+                preset,
                 make=lambda: build_model(self.opts.model, num_classes=n, **inputs),
-                schedule=stage.schedules[preset],
-                sampling=stage.sampling,
-                per_class=None if stage.sampling.per_class is None
-                else stage.sampling.per_class[preset],
                 seed=self.opts.seed,
-                mixed_precision=False,
-                xla=False,
-                run_eagerly=False,
-                tensorboard=False,
                 log_dir=self.cache_root.parent / "logs",
                 log=self.log,
                 input_key=get_spec(self.opts.model).input_key(),
-            )  # fmt: skip
+            )
             self._trainer = KerasTrainer(setting, self.data)
         return self._trainer
 

@@ -59,6 +59,19 @@ class FitSetting:
     input_key: str = "x"  # the cached tensor the model reads (its ModelSpec's)
     epoch_predictions: bool = False  # record each epoch's test predictions (test-oracle runs)
 
+    @classmethod
+    def for_stage(cls, stage, preset: str, **options) -> FitSetting:
+        """The setting of a declared ``stage`` (its schedule and ``per_class`` resolved for
+        ``preset``); ``options``: the remaining fields, by keyword (switches default off)."""
+        sampling = stage.sampling
+        switches = dict(mixed_precision=False, xla=False, run_eagerly=False, tensorboard=False)
+        return cls(
+            schedule=None if stage.schedules is None else stage.schedules[preset],
+            sampling=sampling,
+            per_class=None if sampling.per_class is None else sampling.per_class[preset],
+            **{**switches, **options},
+        )
+
 
 def draw_items(setting: FitSetting, data: Prepared, indices: list[int], rng, context: str):
     """The stage's training examples: every sample once, or paper A's class re-sampling; with
