@@ -40,6 +40,8 @@ REPORTED = {  # pooled UF1, UAR on the real composite, as their authors report (
     "STSTNet": (None, 0.7605),
     "HTNet": (0.8603, 0.8475),
 }
+#: MEB's authors on the real composite, pooled F1 without -> with test-subject early stopping
+REPORTED_ORACLE = {"STSTNet": (0.713, 0.774), "Off-ApexNet": (0.703, 0.839)}
 
 
 def _interval(values: list[float]) -> list[float]:
@@ -101,8 +103,10 @@ def main() -> None:
             folds = sorted((Path(args.runs) / model / "runs" / name / "folds").glob("fold_*.json"))
             per_seed.append(_seed_scores([json.loads(f.read_text()) for f in folds]))
         row = {"model": model, "model_args": model_args, "recipe_size": size,
-               "seconds": round(seconds, 1), "per_seed": per_seed,
-               "reported": REPORTED.get(label), "report": str(report)}  # fmt: skip
+               "seconds_this_call": round(seconds, 1),
+               "fold_seconds": round(sum(s["fold_seconds"] for s in per_seed), 1), "per_seed": per_seed,
+               "reported": REPORTED.get(label), "reported_honest_oracle_f1":
+               REPORTED_ORACLE.get(label), "report": str(report)}  # fmt: skip
         for key in ("honest_uf1", "oracle_uf1", "inflation_uf1", "honest_uar", "oracle_uar",
                     "inflation_uar", "subject_best_uf1_mean"):  # fmt: skip
             values = [s[key] for s in per_seed]
@@ -113,7 +117,40 @@ def main() -> None:
               "oracle_uf1", "inflation_uf1")}, flush=True)  # fmt: skip
         del runs
     write_text(Path(args.out), json.dumps(result, indent=2) + "\n")
+    print(markdown_table(result))
     print(f"wrote {args.out}")
+
+
+def _mean_ci(cell: dict) -> str:
+    lo, hi = cell["ci95_over_seeds"]
+    return f"{cell['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def markdown_table(result: dict) -> str:
+    """The docs' table from the JSON: means over seeds with their 95 % t intervals."""
+    n = len(result["seeds"])
+    lines = [
+        f"| network | honest UF1 | oracle UF1 | inflation UF1 | honest UAR | oracle UAR | "
+        f"inflation UAR | mean of subjects' best UF1 | reported UF1 / UAR | reported F1 honest "
+        f"-> oracle (MEB) | fold s ({n} seeds) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, row in result["networks"].items():
+        rep = row.get("reported") or (None, None)
+        reported = " / ".join("-" if v is None else f"{v:.4f}" for v in rep)
+        cells = [_mean_ci(row[k]) for k in ("honest_uf1", "oracle_uf1", "inflation_uf1",
+                 "honest_uar", "oracle_uar", "inflation_uar", "subject_best_uf1_mean")]  # fmt: skip
+        meb = row.get("reported_honest_oracle_f1")
+        meb = "-" if meb is None else f"{meb[0]:.3f} -> {meb[1]:.3f} (+{meb[1] - meb[0]:.3f})"
+        seconds = row.get("fold_seconds", row.get("seconds", float("nan")))
+        lines.append(f"| {label} | {' | '.join(cells)} | {reported} | {meb} | {seconds:.0f} |")
+    lines.append("")
+    lines.append("Per seed, the inflation's paired bootstrap interval over subjects (UF1):")
+    for label, row in result["networks"].items():
+        parts = [f"{s['inflation_uf1']:+.3f} [{s['inflation_uf1_ci95_subjects'][0]:+.3f}, "
+                 f"{s['inflation_uf1_ci95_subjects'][1]:+.3f}]" for s in row["per_seed"]]  # fmt: skip
+        lines.append(f"- {label}: {'; '.join(parts)}")
+    return "\n".join(lines)
 
 
 def _seed_scores(records: list[dict]) -> dict:
@@ -130,6 +167,7 @@ def _seed_scores(records: list[dict]) -> dict:
         "inflation_uar": o["inflation"]["pooled_uar"],
         "subject_best_uf1_mean": o["subject_best_uf1_mean"],
         "folds": len(records),
+        "fold_seconds": round(sum(r.get("seconds", 0.0) for r in records), 1),
     }
 
 
