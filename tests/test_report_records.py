@@ -304,3 +304,17 @@ def test_the_same_folder_twice_is_read_once(run: Path) -> None:
     once = json.loads((write_report(out) / "metrics.json").read_text())
     twice = write_report(out, [out, out / ".." / out.name], dest=out / "twice")
     assert json.loads((twice / "metrics.json").read_text()) == once
+
+
+def test_load_records_takes_one_folder_alone_and_names_the_runs_of_an_output_folder(
+    run: Path,
+) -> None:
+    from microexp.evaluation.loso import load_records
+
+    config, records = load_records(str(run))  # a string, not a list of one
+    assert config["classes"] == CLASSES and len(records) == 3
+    assert load_records(run)[1] == records == load_records([run])[1]
+    out = run.parent.parent
+    with pytest.raises(MicroexpError, match=r"no config.json; expected OUT/runs/NAME\); its "
+                       r"runs: m \(pass .*/runs/NAME\)"):  # fmt: skip
+        load_records(out)

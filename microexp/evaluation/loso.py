@@ -412,12 +412,16 @@ def sample_subjects(records: Sequence[dict]) -> list[str]:
     return ["/".join(sid.split("/")[:2]) for r in records for sid in r["samples"]]
 
 
-def load_records(run_dirs: Sequence[str | os.PathLike]) -> tuple[dict, list[dict]]:
-    """Merge the fold records of one or more run directories of the same configuration
-    (shards); returns (config, records sorted by fold). A record that is not a finished fold
+def load_records(
+    run_dirs: Sequence[str | os.PathLike] | str | os.PathLike,
+) -> tuple[dict, list[dict]]:
+    """Merge the fold records of one or more run directories (one may be given alone) of the
+    same configuration (shards); returns (config, records sorted by fold). A record that is not a finished fold
     of that configuration, or a fold found twice (but for the same predictions in two shard
     directories), is a :class:`MicroexpError` naming its file; a missing fold is not (see
     :func:`coverage`)."""
+    if isinstance(run_dirs, (str, os.PathLike)):
+        run_dirs = [run_dirs]
     config, by_fold, found_in, totals = None, {}, {}, {}
     for d in map(Path, run_dirs):
         cfg, n_classes = _run_config(d)
@@ -447,7 +451,11 @@ def _run_config(d: Path) -> tuple[dict, int | None]:
     labels are then counts, as spotting's)."""
     path = d / "config.json"
     if not path.is_file():
-        raise MicroexpError(f"{d}: not a run directory (no config.json)")
+        inside = sorted(p.parent.name for p in d.glob("runs/*/config.json"))
+        hint = f"; its runs: {', '.join(inside)} (pass {d}/runs/NAME)" if inside else ""
+        raise MicroexpError(
+            f"{d}: not a run directory (no config.json; expected OUT/runs/NAME){hint}"
+        )
     cfg = read_json(path)
     classes = cfg.get("classes")
     if classes is None:
