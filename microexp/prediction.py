@@ -202,7 +202,8 @@ def locate_face(
 ) -> tuple[int, np.ndarray]:
     """The frame and dlib landmarks of the face predict uses: at ``onset`` when given (else a
     one-line error naming the first later frame that shows one), otherwise the first frame
-    that shows one, looking at the first 5 frames one by one, then every 0.1 s."""
+    that shows one, looking at the first 5 frames one by one, then every 0.1 s (then back over
+    the frames skipped before the hit)."""
     from .preprocess.face import face_search, find_face
 
     start = 0 if onset is None else onset

@@ -53,15 +53,24 @@ def face_search(n: int, start: int = 0, step: int = 1, dense: int = 5, stop: int
     return [*first, *later]
 
 
-def find_face(frames: np.ndarray, indices) -> tuple[int, np.ndarray] | None:
-    """The first of ``indices`` whose frame of ``frames`` ((T, H, W[, C])) dlib finds a face
-    in, with its 68 landmarks; None when none has one."""
-    for i in indices:
-        frame = frames[i] if frames[i].ndim == 2 else frames[i].mean(axis=-1)
-        pts = detect_landmarks(np.clip(frame, 0, 255).astype(np.uint8))
-        if pts is not None:
-            return int(i), pts
+def find_face(frames: np.ndarray, indices: list[int]) -> tuple[int, np.ndarray] | None:
+    """The first frame of ``frames`` ((T, H, W[, C])) in which dlib finds a face, with its 68
+    landmarks, looking at ``indices`` in order; when one is found after a skip, the skipped
+    frames are looked at too, so that it is the first. None when none of them has one."""
+    for k, i in enumerate(indices):
+        found = _landmarks(frames[i])
+        if found is not None:
+            for j in range(indices[k - 1] + 1, i) if k else ():
+                earlier = _landmarks(frames[j])
+                if earlier is not None:
+                    return j, earlier
+            return int(i), found
     return None
+
+
+def _landmarks(frame: np.ndarray) -> np.ndarray | None:
+    gray = frame if frame.ndim == 2 else frame.mean(axis=-1)
+    return detect_landmarks(np.clip(gray, 0, 255).astype(np.uint8))
 
 
 def landmark_box(landmarks: np.ndarray) -> Box:
