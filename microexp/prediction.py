@@ -224,6 +224,8 @@ def _single(clf, source, frames, rate: float, onset, apex, offset) -> Prediction
     onset = _frame(onset, n, "onset")
     offset = _frame(offset, n, "offset")
     offset = n - 1 if offset is None else offset
+    if onset is not None and not onset < offset:
+        raise MicroexpError(f"onset {onset} must come before offset {offset}")
     face_frame, box = None, None
     if clf.face != "precropped":
         from .preprocess.face import landmark_box

@@ -334,6 +334,10 @@ def test_predict_bad_input(
         (["--model", str(model), clip, "--fps", "0"], "fps 0: expected a frame rate above 0"),
         (["--model", str(model), clip, "--fps", "-5"], "fps -5: expected a frame rate above 0"),
         (["--model", str(model), clip, "--onset", "99"], "--onset 99: the clip has"),
+        (
+            ["--model", str(model), clip, "--onset", "3", "--offset", "1"],
+            "onset 3 must come before offset 1",
+        ),  # fmt: skip
         (["--model", str(model), str(tmp_path / "nothing")], "no such video file or frame folder"),
         (["--model", str(model), str(blank)], "no face found by dlib in"),
         (["--model", str(model), str(blank)], "frames of 48x48 px are small for dlib"),
