@@ -73,6 +73,8 @@ def test_every_output_of_an_oracle_run_says_so(runs) -> None:
     text = report.read_text()
     assert "These runs used the held-out subject to choose epochs" in text
     assert (runs / "report" / "test_oracle.csv").is_file()
+    assert ("confusion matrix of atscnn-test-oracle (its honest last epoch; the run's oracle "
+            "numbers used the test subject)") in text  # fmt: skip
 
 
 def test_an_unknown_selection_is_one_line() -> None:

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -495,8 +496,8 @@ def write_report(
     sections += [md, ""]
     for r in runs:
         png = dest / f"confusion_{r.name}.png"
-        _confusion_png(np.array(r.metrics["confusion"]), r.config["classes"], r.name, png)
-        sections.append(f"![confusion matrix of {r.name}]({png.name})")
+        _confusion_png(np.array(r.metrics["confusion"]), r.config["classes"], _title(r), png)
+        sections.append(f"![confusion matrix of {_title(r)}]({png.name})")
     write_text(dest / "report.md", "\n".join(sections + images) + "\n")
     return dest
 
@@ -682,6 +683,13 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
+def _title(r: RunResult) -> str:
+    """A run's name on its figures; a test-oracle run's says which of its numbers is drawn."""
+    if r.metrics.get("selection") == "test-oracle":
+        return f"{r.name} (its honest last epoch; the run's oracle numbers used the test subject)"
+    return r.name
+
+
 def _confusion_png(cm: np.ndarray, classes: list[str], title: str, path: Path) -> None:
     import matplotlib
 
@@ -698,7 +706,7 @@ def _confusion_png(cm: np.ndarray, classes: list[str], title: str, path: Path) -
         )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 36), fontsize=9)
     fig.tight_layout()
     _save(fig, path)
 
