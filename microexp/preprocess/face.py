@@ -36,8 +36,7 @@ class Box:
 
 def landmarks_or_exclude(frame: np.ndarray, what: str, upsample: int = 1) -> np.ndarray:
     """dlib's 68 landmarks of ``frame`` ((H, W) uint8), or :class:`SampleExcluded` naming ``what``."""
-    gray = frame if frame.ndim == 2 else frame.mean(axis=-1)
-    pts = detect_landmarks(np.clip(gray, 0, 255).astype(np.uint8), upsample=upsample)
+    pts = frame_landmarks(frame, upsample)
     if pts is None:
         raise SampleExcluded(f"no face found by dlib in {what}")
     return pts
@@ -58,19 +57,21 @@ def find_face(frames: np.ndarray, indices: list[int]) -> tuple[int, np.ndarray] 
     landmarks, looking at ``indices`` in order; when one is found after a skip, the skipped
     frames are looked at too, so that it is the first. None when none of them has one."""
     for k, i in enumerate(indices):
-        found = _landmarks(frames[i])
+        found = frame_landmarks(frames[i])
         if found is not None:
             for j in range(indices[k - 1] + 1, i) if k else ():
-                earlier = _landmarks(frames[j])
+                earlier = frame_landmarks(frames[j])
                 if earlier is not None:
                     return j, earlier
             return int(i), found
     return None
 
 
-def _landmarks(frame: np.ndarray) -> np.ndarray | None:
+def frame_landmarks(frame: np.ndarray, upsample: int = 1) -> np.ndarray | None:
+    """dlib's 68 landmarks of ``frame`` ((H, W) or (H, W, C), any number type), None without a
+    face."""
     gray = frame if frame.ndim == 2 else frame.mean(axis=-1)
-    return detect_landmarks(np.clip(gray, 0, 255).astype(np.uint8))
+    return detect_landmarks(np.clip(gray, 0, 255).astype(np.uint8), upsample=upsample)
 
 
 def landmark_box(landmarks: np.ndarray) -> Box:
